@@ -1,0 +1,308 @@
+"""CIFAR-10: find it, download it (checksummed, atomically), read it safely, split it.
+
+Where the data is looked for, in order:
+
+1. the ``path`` argument of :func:`load_cifar10`,
+2. the ``CIFAR10_DIR`` environment variable,
+3. the user cache (``$XDG_CACHE_HOME/cifar_lessons`` or ``~/.cache/cifar_lessons``),
+   downloading the official release there when it is missing.
+
+Each may name the ``cifar-10-batches-py`` folder itself or a folder holding it.
+
+The *lesson subset* is the first 1,000 rows of each training batch and the first
+500 rows of the test batch: the same arrays whether the folder holds the full
+release or only those rows, so the book's outputs match on every machine.
+"""
+import hashlib
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+BATCHES_DIRNAME = "cifar-10-batches-py"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+IMAGE_SHAPE = (3, 32, 32)
+FULL_ROWS_PER_BATCH = 10_000
+LESSON_TRAIN_ROWS_PER_BATCH = 1_000
+LESSON_TEST_ROWS = 500
+DEFAULT_NUM_VAL = 500
+SUBSETS = {
+    "lesson": (LESSON_TRAIN_ROWS_PER_BATCH, LESSON_TEST_ROWS),
+    "full": (FULL_ROWS_PER_BATCH, FULL_ROWS_PER_BATCH),
+}
+
+
+class CIFAR10Error(RuntimeError):
+    """The data cannot be found, downloaded or read; the message says how to fix it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the data
+
+
+def default_cache_dir():
+    """Where downloads go: ``$XDG_CACHE_HOME/cifar_lessons``, else ``~/.cache/cifar_lessons``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cifar_lessons"
+
+
+def _batches_dir(folder):
+    """The ``cifar-10-batches-py`` folder at or inside ``folder``, or None."""
+    folder = Path(folder).expanduser()
+    for candidate in (folder, folder / BATCHES_DIRNAME):
+        if (candidate / TEST_BATCH).is_file() and all((candidate / b).is_file() for b in TRAIN_BATCHES):
+            return candidate
+    return None
+
+
+def find_cifar10(path=None, download=True, cache_dir=None):
+    """Return the ``cifar-10-batches-py`` folder to read, downloading into the cache if needed.
+
+    An explicit ``path`` or ``CIFAR10_DIR`` that holds no dataset is an error (not a reason
+    to look elsewhere): a typo should not silently trigger a 163 MB download.
+    """
+    for source, folder in (("path", path), ("CIFAR10_DIR", os.environ.get("CIFAR10_DIR"))):
+        if folder:
+            found = _batches_dir(folder)
+            if found is None:
+                raise CIFAR10Error(
+                    f"{source}={str(folder)!r} holds no CIFAR-10 python batches (expected "
+                    f"{', '.join(TRAIN_BATCHES)} and {TEST_BATCH}, in that folder or in its "
+                    f"'{BATCHES_DIRNAME}' subfolder). Fix the path, or unset it to download "
+                    f"the dataset into {default_cache_dir()}."
+                )
+            return found
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    found = _batches_dir(cache_dir)
+    if found is not None:
+        return found
+    if not download:
+        raise CIFAR10Error(
+            f"CIFAR-10 is not in {cache_dir} and download=False. Set CIFAR10_DIR to a folder "
+            f"holding '{BATCHES_DIRNAME}', or allow the download from {CIFAR10_URL}."
+        )
+    return download_cifar10(cache_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloading
+
+
+class _RetryableDownloadError(Exception):
+    pass
+
+
+def _fetch(url, destination, timeout, progress):
+    """Stream ``url`` into ``destination`` and return its MD5 hex digest."""
+    from tqdm.auto import tqdm
+
+    digest = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(destination, "wb") as out:
+            expected = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
+            with tqdm(total=expected, unit="B", unit_scale=True, desc="CIFAR-10", disable=not progress) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+            if expected is not None and received != expected:
+                raise _RetryableDownloadError(f"transfer interrupted after {received} of {expected} bytes")
+    except urllib.error.HTTPError as error:
+        if error.code >= 500 or error.code == 429:
+            raise _RetryableDownloadError(f"server error {error.code}") from error
+        raise CIFAR10Error(f"downloading {url} failed: HTTP {error.code} {error.reason}") from error
+    except (urllib.error.URLError, OSError) as error:  # refused, reset, timed out, cut short
+        raise _RetryableDownloadError(str(error)) from error
+    return digest.hexdigest()
+
+
+def download_cifar10(dest_dir, url=CIFAR10_URL, md5=CIFAR10_MD5, retries=3, backoff=1.0, timeout=60,
+                     progress=True):
+    """Download, verify and unpack the CIFAR-10 python tarball into ``dest_dir``.
+
+    The tarball is streamed to a temporary file beside its destination, its MD5 is checked,
+    and only then is it unpacked (into a temporary folder, renamed into place), so an
+    interrupted or corrupt download never leaves a partial dataset behind. Network errors and
+    5xx answers are retried ``retries`` times, waiting ``backoff * 2**attempt`` seconds.
+    Returns the ``cifar-10-batches-py`` folder.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(prefix=".cifar-10-", suffix=".tar.gz.part", dir=dest_dir)
+    os.close(fd)
+    part = Path(part)
+    try:
+        for attempt in range(retries + 1):
+            try:
+                actual = _fetch(url, part, timeout, progress)
+                break
+            except _RetryableDownloadError as error:
+                if attempt == retries:
+                    raise CIFAR10Error(
+                        f"could not download CIFAR-10 from {url} after {retries + 1} attempts "
+                        f"({error}). If this machine is offline, download {CIFAR10_URL} elsewhere, "
+                        f"unpack it, and point CIFAR10_DIR at the folder holding '{BATCHES_DIRNAME}'."
+                    ) from error
+                time.sleep(backoff * 2**attempt)
+        if actual != md5:
+            raise CIFAR10Error(
+                f"the file downloaded from {url} has MD5 {actual}, expected {md5}: it is corrupt or "
+                "not the CIFAR-10 release, and was deleted. Try again later or download it by hand."
+            )
+        _unpack(part, dest_dir)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest_dir / BATCHES_DIRNAME
+
+
+def _unpack(tarball, dest_dir):
+    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-unpack-", dir=dest_dir))
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            archive.extractall(staging, filter="data")  # refuses absolute paths, links out, devices
+        unpacked = _batches_dir(staging)
+        if unpacked is None:
+            raise CIFAR10Error(f"the downloaded archive holds no '{BATCHES_DIRNAME}' folder with all batches")
+        target = dest_dir / BATCHES_DIRNAME
+        if target.exists():
+            shutil.rmtree(target)  # an incomplete earlier copy: _batches_dir did not accept it
+        os.replace(unpacked, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading batches without running arbitrary code
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Allows only the globals a CIFAR-10 batch pickle refers to: NumPy's array rebuilders."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"): ("numpy", "ndarray"),
+        ("numpy", "dtype"): ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load '{module}.{name}': a CIFAR-10 batch never needs it")
+        module, name = self.ALLOWED[(module, name)]
+        return super().find_class(module, name)
+
+
+def _unpickle(path):
+    with open(path, "rb") as f:
+        # The release was pickled by Python 2; latin1 is NumPy's documented choice for its arrays.
+        return _BatchUnpickler(f, encoding="latin1").load()
+
+
+def _refetch_advice(path):
+    return (f"Delete '{Path(path).parent}' and run again to download a fresh copy (or copy the "
+            "folder again if CIFAR10_DIR points at a local copy).")
+
+
+def read_batch(path, rows=None):
+    """Read one python batch file: ``(images uint8 (n, 3, 32, 32), labels int64 (n,))``.
+
+    ``rows`` keeps the first rows only; asking for more than the file holds is an error.
+    """
+    path = Path(path)
+    try:
+        batch = _unpickle(path)
+    except pickle.UnpicklingError as error:
+        raise CIFAR10Error(f"{path} is not a valid CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        raise CIFAR10Error(f"{path} is truncated or corrupt ({type(error).__name__}: {error}). "
+                           f"{_refetch_advice(path)}") from error
+    if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
+        raise CIFAR10Error(f"{path} has no 'data' and 'labels' entries. {_refetch_advice(path)}")
+    data, labels = batch["data"], np.asarray(batch["labels"])
+    width = int(np.prod(IMAGE_SHAPE))
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
+        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
+                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
+                           f"{_refetch_advice(path)}")
+    if labels.shape != (data.shape[0],):
+        raise CIFAR10Error(f"{path}: {data.shape[0]} images but {labels.size} labels. {_refetch_advice(path)}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
+        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1} "
+                           f"(found {labels.min()}..{labels.max()}). {_refetch_advice(path)}")
+    if rows is not None:
+        if data.shape[0] < rows:
+            raise CIFAR10Error(
+                f"{path} holds {data.shape[0]} images, fewer than the {rows} asked for. The lesson "
+                "subset folder cannot serve subset='full': unset CIFAR10_DIR to download the full release."
+            )
+        data, labels = data[:rows], labels[:rows]
+    return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# The dataset as the chapters use it
+
+
+def load_cifar10(path=None, subset="lesson", num_val=DEFAULT_NUM_VAL, dtype=np.float32, download=True):
+    """Load CIFAR-10 as NCHW float arrays with train / validation / test splits.
+
+    Returns a dict with ``X_train, y_train, X_val, y_val, X_test, y_test`` (images
+    ``(n, 3, 32, 32)`` of ``dtype`` holding raw pixel values 0..255, labels int64) and
+    ``class_names``. ``subset="lesson"`` takes 5 x 1,000 training and 500 test rows,
+    ``"full"`` all 50,000 + 10,000. The last ``num_val`` training rows become the
+    validation split, the same rows on every machine.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {sorted(SUBSETS)}, got {subset!r}")
+    train_rows, test_rows = SUBSETS[subset]
+    folder = find_cifar10(path, download=download)
+    parts = [read_batch(folder / name, train_rows) for name in TRAIN_BATCHES]
+    X = np.concatenate([images for images, _ in parts])
+    y = np.concatenate([labels for _, labels in parts])
+    if not 0 <= num_val < len(y):
+        raise ValueError(f"num_val must be in [0, {len(y)}), got {num_val}")
+    X_test, y_test = read_batch(folder / TEST_BATCH, test_rows)
+    split = len(y) - num_val
+    return {
+        "X_train": X[:split].astype(dtype), "y_train": y[:split],
+        "X_val": X[split:].astype(dtype), "y_val": y[split:],
+        "X_test": X_test.astype(dtype), "y_test": y_test,
+        "class_names": CLASS_NAMES,
+    }
+
+
+def normalize(data, method="mean_image"):
+    """Center (and scale) every split with statistics of the *training* split only.
+
+    ``method="mean_image"`` subtracts the mean training image (3, 32, 32);
+    ``"per_channel"`` subtracts each channel's mean and divides by its standard deviation.
+    Returns ``(new_data, stats)`` where stats holds ``mean`` (and ``std``) for reuse.
+    """
+    X_train = data["X_train"]
+    if method == "mean_image":
+        stats = {"mean": X_train.mean(axis=0)}
+    elif method == "per_channel":
+        stats = {"mean": X_train.mean(axis=(0, 2, 3), keepdims=True),
+                 "std": X_train.std(axis=(0, 2, 3), keepdims=True)}
+    else:
+        raise ValueError(f"method must be 'mean_image' or 'per_channel', got {method!r}")
+    normalized = dict(data)
+    for key in ("X_train", "X_val", "X_test"):
+        X = data[key] - stats["mean"]
+        if "std" in stats:
+            X = X / stats["std"]
+        normalized[key] = X.astype(data[key].dtype)
+    return normalized, stats
