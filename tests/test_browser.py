@@ -104,7 +104,9 @@ def html():
             [Path(sys.executable).parent / "jupyter-book", "build", ROOT, "--path-output", out,
              "--warningiserror", "--nitpick", "--keep-going"],
             capture_output=True, text=True, timeout=1200)
-        assert build.returncode == 0, f"the book does not build:\n{build.stdout[-5000:]}{build.stderr[-5000:]}"
+        problems = [line for line in (build.stdout + build.stderr).splitlines()
+                    if re.search(r"WARNING|ERROR|Error", line) and "Kernel is running over TCP" not in line]
+        assert build.returncode == 0, "the book does not build:\n" + "\n".join(problems or [build.stderr[-5000:]])
         yield Path(out) / "_build" / "html"
 
 
