@@ -1,10 +1,47 @@
 """The first cell of every notebook: seed, find the data, pick the device, say what was found."""
 import importlib.metadata
+import os
 import random
+from pathlib import Path
 
 import numpy as np
 
 from cifar_lessons import data, kernels
+
+
+def _package_line():
+    where = Path(__file__).resolve().parent
+    try:
+        version = importlib.metadata.version("cifar-lessons")
+    except importlib.metadata.PackageNotFoundError:  # imported from a checkout, not installed
+        version = "(not installed)"
+    return f"cifar_lessons {version} from {where}, im2col kernels: {kernels.BACKEND}"
+
+
+def _find_data():
+    """The CIFAR-10 folder, downloading it (with a progress bar) after saying so, if it is nowhere."""
+    try:
+        return data.find_cifar10(download=False)
+    except data.CIFAR10Error:
+        if os.environ.get("CIFAR10_DIR"):
+            raise  # a wrong CIFAR10_DIR: its message says what to fix
+    print(f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
+          f"{data.default_cache_dir()} (set CIFAR10_DIR to use a copy you already have)", flush=True)
+    return data.find_cifar10()
+
+
+def _torch_device(seed):
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("this chapter needs PyTorch, which is not installed here: "
+                          "`%pip install torch torchvision`, then restart the kernel") from None
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+        return device, f"PyTorch {torch.__version__} on GPU {torch.cuda.get_device_name(device)}"
+    return torch.device("cpu"), (f"PyTorch {torch.__version__} on the CPU (no CUDA GPU found; "
+                                 "everything runs, only slower)")
 
 
 def start(seed=0, need_data=True, use_torch=False):
@@ -14,17 +51,12 @@ def start(seed=0, need_data=True, use_torch=False):
     """
     random.seed(seed)
     np.random.seed(seed)
-    lines = [f"cifar_lessons {importlib.metadata.version('cifar-lessons')}, "
-             f"im2col kernels: {kernels.BACKEND}, seed {seed}"]
+    lines = [_package_line(), f"random seed {seed}"]
     if need_data:
-        lines.append(f"CIFAR-10 found in {data.find_cifar10()}")
+        lines.append(f"CIFAR-10 found in {_find_data()}")
     device = None
     if use_torch:
-        import torch
-
-        torch.manual_seed(seed)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (no CUDA GPU found)"
-        lines.append(f"PyTorch {torch.__version__} on {name}")
+        device, line = _torch_device(seed)
+        lines.append(line)
     print("\n".join(lines))
     return device
