@@ -10,12 +10,11 @@ from cifar_lessons import data, kernels
 
 
 def _package_line():
-    where = Path(__file__).resolve().parent
     try:
         version = importlib.metadata.version("cifar-lessons")
     except importlib.metadata.PackageNotFoundError:  # imported from a checkout, not installed
         version = "(not installed)"
-    return f"cifar_lessons {version} from {where}, im2col kernels: {kernels.BACKEND}"
+    return f"cifar_lessons {version}, im2col kernels: {kernels.BACKEND}"
 
 
 def _find_data():
@@ -26,8 +25,17 @@ def _find_data():
         if os.environ.get("CIFAR10_DIR"):
             raise  # a wrong CIFAR10_DIR: its message says what to fix
     print(f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
-          f"{data.default_cache_dir()} (set CIFAR10_DIR to use a copy you already have)", flush=True)
+          f"{_shown(data.default_cache_dir())} (set CIFAR10_DIR to use a copy you already have)", flush=True)
     return data.find_cifar10()
+
+
+def _shown(folder):
+    """The data folder as a reader would write it: relative to $CIFAR10_DIR or ~ when inside them."""
+    folder = Path(folder).resolve()
+    for prefix, base in (("$CIFAR10_DIR", os.environ.get("CIFAR10_DIR")), ("~", Path.home())):
+        if base and folder.is_relative_to(base := Path(base).expanduser().resolve()):
+            return str(Path(prefix) / folder.relative_to(base))
+    return str(folder)
 
 
 def _torch_device(seed):
@@ -51,9 +59,9 @@ def start(seed=0, need_data=True, use_torch=False):
     """
     random.seed(seed)
     np.random.seed(seed)
-    lines = [_package_line(), f"random seed {seed}"]
+    lines = [f"{_package_line()}, seed {seed}"]
     if need_data:
-        lines.append(f"CIFAR-10 found in {_find_data()}")
+        lines.append(f"CIFAR-10 found in {_shown(_find_data())}")
     device = None
     if use_torch:
         device, line = _torch_device(seed)
