@@ -64,3 +64,24 @@ def table(results):
     rows += [f"| {r['model']} | {r['chapter']} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "
              f"| {r['parameters']:,} | {r.get('machine', 'not recorded')} |" for r in results]
     return "\n".join(rows)
+
+
+def plot(results):
+    """Test accuracy against training time (log scale), one labelled point per model. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for result in results:
+        x, y = max(result["train_seconds"], 0.1), 100 * result["test_accuracy"]
+        ax.scatter(x, y, s=40)
+        ax.annotate(f"{result['model']}\n({result['parameters']:,} parameters)", (x, y),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(lambda seconds, _: f"{seconds:g}")
+    ax.xaxis.set_minor_formatter(lambda seconds, _: "")
+    ax.margins(x=0.25, y=0.15)  # room for the labels of the outermost points
+    ax.set_xlabel("training time (s, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -46,8 +46,7 @@ def test_results_without_a_machine_still_tabulate(tmp_path):
 
 
 def test_plot_draws_one_labelled_point_per_model(book):
-    plots = pytest.importorskip("cifar_lessons.plots")
-    fig = plots.results_plot(results.collect(book))
+    fig = results.plot(results.collect(book))
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and ax.get_xscale() == "log"
     assert [text.get_text().split("\n")[0] for text in ax.texts] == ["Two-layer net", "Three-layer convnet"]
