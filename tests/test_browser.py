@@ -162,6 +162,11 @@ def test_page_renders(html, browser, docname):
             assert not unrendered, f"{docname}: {len(unrendered)} of {math} formulas left as raw TeX: {unrendered}"
             errors = page.locator("mjx-merror").all_text_contents()
             assert not errors, f"{docname}: MathJax could not typeset: {errors}"
+            # A display formula wider than the text column is cut off at its right edge.
+            wide = page.eval_on_selector_all(
+                "mjx-container[display=true]", "ms => ms.filter(m => m.scrollWidth > m.clientWidth + 1)"
+                ".map(m => (m.querySelector('mjx-assistive-mml') || m).textContent.slice(0, 60))")
+            assert not wide, f"{docname}: display math wider than the page, cut off: {wide} (split it up)"
         views = page.locator(WIDGET_VIEW).count()
         if views:
             # html-manager renders each stored view into a div placed just before its script tag.
@@ -183,6 +188,9 @@ def test_page_renders(html, browser, docname):
         broken = page.eval_on_selector_all(
             "img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth == 0).map(i => i.src)")
         assert not broken, f"{docname}: images that do not load: {broken}"
+        blank = page.eval_on_selector_all(
+            "div.cell_input pre, div.cell_output pre", "pres => pres.filter(pre => !pre.textContent.trim()).length")
+        assert not blank, f"{docname}: {blank} blank boxes (empty code cells or outputs)"
         reprs = [text[:120] for text in page.locator(".cell_output").all_inner_texts()
                  if WIDGET_REPR.search(text)]
         assert not reprs, f"{docname}: widgets shown as their Python repr (no stored state): {reprs}"

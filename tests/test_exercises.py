@@ -76,7 +76,7 @@ def test_stub_keeps_signatures_and_docstrings_and_raises():
 @pytest.mark.parametrize("source, problem", [
     ("x = 1\ndef f():\n    return x\n", "line 1 is a Assign"),
     ("def f(): return 1\n", "f: put its body on the lines after its def line"),
-])
+], ids=["statement", "one-line def"])
 def test_stub_refuses_cells_it_cannot_blank_safely(source, problem):
     with pytest.raises(ValueError, match=problem):
         exercises.stub(source)
