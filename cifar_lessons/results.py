@@ -10,6 +10,8 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
+
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 
 
@@ -38,7 +40,7 @@ def record(model, chapter, test_accuracy, train_seconds, parameters, device=None
     result = {"model": model, "chapter": chapter, "test_accuracy": round(float(test_accuracy), 4),
               "train_seconds": round(float(train_seconds), 1), "parameters": int(parameters),
               "machine": machine(device)}
-    summary = (f"{model}: test accuracy {result['test_accuracy']:.1%}, trained in "
+    summary = (f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
                f"{result['train_seconds']:.0f} s, {result['parameters']:,} parameters")
     display({"text/plain": summary}, metadata={RESULT_MIME: result}, raw=True)
 
@@ -71,15 +73,18 @@ def plot(results):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for result in results:
-        x, y = max(result["train_seconds"], 0.1), 100 * result["test_accuracy"]
+    points = [(max(r["train_seconds"], 0.1), 100 * r["test_accuracy"], r) for r in results]
+    for x, y, _ in points:
         ax.scatter(x, y, s=40)
-        ax.annotate(f"{result['model']}\n({result['parameters']:,} parameters)", (x, y),
-                    textcoords="offset points", xytext=(6, 4), fontsize=8)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(lambda seconds, _: f"{seconds:g}")
     ax.xaxis.set_minor_formatter(lambda seconds, _: "")
-    ax.margins(x=0.25, y=0.15)  # room for the labels of the outermost points
+    ax.margins(x=0.25, y=0.15)
+    middle = np.sqrt(np.prod(ax.get_xlim()))
+    for x, y, result in points:  # labels point inwards, so none runs off the plot
+        ax.annotate(f"{result['model']}\n({result['parameters']:,} parameters)", (x, y),
+                    textcoords="offset points", xytext=(6 if x < middle else -6, 4),
+                    ha="left" if x < middle else "right", fontsize=8)
     ax.set_xlabel("training time (s, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, which="both", alpha=0.3)
