@@ -210,3 +210,12 @@ def test_page_renders(html, browser, docname):
                     f"{docname}: no {service} launch button among {launch}"
     finally:
         page.close()
+
+
+
+def test_widget_fonts_come_from_the_loaded_widget_manager():
+    """assets/widgets.js points RequireJS at the same html-manager release that the pages load."""
+    release = re.compile(r"cdn\.jsdelivr\.net/npm/((?:@[^/]+/)?[^/@\"]+@[^/\"]+)")
+    loaded = release.findall(str(yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["nb_ipywidgets_js"]))
+    pointed = release.findall((ROOT / "assets" / "widgets.js").read_text())
+    assert pointed and set(pointed) <= set(loaded), f"assets/widgets.js names {pointed}, the pages load {loaded}"
