@@ -35,10 +35,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 JSDELIVR_NPM = re.compile(r"https://cdn\.jsdelivr\.net/npm/((?:@[^/]+/)?[^/@]+@[^/]+)/([^?#]+)")
 
 # Console errors that Jupyter Book 1 itself causes on every page of any book; anything else fails
-# the test. sphinx-thebe 0.3.1 registers its inline configuration script twice under Sphinx 7,
-# so the second copy redeclares its constants (harmless: the first copy defines them). No
-# configuration removes it. (The other errors Jupyter Book 1 pages log are fixed in _config.yml
-# and assets/widgets.js.)
+# the test. sphinx-thebe 0.3.1 adds its inline configuration script (`const THEBE_JS_URL = ...`)
+# after the HTML builder has started, and Sphinx 7.4 then keeps two copies of such a script (one
+# registered with filename None, one with ''), so the second redeclares the constants. Harmless:
+# the first copy defines them. No configuration avoids it. (The other errors Jupyter Book 1 pages
+# log are fixed in _config.yml and assets/widgets.js.)
 KNOWN_CONSOLE_ERRORS = ["Identifier 'THEBE_JS_URL' has already been declared"]
 # How an ipywidget looks when its state was not stored: its Python repr, e.g.
 # "interactive(children=(IntSlider(value=3, ...". A reader must never see that.
