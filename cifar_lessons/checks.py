@@ -1,35 +1,244 @@
-"""Exercise checkers: run a learner's function against the reference and say exactly what is wrong."""
+"""Exercise checks: run a learner's function on seeded inputs and say precisely what is wrong.
+
+Every ``check_*(fn)`` prints one line, ``<name>: all checks passed``, or raises
+:class:`ExerciseError` naming the output or gradient that is wrong, its shape or how far
+off it is and where. A function that still raises ``NotImplementedError`` gets
+"not implemented yet". Backward passes are checked against numerical gradients of the
+reference forward pass (float64), so the learner's backward receives the reference's cache.
+"""
 import numpy as np
 
-from cifar_lessons import layers
-from cifar_lessons.gradient_check import rel_error
+from cifar_lessons import layers, optim
+from cifar_lessons.gradient_check import eval_numerical_gradient_array, rel_error
+
+GRADIENT_TOLERANCE = 1e-6  # float64 centered differences agree with a correct gradient to ~1e-9
+VALUE_TOLERANCE = 1e-7
 
 
 class ExerciseError(AssertionError):
-    """A learner's function gives a wrong result; the message says what and by how much."""
+    """An exercise's function is wrong; the message says what and where."""
 
 
-def _call(name, function, *args):
+# ---------------------------------------------------------------------------------------------
+# Shared core: calling, comparing, reporting
+
+
+def call(name, fn, *args):
+    """``fn(*args)``, turning a missing or crashing implementation into a clear ExerciseError."""
     try:
-        return function(*args)
+        return fn(*args)
     except NotImplementedError:
-        raise ExerciseError(f"{name}: not implemented yet (it raised NotImplementedError)") from None
+        raise ExerciseError(f"{name}: not implemented yet (it raises NotImplementedError); "
+                            "write its body and run the cell again") from None
+    except ExerciseError:
+        raise
+    except Exception as error:
+        raise ExerciseError(f"{name} crashed: {type(error).__name__}: {error}") from error
 
 
-def _pair(name, result, names):
+def expect_tuple(name, result, names):
+    """``result`` unpacked into ``len(names)`` values, or an ExerciseError naming the expected form."""
+    form = "(" + ", ".join(names) + ")"
     if not isinstance(result, tuple) or len(result) != len(names):
         got = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
-        raise ExerciseError(f"{name}: it should return a tuple ({', '.join(names)}), got {got}")
+        raise ExerciseError(f"{name} should return {form}, got {got}")
     return result
 
 
-def _compare(name, what, actual, expected, tolerance=1e-7):
-    actual = np.asarray(actual)
+def _hint(actual, expected, where=None):
+    """A guess at the mistake behind a mismatch, or ''."""
+    if actual.shape == expected.shape[::-1] and actual.ndim == 2 and rel_error(actual.T, expected) < 1e-5:
+        return " It looks transposed."
+    if rel_error(actual, -expected) < 1e-5:
+        return " It has the wrong sign."
+    if where is not None:
+        wrong = ~np.isclose(actual, expected, rtol=1e-5, atol=1e-8)
+        for mask, description in where:
+            if wrong.any() and not wrong[~mask].any():
+                return f" It is wrong only {description}."
+    return ""
+
+
+def expect_close(name, what, actual, expected, tolerance=VALUE_TOLERANCE, where=None):
+    """Raise an ExerciseError unless ``actual`` has ``expected``'s shape and relative error <= tolerance.
+
+    ``where`` is an optional list of ``(mask, description)``: when every wrong entry lies in
+    one mask, the message says so (e.g. "where the input was negative").
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual is None:
+        raise ExerciseError(f"{name}: {what} is None; expected an array of shape {expected.shape}")
+    actual = np.asarray(actual, dtype=np.float64)
     if actual.shape != expected.shape:
-        raise ExerciseError(f"{name}: {what} has shape {actual.shape}, expected {expected.shape}")
+        hint = " (transposed?)" if actual.shape == expected.shape[::-1] else ""
+        raise ExerciseError(f"{name}: {what} has shape {actual.shape}, expected {expected.shape}{hint}")
+    if not np.all(np.isfinite(actual)):
+        raise ExerciseError(f"{name}: {what} holds NaN or inf (overflow?)")
     error = rel_error(actual, expected)
-    if not error < tolerance:
-        raise ExerciseError(f"{name}: {what} is wrong (relative error {error:.1e}, should be below {tolerance:.0e})")
+    if error > tolerance:
+        index = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape)
+        raise ExerciseError(
+            f"{name}: {what} is wrong: relative error {error:.1e} (tolerance {tolerance:.0e}); at index "
+            f"{tuple(int(i) for i in index)} it is {actual[index]:.6g}, expected {expected[index]:.6g}."
+            + _hint(actual, expected, where))
+
+
+def expect_gradients(name, backward, forward, inputs, dout, where=None):
+    """Check a learner's ``backward(dout, cache)`` against numerical gradients of ``forward``.
+
+    ``forward(*inputs.values())`` is the reference ``-> (out, cache)``; ``inputs`` maps each
+    differentiated argument's name to its float64 array (non-array arguments can be bound into
+    ``forward``). The learner's backward must return one gradient per input, in order (a
+    single array when there is one input).
+    """
+    names = list(inputs)
+    _, cache = forward(*inputs.values())
+    result = call(name, backward, dout, cache)
+    grads = (result,) if len(names) == 1 else expect_tuple(name, result, ["d" + n for n in names])
+    for position, (input_name, grad) in enumerate(zip(names, grads)):
+        def output_of(value, position=position):
+            args = list(inputs.values())
+            args[position] = value
+            return forward(*args)[0]
+
+        numeric = eval_numerical_gradient_array(output_of, inputs[input_name].copy(), dout)
+        expect_close(name, "d" + input_name, grad, numeric, GRADIENT_TOLERANCE, where)
+
+
+def passed(name):
+    print(f"{name}: all checks passed")
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: affine, ReLU, losses, update rules
+
+
+def _affine_inputs(rng, shape=(3, 2, 4, 5), M=6):
+    D = int(np.prod(shape[1:]))
+    return {"x": rng.standard_normal(shape), "w": rng.standard_normal((D, M)), "b": rng.standard_normal(M)}
+
+
+def check_affine_forward(affine_forward):
+    """``affine_forward(x, w, b) -> (out, cache)`` on 2-D and 4-D inputs."""
+    rng = np.random.default_rng(0)
+    for shape in ((4, 7), (3, 2, 4, 5)):
+        inputs = _affine_inputs(rng, shape)
+        out, _ = expect_tuple("affine_forward", call("affine_forward", affine_forward, *inputs.values()),
+                              ["out", "cache"])
+        expected = layers.affine_forward(*inputs.values())[0]
+        expect_close("affine_forward", f"out for x of shape {shape}", out, expected)
+    passed("affine_forward")
+
+
+def check_affine_backward(affine_backward):
+    """``affine_backward(dout, cache) -> (dx, dw, db)`` with cache = (x, w, b)."""
+    rng = np.random.default_rng(1)
+    for shape in ((4, 7), (3, 2, 4, 5)):
+        inputs = _affine_inputs(rng, shape)
+        dout = rng.standard_normal((shape[0], inputs["w"].shape[1]))
+        expect_gradients("affine_backward", affine_backward, layers.affine_forward, inputs, dout)
+    passed("affine_backward")
+
+
+def _relu_input(rng, shape=(4, 6)):
+    """Entries at least 0.1 away from the kink, where the numerical gradient is exact."""
+    x = rng.uniform(0.1, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return x
+
+
+def check_relu_forward(relu_forward):
+    """``relu_forward(x) -> (out, cache)``."""
+    x = _relu_input(np.random.default_rng(2), (3, 4, 5))
+    out, _ = expect_tuple("relu_forward", call("relu_forward", relu_forward, x.copy()), ["out", "cache"])
+    expect_close("relu_forward", "out", out, layers.relu_forward(x)[0],
+                 where=[(x < 0, "where the input is negative"), (x > 0, "where the input is positive")])
+    passed("relu_forward")
+
+
+def check_relu_backward(relu_backward):
+    """``relu_backward(dout, cache) -> dx`` with cache = x."""
+    rng = np.random.default_rng(3)
+    x = _relu_input(rng, (3, 4, 5))
+    dout = rng.standard_normal(x.shape)
+    expect_gradients("relu_backward", relu_backward, layers.relu_forward, {"x": x}, dout,
+                     where=[(x < 0, "where the input was negative: there the gradient must be 0"),
+                            (x > 0, "where the input was positive: there dout passes through unchanged")])
+    passed("relu_backward")
+
+
+def _check_loss(name, loss_fn, reference, description):
+    """Loss and gradient on tiny and on random scores; finite loss on huge ones."""
+    rng = np.random.default_rng(4)
+    N, C = 20, 10
+    y = rng.integers(C, size=N)
+    for scale, label in ((1e-3, "scores near 0"), (1.0, "random scores")):
+        x = scale * rng.standard_normal((N, C))
+        loss, dx = expect_tuple(name, call(name, loss_fn, x.copy(), y), ["loss", "dx"])
+        if not np.ndim(loss) == 0:
+            raise ExerciseError(f"{name}: loss should be a scalar (the mean over the batch), got shape {np.shape(loss)}")
+        expect_close(name, f"loss on {label}", loss, reference(x, y)[0])
+        numeric = eval_numerical_gradient_array(lambda v: reference(v, y)[0], x.copy(), 1.0)
+        expect_close(name, f"dx on {label}", dx, numeric, GRADIENT_TOLERANCE)
+    x = 1e4 * rng.standard_normal((N, C))
+    loss, dx = call(name, loss_fn, x.copy(), y)
+    if not (np.isfinite(loss) and np.all(np.isfinite(dx))):
+        raise ExerciseError(f"{name}: loss or dx is NaN or inf for scores around 1e4; {description}")
+    expect_close(name, "loss on scores around 1e4", loss, reference(x, y)[0])
+    passed(name)
+
+
+def check_softmax_loss(softmax_loss):
+    """``softmax_loss(x, y) -> (loss, dx)``: mean cross-entropy, ~log(10) for scores near 0."""
+    _check_loss("softmax_loss", softmax_loss, layers.softmax_loss,
+                "subtract each row's maximum score before np.exp so it cannot overflow")
+
+
+def check_svm_loss(svm_loss):
+    """``svm_loss(x, y) -> (loss, dx)``: mean hinge loss, ~C - 1 = 9 for scores near 0."""
+    _check_loss("svm_loss", svm_loss, layers.svm_loss, "the hinge needs no exponentials")
+
+
+def _check_update_rule(name, rule, config, steps=3):
+    """Run ``rule`` and the reference side by side for a few steps from ``config``; compare
+    next_w and the rule's state after every step, then check that config=None works."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((4, 5))
+    ours, theirs = dict(config), dict(config)
+    w_ours = w_theirs = w
+    reference = getattr(optim, name)
+    for step in range(1, steps + 1):
+        dw = rng.standard_normal(w.shape)
+        w_ours, ours = expect_tuple(name, call(name, rule, w_ours.copy(), dw.copy(), ours), ["next_w", "config"])
+        w_theirs, theirs = reference(w_theirs, dw, theirs)
+        if not isinstance(ours, dict):
+            raise ExerciseError(f"{name}: the config it returns should be a dict, got {type(ours).__name__}")
+        for key in optim.STATE[name]:
+            if key not in ours:
+                raise ExerciseError(f"{name}: after step {step} config has no {key!r}; store it for the next step")
+            expect_close(name, f"config[{key!r}] after step {step}", ours[key], theirs[key])
+        expect_close(name, f"next_w after step {step}", w_ours, w_theirs)
+    expect_tuple(name, call(name, rule, w.copy(), w.copy(), None), ["next_w", "config"])
+    passed(name)
+
+
+def check_sgd(sgd):
+    """``sgd(w, dw, config=None) -> (next_w, config)``."""
+    _check_update_rule("sgd", sgd, {"learning_rate": 0.1})
+
+
+def check_sgd_momentum(sgd_momentum):
+    """``sgd_momentum(w, dw, config=None) -> (next_w, config)``, state in config['velocity']."""
+    _check_update_rule("sgd_momentum", sgd_momentum, {"learning_rate": 0.1, "momentum": 0.9})
+
+
+def check_rmsprop(rmsprop):
+    """``rmsprop(w, dw, config=None) -> (next_w, config)``, state in config['cache']."""
+    _check_update_rule("rmsprop", rmsprop, {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-8})
+
+
+def check_adam(adam):
+    """``adam(w, dw, config=None) -> (next_w, config)``, state in config['m'], ['v'], ['t']."""
+    _check_update_rule("adam", adam, {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,12 +295,12 @@ def check_batchnorm_forward(batchnorm_forward):
     expected_param = param("train")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, expected_param)
     bn_param = param("train")
-    out, _ = _pair(name, _call(name, batchnorm_forward, x, gamma, beta, bn_param), ("out", "cache"))
+    out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
     running_mean, running_var = case["running_mean"], case["running_var"]
     _raise_hint(name, "the train-mode output", out, _forward_hints(case, 0, eps) + [
         (gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta,
          "train mode normalizes with the batch's own mean and variance, not the running estimates")])
-    _compare(name, "the train-mode output", out, expected)
+    expect_close(name, "the train-mode output", out, expected)
 
     batch_mean, batch_var, unbiased_var = x.mean(axis=0), x.var(axis=0), x.var(axis=0, ddof=1)
     for key, old, batch, extra in [
@@ -108,27 +317,27 @@ def check_batchnorm_forward(batchnorm_forward):
             ((1 - momentum) * old + momentum * batch,
              f"momentum weights the old estimate: {key} = momentum * {key} + (1 - momentum) * batch value"),
         ])
-        _compare(name, what, bn_param[key], expected_param[key])
+        expect_close(name, what, bn_param[key], expected_param[key])
 
     bn_param = param("test")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, param("test"))
-    out, _ = _pair(name, _call(name, batchnorm_forward, x, gamma, beta, bn_param), ("out", "cache"))
+    out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
     _raise_hint(name, "the test-mode output", out, [
         (layers.batchnorm_forward(x, gamma, beta, param("train"))[0],
          "test mode normalizes with bn_param['running_mean'] and bn_param['running_var'], not the batch's "
          "statistics")])
-    _compare(name, "the test-mode output", out, expected)
+    expect_close(name, "the test-mode output", out, expected)
     for key in ("running_mean", "running_var"):
-        _compare(name, f"bn_param[{key!r}] after a test-mode call (test mode must not change it)",
+        expect_close(name, f"bn_param[{key!r}] after a test-mode call (test mode must not change it)",
                  bn_param[key], case[key])
 
     fresh = {"mode": "train"}
-    _call(name, batchnorm_forward, x, gamma, beta, fresh)
+    call(name, batchnorm_forward, x, gamma, beta, fresh)
     for key in ("running_mean", "running_var"):
         if np.shape(fresh.get(key)) != gamma.shape:
             raise ExerciseError(f"{name}: with no running estimates in bn_param yet, train mode must create "
                                 f"bn_param[{key!r}] of shape {gamma.shape}")
-    print(f"{name}: all checks passed")
+    passed(name)
 
 
 def _check_normalization_backward(name, forward, backward, reference, param, axis):
@@ -137,8 +346,8 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
     x, gamma, beta, dout = case["x"], case["gamma"], case["beta"], case["dout"]
     reference_forward, reference_backward = reference
     expected = reference_backward(dout, reference_forward(x, gamma, beta, dict(param))[1])
-    _, cache = _pair(name, _call(name, forward, x, gamma, beta, dict(param)), ("out", "cache"))
-    grads = _pair(name, _call(name, backward, dout, cache), ("dx", "dgamma", "dbeta"))
+    _, cache = expect_tuple(name, call(name, forward, x, gamma, beta, dict(param)), ["out", "cache"])
+    grads = expect_tuple(name, call(name, backward, dout, cache), ["dx", "dgamma", "dbeta"])
 
     x_hat, dx_hat = _standardized(x, axis, eps), dout * gamma
     inv_std = 1 / np.sqrt(x.var(axis=axis, keepdims=True) + eps)
@@ -151,10 +360,10 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
         [((dout * x).sum(axis=0), "dgamma sums dout * x_hat (the normalized x), not dout * x")],
         [],
     ]
-    for label, actual, wanted, mistakes in zip(("dx", "dgamma", "dbeta"), grads, expected, hints):
+    for label, actual, wanted, mistakes in zip(["dx", "dgamma", "dbeta"], grads, expected, hints):
         _raise_hint(name, label, actual, mistakes)
-        _compare(name, label, actual, wanted)
-    print(f"{name}: all checks passed")
+        expect_close(name, label, actual, wanted)
+    passed(name)
 
 
 BATCHNORM_CHECK_PARAM = {"mode": "train", "eps": 1e-5, "momentum": 0.9}
@@ -177,13 +386,13 @@ def check_layernorm_forward(layernorm_forward):
     name, case, eps = "layernorm_forward", _normalization_case(), 1e-5
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
     expected, _ = layers.layernorm_forward(x, gamma, beta, {"eps": eps})
-    out, _ = _pair(name, _call(name, layernorm_forward, x, gamma, beta, {"eps": eps}), ("out", "cache"))
+    out, _ = expect_tuple(name, call(name, layernorm_forward, x, gamma, beta, {"eps": eps}), ["out", "cache"])
     _raise_hint(name, "the output", out, _forward_hints(case, 1, eps))
-    _compare(name, "the output", out, expected)
-    single, _ = _pair(name, _call(name, layernorm_forward, x[:1], gamma, beta, {"eps": eps}), ("out", "cache"))
-    _compare(name, "the output for a batch of one example (each example is normalized on its own)",
+    expect_close(name, "the output", out, expected)
+    single, _ = expect_tuple(name, call(name, layernorm_forward, x[:1], gamma, beta, {"eps": eps}), ["out", "cache"])
+    expect_close(name, "the output for a batch of one example (each example is normalized on its own)",
              single, expected[:1])
-    print(f"{name}: all checks passed")
+    passed(name)
 
 
 def check_layernorm_backward(layernorm_forward, layernorm_backward):
@@ -201,7 +410,7 @@ def check_dropout_forward(dropout_forward):
     """Keep probability, 1/p scaling, seeding and test mode of a learner's inverted dropout."""
     name, (x, _), p = "dropout_forward", _dropout_case(), 0.3
     param = {"p": p, "mode": "train", "seed": 0}
-    out, _ = _pair(name, _call(name, dropout_forward, x, dict(param)), ("out", "cache"))
+    out, _ = expect_tuple(name, call(name, dropout_forward, x, dict(param)), ["out", "cache"])
     out = np.asarray(out)
     if out.shape != x.shape:
         raise ExerciseError(f"{name}: out has shape {out.shape}, expected x's shape {x.shape}")
@@ -222,30 +431,30 @@ def check_dropout_forward(dropout_forward):
     if not np.allclose(scale, 1 / p):
         raise ExerciseError(f"{name}: a kept unit should equal x / p = x * {1 / p:.3g}; yours range over "
                             f"x * [{scale.min():.3g}, {scale.max():.3g}]")
-    again, _ = _call(name, dropout_forward, x, dict(param))
+    again, _ = call(name, dropout_forward, x, dict(param))
     if not np.array_equal(again, out):
         raise ExerciseError(f"{name}: two calls with the same dropout_param['seed'] drew different masks; "
                             "draw the mask from a generator seeded with it")
-    test_out, _ = _call(name, dropout_forward, x, {"p": p, "mode": "test"})
+    test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
     if not np.array_equal(test_out, x):
         raise ExerciseError(f"{name}: test mode must return x unchanged (inverted dropout did its scaling "
                             "in training)")
-    print(f"{name}: all checks passed")
+    passed(name)
 
 
 def check_dropout_backward(dropout_forward, dropout_backward):
     """A learner's dropout backward pass: the forward mask in train mode, the identity in test mode."""
     name, (x, dout), p = "dropout_backward", _dropout_case(), 0.3
-    out, cache = _pair(name, _call(name, dropout_forward, x, {"p": p, "mode": "train", "seed": 0}),
-                       ("out", "cache"))
+    out, cache = expect_tuple(name, call(name, dropout_forward, x, {"p": p, "mode": "train", "seed": 0}),
+                       ["out", "cache"])
     mask = np.asarray(out) / x
-    dx = _call(name, dropout_backward, dout, cache)
+    dx = call(name, dropout_backward, dout, cache)
     _raise_hint(name, "dx in train mode", dx, [
         (dout, "pass the gradient through the forward mask: dx = dout * mask"),
         (dout * (mask != 0), "the mask includes the 1 / p scale, so dx = dout * mask also divides by p"),
     ])
-    _compare(name, "dx in train mode (it should be dout * mask, the mask of the forward pass)", dx, dout * mask)
-    _, cache = _pair(name, _call(name, dropout_forward, x, {"p": p, "mode": "test"}), ("out", "cache"))
-    _compare(name, "dx in test mode (it should be dout unchanged)", _call(name, dropout_backward, dout, cache),
+    expect_close(name, "dx in train mode (it should be dout * mask, the mask of the forward pass)", dx, dout * mask)
+    _, cache = expect_tuple(name, call(name, dropout_forward, x, {"p": p, "mode": "test"}), ["out", "cache"])
+    expect_close(name, "dx in test mode (it should be dout unchanged)", call(name, dropout_backward, dout, cache),
              dout)
-    print(f"{name}: all checks passed")
+    passed(name)

@@ -88,5 +88,5 @@ def test_bad_parameters_are_rejected(param, message):
 
 def test_backward_rejects_a_gradient_of_another_shape():
     _, cache = dropout_forward(X, {"p": 0.5, "mode": "train", "seed": 0})
-    with pytest.raises(ValueError, match="dout has shape"):
+    with pytest.raises(ValueError, match="dout must have the shape of the forward output"):
         dropout_backward(np.ones((2, 2)), cache)

@@ -170,5 +170,5 @@ def test_layernorm_rejects_bad_input_and_backward_needs_train_cache():
     with pytest.raises(ValueError, match="test-mode forward pass"):
         batchnorm_backward(np.zeros((2, 3)), cache)
     _, cache = batchnorm_forward(np.ones((2, 3)), np.ones(3), np.zeros(3), {"mode": "train"})
-    with pytest.raises(ValueError, match=r"dout has shape \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"dout must have the shape of the forward output \(2, 3\), got \(3, 2\)"):
         batchnorm_backward_alt(np.zeros((3, 2)), cache)
