@@ -59,11 +59,12 @@ def _hint(actual, expected, where=None):
     return ""
 
 
-def expect_close(name, what, actual, expected, tolerance=VALUE_TOLERANCE, where=None):
+def expect_close(name, what, actual, expected, tolerance=VALUE_TOLERANCE, where=None, advice=""):
     """Raise an ExerciseError unless ``actual`` has ``expected``'s shape and relative error <= tolerance.
 
     ``where`` is an optional list of ``(mask, description)``: when every wrong entry lies in
-    one mask, the message says so (e.g. "where the input was negative").
+    one mask, the message says so (e.g. "where the input was negative"). ``advice`` ends the
+    message of a wrong or non-finite value.
     """
     expected = np.asarray(expected, dtype=np.float64)
     if actual is None:
@@ -73,14 +74,14 @@ def expect_close(name, what, actual, expected, tolerance=VALUE_TOLERANCE, where=
         hint = " (transposed?)" if actual.shape == expected.shape[::-1] else ""
         raise ExerciseError(f"{name}: {what} has shape {actual.shape}, expected {expected.shape}{hint}")
     if not np.all(np.isfinite(actual)):
-        raise ExerciseError(f"{name}: {what} holds NaN or inf (overflow?)")
+        raise ExerciseError(f"{name}: {what} holds NaN or inf (overflow?). {advice}".rstrip())
     error = rel_error(actual, expected)
     if error > tolerance:
         index = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape)
         raise ExerciseError(
             f"{name}: {what} is wrong: relative error {error:.1e} (tolerance {tolerance:.0e}); at index "
             f"{tuple(int(i) for i in index)} it is {actual[index]:.6g}, expected {expected[index]:.6g}."
-            + _hint(actual, expected, where))
+            + _hint(actual, expected, where) + (f" {advice}" if advice else ""))
 
 
 def expect_gradients(name, backward, forward, inputs, dout, where=None):
@@ -198,7 +199,7 @@ def check_svm_loss(svm_loss):
     _check_loss("svm_loss", svm_loss, layers.svm_loss, "the hinge needs no exponentials")
 
 
-def _check_update_rule(name, rule, config, steps=3):
+def _check_update_rule(name, rule, config, steps=3, advice=""):
     """Run ``rule`` and the reference side by side for a few steps from ``config``; compare
     next_w and the rule's state after every step, then check that config=None works."""
     rng = np.random.default_rng(5)
@@ -216,7 +217,7 @@ def _check_update_rule(name, rule, config, steps=3):
             if key not in ours:
                 raise ExerciseError(f"{name}: after step {step} config has no {key!r}; store it for the next step")
             expect_close(name, f"config[{key!r}] after step {step}", ours[key], theirs[key])
-        expect_close(name, f"next_w after step {step}", w_ours, w_theirs)
+        expect_close(name, f"next_w after step {step}", w_ours, w_theirs, advice=advice)
     expect_tuple(name, call(name, rule, w.copy(), w.copy(), None), ["next_w", "config"])
     passed(name)
 
@@ -238,7 +239,8 @@ def check_rmsprop(rmsprop):
 
 def check_adam(adam):
     """``adam(w, dw, config=None) -> (next_w, config)``, state in config['m'], ['v'], ['t']."""
-    _check_update_rule("adam", adam, {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8})
+    _check_update_rule("adam", adam, {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+                       advice="Increment t before the bias correction, so step 1 divides m by 1 - beta1.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,6 +457,6 @@ def check_dropout_backward(dropout_forward, dropout_backward):
     ])
     expect_close(name, "dx in train mode (it should be dout * mask, the mask of the forward pass)", dx, dout * mask)
     _, cache = expect_tuple(name, call(name, dropout_forward, x, {"p": p, "mode": "test"}), ["out", "cache"])
-    expect_close(name, "dx in test mode (it should be dout unchanged)", call(name, dropout_backward, dout, cache),
-             dout)
+    expect_close(name, "dx in test mode (it should be dout unchanged)",
+                 call(name, dropout_backward, dout, cache), dout)
     passed(name)

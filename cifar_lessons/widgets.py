@@ -1,21 +1,51 @@
-"""Interactive demos. Imports ipywidgets and matplotlib, so the package does not import this module."""
-import ipywidgets as widgets
+"""Interactive demos. Imports ipywidgets and matplotlib, so the package does not import this module.
+
+Every demo has a static twin in :mod:`cifar_lessons.plots` that draws the same thing for
+all slider positions at once: the book's static pages show that, the live notebook both.
+"""
+import functools
+
+import ipywidgets
 import matplotlib.pyplot as plt
 
 from cifar_lessons import plots
 
 
-def keep_ratio_explorer(runs):
-    """A slider over the keep ratios of ``runs`` (keep ratio -> trained Solver) that draws the
-    chosen run's training and validation accuracy and the gap between them."""
-    ratios = sorted(runs, reverse=True)
+def loss_curve_demo(train, learning_rates, weight_scales):
+    """Sliders over ``learning_rates`` and ``weight_scales``; each move plots the loss history of
+    ``train(learning_rate, weight_scale) -> Solver``. Runs are cached, so revisiting is instant.
+    Returns the ipywidgets ``interactive`` object."""
+    cached = functools.lru_cache(maxsize=None)(train)
 
-    def show(keep_ratio):
-        run = plots.accuracy_gap(runs[keep_ratio], title=f"dropout keep ratio p = {keep_ratio:g}")
-        gap = runs[keep_ratio].train_acc_history[-1] - runs[keep_ratio].val_acc_history[-1]
-        run.text(0.98, 0.04, f"final gap {gap:.1%}", transform=run.transAxes, ha="right")
+    def draw(learning_rate, weight_scale):
+        loss = cached(learning_rate, weight_scale).loss_history
+        _, ax = plt.subplots(figsize=(6, 3))
+        ax.plot(loss, linewidth=0.8)
+        ax.set(xlabel="iteration", ylabel="training loss", ylim=(0, 5),
+               title=f"learning_rate={learning_rate:g}, weight_scale={weight_scale:g}")
         plt.show()
 
-    slider = widgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio",
-                                     continuous_update=False)
-    return widgets.interact(show, keep_ratio=slider)
+    return ipywidgets.interactive(
+        draw,
+        learning_rate=ipywidgets.SelectionSlider(options=list(learning_rates), value=learning_rates[len(learning_rates) // 2],
+                                                 description="learning rate"),
+        weight_scale=ipywidgets.SelectionSlider(options=list(weight_scales), value=weight_scales[len(weight_scales) // 2],
+                                                description="weight scale"),
+    )
+
+
+def keep_ratio_explorer(runs):
+    """A slider over the keep ratios of ``runs`` (dropout keep ratio -> trained Solver); each move
+    draws that run's training and validation accuracy and the gap between them. The static twin
+    is :func:`cifar_lessons.plots.keep_ratio_summary`. Returns the ipywidgets ``interactive`` object."""
+    ratios = sorted(runs, reverse=True)
+
+    def draw(keep_ratio):
+        run = runs[keep_ratio]
+        ax = plots.accuracy_gap(run, title=f"dropout keep ratio p = {keep_ratio:g}")
+        gap = run.train_acc_history[-1] - run.val_acc_history[-1]
+        ax.text(0.98, 0.04, f"final gap {gap:.1%}", transform=ax.transAxes, ha="right")
+        plt.show()
+
+    return ipywidgets.interactive(
+        draw, keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio"))

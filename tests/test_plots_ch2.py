@@ -22,12 +22,6 @@ def teardown_function():
     plt.close("all")
 
 
-def test_training_curves_draw_one_line_per_run_in_each_panel():
-    fig = plots.training_curves({"a": RUNS[1.0], "b": RUNS[0.5]}, title="t")
-    assert [len(ax.lines) for ax in fig.axes] == [2, 2, 2]
-    assert [text.get_text() for text in fig.axes[2].get_legend().get_texts()] == ["a", "b"]
-
-
 def test_sweep_plot_draws_each_series_against_the_values():
     ax = plots.sweep_plot([1e-3, 1e-2], {"x": [0.1, 0.2], "y": [0.3, 0.4]}, xlabel="scale", logx=True)
     assert ax.get_xscale() == "log" and len(ax.lines) == 2
@@ -46,8 +40,7 @@ def test_keep_ratio_explorer_offers_every_ratio_and_draws_the_chosen_run(monkeyp
     widgets = pytest.importorskip("cifar_lessons.widgets")
     drawn = []
     monkeypatch.setattr(widgets.plots, "accuracy_gap", lambda run, title: drawn.append(title) or plt.gca())
-    explorer = widgets.keep_ratio_explorer(RUNS)
-    slider = explorer.widget.children[0]
+    slider = widgets.keep_ratio_explorer(RUNS).children[0]
     assert slider.options == (1.0, 0.5, 0.25)
     slider.value = 0.25
     assert drawn[-1] == "dropout keep ratio p = 0.25"
