@@ -164,7 +164,7 @@ def _standardize(x, axis, eps):
 def _standardize_backward(dx_hat, x_hat, inv_std, axis):
     """Gradient through x_hat = standardize(x) along ``axis``, in closed form.
 
-    With M values per group: dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)).
+    With means over ``axis``: dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)).
     """
     return inv_std * (dx_hat - dx_hat.mean(axis=axis, keepdims=True)
                       - x_hat * (dx_hat * x_hat).mean(axis=axis, keepdims=True))
