@@ -66,7 +66,8 @@ def test_reference_passes(capsys):
 @pytest.mark.parametrize("check, args, name", [
     (checks.check_batchnorm_forward, (stub,), "batchnorm_forward"),
     (checks.check_batchnorm_backward, (L.batchnorm_forward, stub), "batchnorm_backward"),
-    (checks.check_batchnorm_backward, (stub, stub), "batchnorm_backward"),
+    (checks.check_batchnorm_backward, (stub, stub), "batchnorm_forward"),  # the stub that ran first is named
+    (checks.check_dropout_backward, (stub, stub), "dropout_forward"),
     (checks.check_batchnorm_backward_alt, (L.batchnorm_forward, stub), "batchnorm_backward_alt"),
     (checks.check_layernorm_forward, (stub,), "layernorm_forward"),
     (checks.check_layernorm_backward, (L.layernorm_forward, stub), "layernorm_backward"),
