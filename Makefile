@@ -1,12 +1,13 @@
-# The two commands of this project, each of which sets up its own environment first:
+# The commands of this project, each of which sets up its own environment first:
 #   make book   build the book into _build/html (from the outputs stored in the notebooks)
 #   make test   run the tests and re-execute every notebook, verifying its stored outputs
+#   make exercises  write learner notebooks (solutions blanked to TODO stubs) into exercises/
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install book test clean
+.PHONY: install book test exercises clean
 
 install: $(INSTALLED)
 
@@ -22,5 +23,8 @@ book: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+exercises: $(INSTALLED)
+	$(BIN)/python -m cifar_lessons.exercises exercises book
+
 clean:
-	rm -rf _build build cifar_lessons/*.so cifar_lessons/_im2col.c
+	rm -rf _build build exercises cifar_lessons/*.so cifar_lessons/_im2col.c

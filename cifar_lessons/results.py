@@ -1,26 +1,48 @@
 """Every chapter's final model, measured on the same test rows, gathered for the Results page.
 
 A notebook calls :func:`record` once per finished model. The measurement is stored in the
-notebook's outputs under its own MIME type, so :func:`collect` can read it back from the
-committed notebooks without running anything. Training time varies run to run, so the cell
+metadata of that output under its own key, so :func:`collect` can read it back from the
+committed notebooks without running anything (and the book's pages show only its summary line). Training time varies run to run, so the cell
 that calls ``record`` carries the ``nbval-ignore-output`` tag.
 """
 import json
+import os
+import platform
 from pathlib import Path
+
+import numpy as np
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 
 
-def record(model, chapter, test_accuracy, train_seconds, parameters):
-    """Show ``model``'s test accuracy, training time and size, and embed them for :func:`collect`."""
+def machine(device=None):
+    """Where a model trained: the GPU's name for a CUDA ``device``, else the CPU's and its cores."""
+    if device is not None and str(device).startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def record(model, chapter, test_accuracy, train_seconds, parameters, device=None):
+    """Show ``model``'s test accuracy, training time and size, and embed them for :func:`collect`.
+
+    ``device`` is the ``torch.device`` it trained on, if any; the result names that machine.
+    """
     from IPython.display import display
 
     result = {"model": model, "chapter": chapter, "test_accuracy": round(float(test_accuracy), 4),
-              "train_seconds": round(float(train_seconds), 1), "parameters": int(parameters)}
-    summary = (f"{model}: test accuracy {result['test_accuracy']:.1%}, trained in "
+              "train_seconds": round(float(train_seconds), 1), "parameters": int(parameters),
+              "machine": machine(device)}
+    summary = (f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
                f"{result['train_seconds']:.0f} s, {result['parameters']:,} parameters")
-    display({RESULT_MIME: result, "text/plain": summary}, raw=True)
-    return result
+    display({"text/plain": summary}, metadata={RESULT_MIME: result}, raw=True)
 
 
 def collect(book_dir):
@@ -30,6 +52,41 @@ def collect(book_dir):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         for cell in cells:
             for output in cell.get("outputs", []):
-                if RESULT_MIME in output.get("data", {}):
-                    results.append(dict(output["data"][RESULT_MIME], notebook=notebook.name))
+                if RESULT_MIME in output.get("metadata", {}):
+                    results.append(dict(output["metadata"][RESULT_MIME], notebook=notebook.name))
     return results
+
+
+def table(results):
+    """``results`` (from :func:`collect`) as a Markdown table, one row per model."""
+    if not results:
+        return "No chapter has recorded a result yet."
+    rows = ["| Model | Chapter | Test accuracy | Training time | Parameters | Trained on |",
+            "| --- | --- | ---: | ---: | ---: | --- |"]
+    rows += [f"| {r['model']} | {r['chapter']} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "
+             f"| {r['parameters']:,} | {r.get('machine', 'not recorded')} |" for r in results]
+    return "\n".join(rows)
+
+
+def plot(results):
+    """Test accuracy against training time (log scale), one labelled point per model. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    points = [(max(r["train_seconds"], 0.1), 100 * r["test_accuracy"], r) for r in results]
+    for x, y, _ in points:
+        ax.scatter(x, y, s=40)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(lambda seconds, _: f"{seconds:g}")
+    ax.xaxis.set_minor_formatter(lambda seconds, _: "")
+    ax.margins(x=0.25, y=0.15)
+    middle = np.sqrt(np.prod(ax.get_xlim()))
+    for x, y, result in points:  # labels point inwards, so none runs off the plot
+        ax.annotate(f"{result['model']}\n({result['parameters']:,} parameters)", (x, y),
+                    textcoords="offset points", xytext=(6 if x < middle else -6, 4),
+                    ha="left" if x < middle else "right", fontsize=8)
+    ax.set_xlabel("training time (s, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig

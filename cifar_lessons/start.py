@@ -9,6 +9,49 @@ import numpy as np
 from cifar_lessons import data, kernels
 
 
+def _package_line():
+    try:
+        version = importlib.metadata.version("cifar-lessons")
+    except importlib.metadata.PackageNotFoundError:  # imported from a checkout, not installed
+        version = "(not installed)"
+    return f"cifar_lessons {version}, im2col kernels: {kernels.BACKEND}"
+
+
+def _find_data():
+    """The CIFAR-10 folder, downloading it (with a progress bar) after saying so, if it is nowhere."""
+    try:
+        return data.find_cifar10(download=False)
+    except data.CIFAR10Error:
+        if os.environ.get("CIFAR10_DIR"):
+            raise  # a wrong CIFAR10_DIR: its message says what to fix
+    print(f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
+          f"{_shown(data.default_cache_dir())} (set CIFAR10_DIR to use a copy you already have)", flush=True)
+    return data.find_cifar10()
+
+
+def _shown(folder):
+    """The data folder as a reader would write it: relative to $CIFAR10_DIR or ~ when inside them."""
+    folder = Path(folder).resolve()
+    for prefix, base in (("$CIFAR10_DIR", os.environ.get("CIFAR10_DIR")), ("~", Path.home())):
+        if base and folder.is_relative_to(base := Path(base).expanduser().resolve()):
+            return str(Path(prefix) / folder.relative_to(base))
+    return str(folder)
+
+
+def _torch_device(seed):
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("this chapter needs PyTorch, which is not installed here: "
+                          "`%pip install torch torchvision`, then restart the kernel") from None
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+        return device, f"PyTorch {torch.__version__} on GPU {torch.cuda.get_device_name(device)}"
+    return torch.device("cpu"), (f"PyTorch {torch.__version__} on the CPU (no CUDA GPU found; "
+                                 "everything runs, only slower)")
+
+
 def start(seed=0, need_data=True, use_torch=False):
     """Seed Python, NumPy (and PyTorch), locate CIFAR-10 (downloading it if needed) and report.
 
@@ -16,26 +59,12 @@ def start(seed=0, need_data=True, use_torch=False):
     """
     random.seed(seed)
     np.random.seed(seed)
-    lines = [f"cifar_lessons {importlib.metadata.version('cifar-lessons')}, "
-             f"im2col kernels: {kernels.BACKEND}, seed {seed}"]
+    lines = [f"{_package_line()}, seed {seed}"]
     if need_data:
-        lines.append(f"CIFAR-10 found in {_shown(data.find_cifar10())}")
+        lines.append(f"CIFAR-10 found in {_shown(_find_data())}")
     device = None
     if use_torch:
-        import torch
-
-        torch.manual_seed(seed)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (no CUDA GPU found)"
-        lines.append(f"PyTorch {torch.__version__} on {name}")
+        device, line = _torch_device(seed)
+        lines.append(line)
     print("\n".join(lines))
     return device
-
-
-def _shown(folder):
-    """The data folder as a reader would write it: relative to $CIFAR10_DIR or ~ when inside them."""
-    folder = folder.resolve()
-    for prefix, base in (("$CIFAR10_DIR", os.environ.get("CIFAR10_DIR")), ("~", Path.home())):
-        if base and folder.is_relative_to(base := Path(base).expanduser().resolve()):
-            return str(Path(prefix) / folder.relative_to(base))
-    return str(folder)

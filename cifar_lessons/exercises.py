@@ -1,0 +1,110 @@
+"""Learner notebooks: the book's notebooks with every exercise's solution blanked to a stub.
+
+    python -m cifar_lessons.exercises OUT_DIR [BOOK_DIR]
+
+An exercise is a code cell tagged ``solution`` holding function or class definitions; the next
+code cell checks them. In the learner's copy each function keeps its ``def`` line and docstring
+and its body becomes a TODO that raises ``NotImplementedError``, so the check says "not
+implemented yet" until the learner writes it. The outputs of both cells are cleared; every other
+cell, with its outputs, is copied unchanged, and so is every other file of BOOK_DIR.
+"""
+import ast
+import copy
+import shutil
+import sys
+from pathlib import Path
+
+SOLUTION_TAG = "solution"
+EXERCISE_TAG = "exercise"
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def _functions(nodes, prefix=""):
+    """``(qualified name, node)`` of the functions defined in ``nodes`` or in their classes."""
+    for node in nodes:
+        if isinstance(node, ast.ClassDef):
+            yield from _functions(node.body, f"{prefix}{node.name}.")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield prefix + node.name, node
+
+
+def _docstring(node):
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first
+    return None
+
+
+def stub(source):
+    """``source``, a solution cell, with each function's body replaced by a TODO stub.
+
+    Raises ValueError when the cell holds anything but imports and definitions, since the
+    learner's copy would then give away (or lose) that code.
+    """
+    tree = ast.parse(source)
+    for node in tree.body:
+        if not isinstance(node, DEFINITIONS) and node is not _docstring(tree):
+            raise ValueError(f"a solution cell may hold only imports, functions and classes, but line "
+                             f"{node.lineno} is a {type(node).__name__}: move it to another cell")
+    lines = source.splitlines(keepends=True)
+    for name, function in sorted(_functions(tree.body), key=lambda f: f[1].lineno, reverse=True):
+        docstring = _docstring(function)
+        body = function.body[1:] if docstring else function.body
+        if function.body[0].lineno == function.lineno:
+            raise ValueError(f"{name}: put its body on the lines after its def line")
+        if docstring:
+            first = docstring.end_lineno
+        else:  # the body starts after the header, including any comments that open it
+            first = function.body[0].lineno - 1
+            while lines[first - 1].strip() == "" or lines[first - 1].lstrip().startswith("#"):
+                first -= 1
+        last = body[-1].end_lineno if body else first
+        indent = " " * function.body[0].col_offset
+        see = " (see its docstring)" if docstring else ""
+        lines[first:last] = [f"{indent}# TODO: write the body of {name}{see}, then run the check below.\n",
+                             f"{indent}raise NotImplementedError\n"]
+    return "".join(lines).rstrip("\n")
+
+
+def learner_notebook(notebook):
+    """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out."""
+    learner = copy.deepcopy(notebook)
+    code = [cell for cell in learner.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code):
+        tags = cell.metadata.get("tags", [])
+        if SOLUTION_TAG not in tags:
+            continue
+        cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags]
+        cell.source = stub(cell.source)
+        for cleared in [cell] + code[index + 1:index + 2]:
+            cleared.outputs, cleared.execution_count = [], None
+    return learner
+
+
+def write_exercises(out_dir, book_dir="book"):
+    """Write the learner version of every notebook in ``book_dir`` (and copy its other files)."""
+    import nbformat
+
+    out_dir, book_dir = Path(out_dir), Path(book_dir)
+    if not any(book_dir.glob("*.ipynb")):
+        raise FileNotFoundError(f"no notebooks in {book_dir.resolve()}: give the book's folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted(book_dir.iterdir()):
+        if path.suffix == ".ipynb":
+            notebook = nbformat.read(path, as_version=4)
+            nbformat.write(learner_notebook(notebook), out_dir / path.name)
+            count = sum(SOLUTION_TAG in c.metadata.get("tags", []) for c in notebook.cells)
+            print(f"{out_dir / path.name}: {count} exercise{'s' * (count != 1)}")
+        elif path.is_file():
+            shutil.copy2(path, out_dir / path.name)
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (1, 2):
+        sys.exit("usage: python -m cifar_lessons.exercises OUT_DIR [BOOK_DIR]")
+    write_exercises(*args)
+
+
+if __name__ == "__main__":
+    main()

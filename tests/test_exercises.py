@@ -1,0 +1,159 @@
+"""Learner notebooks: how solutions are blanked, and that every exercise's check catches the blank.
+
+For each solution cell of the book, its check cell must raise ExerciseError on the stub and pass
+on the solution. Both run in a namespace holding only the imports and definitions of the cells
+before them (no data loading, no training), so checks must take the learner's functions alone.
+"""
+import ast
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from cifar_lessons import exercises
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def run(source, namespace=None):
+    namespace = {} if namespace is None else namespace
+    exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace
+
+
+def test_stub_keeps_signatures_and_docstrings_and_raises():
+    source = textwrap.dedent('''\
+        import numpy as np
+
+
+        def affine_forward(x, w, b):
+            """Computes the forward pass of an affine layer.
+
+            Returns (out, cache).
+            """
+            out = x.reshape(x.shape[0], -1) @ w + b
+            return out, (x, w, b)
+
+
+        class TwoLayerNet:
+            """A two-layer net."""
+
+            def __init__(self, hidden_dim=100):
+                self.hidden_dim = hidden_dim
+
+            @staticmethod
+            def loss(X,
+                     y=None):
+                def helper():
+                    return 1
+                return helper()
+
+
+        def relu(x):
+            # the kink at zero
+            return np.maximum(0, x)
+        ''')
+    stubbed = exercises.stub(source)
+    for kept in ['import numpy as np', 'def affine_forward(x, w, b):',
+                 '    """Computes the forward pass of an affine layer.\n\n    Returns (out, cache).\n    """',
+                 'class TwoLayerNet:\n    """A two-layer net."""', '    @staticmethod\n    def loss(X,\n             y=None):',
+                 '# TODO: write the body of affine_forward (see its docstring), then run the check below.',
+                 '# TODO: write the body of TwoLayerNet.__init__, then run the check below.',
+                 '# TODO: write the body of relu, then run the check below.']:
+        assert kept in stubbed
+    for given_away in ["reshape", "self.hidden_dim", "helper", "maximum", "kink"]:
+        assert given_away not in stubbed
+    namespace = run(stubbed)
+    for call in (lambda: namespace["affine_forward"](1, 2, 3), lambda: namespace["TwoLayerNet"](),
+                 lambda: namespace["TwoLayerNet"].loss(1), lambda: namespace["relu"](1)):
+        with pytest.raises(NotImplementedError):
+            call()
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("x = 1\ndef f():\n    return x\n", "line 1 is a Assign"),
+    ("def f(): return 1\n", "f: put its body on the lines after its def line"),
+], ids=["statement", "one-line def"])
+def test_stub_refuses_cells_it_cannot_blank_safely(source, problem):
+    with pytest.raises(ValueError, match=problem):
+        exercises.stub(source)
+
+
+def fake_notebook():
+    cells = [nbformat.v4.new_code_cell("import math", execution_count=1),
+             nbformat.v4.new_code_cell("def area(r):\n    \"\"\"Area of a circle.\"\"\"\n    return math.pi * r ** 2",
+                                       execution_count=2, metadata={"tags": ["solution"]}),
+             nbformat.v4.new_markdown_cell("Check it:"),
+             nbformat.v4.new_code_cell("print(area(1))", execution_count=3,
+                                       outputs=[nbformat.v4.new_output("stream", text="3.14\n")]),
+             nbformat.v4.new_code_cell("area(2)", execution_count=4,
+                                       outputs=[nbformat.v4.new_output("stream", text="12.6\n")])]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_learner_notebook_blanks_solutions_and_clears_their_checks_only():
+    notebook = fake_notebook()
+    learner = exercises.learner_notebook(notebook)
+    imports, solution, _, check, later = learner.cells
+    assert "math.pi" not in solution.source and "raise NotImplementedError" in solution.source
+    assert solution.metadata["tags"] == ["exercise"]
+    assert (solution.outputs, solution.execution_count, check.outputs, check.execution_count) == ([], None, [], None)
+    assert later.outputs == notebook.cells[4].outputs and imports.source == "import math"
+    assert "math.pi" in notebook.cells[1].source, "the book's own notebook must stay untouched"
+
+
+def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
+    book = tmp_path / "book"
+    book.mkdir()
+    nbformat.write(fake_notebook(), book / "01_circles.ipynb")
+    (book / "figure.png").write_bytes(b"png")
+    exercises.main([str(tmp_path / "out"), str(book)])
+    learner = nbformat.read(tmp_path / "out" / "01_circles.ipynb", as_version=4)
+    assert "raise NotImplementedError" in learner.cells[1].source
+    assert (tmp_path / "out" / "figure.png").read_bytes() == b"png"
+    assert "01_circles.ipynb: 1 exercise" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="no notebooks"):
+        exercises.main([str(tmp_path / "out2"), str(tmp_path)])
+
+
+def code_cells(notebook):
+    return [cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+            if cell["cell_type"] == "code"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def definitions(cell):
+    """The imports, functions and classes of a cell (magics made Python first), without the rest."""
+    tree = ast.parse(TransformerManager().transform_cell(source(cell)))
+    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS)]
+    return ast.unparse(tree)
+
+
+EXERCISES = [pytest.param(notebook, index, id=f"{notebook.stem}-cell{index}")
+             for notebook in sorted(BOOK.glob("*.ipynb"))
+             for index, cell in enumerate(code_cells(notebook))
+             if exercises.SOLUTION_TAG in cell["metadata"].get("tags", [])]
+
+
+@pytest.mark.parametrize("notebook, index", EXERCISES)
+def test_check_fails_on_the_stub_and_passes_on_the_solution(notebook, index):
+    from cifar_lessons.checks import ExerciseError
+
+    cells = code_cells(notebook)
+    solution, check = cells[index], cells[index + 1]
+    context = "\n".join(definitions(cell) for cell in cells[:index])
+    assert exercises.SOLUTION_TAG not in check["metadata"].get("tags", []), \
+        f"{notebook.name}: the cell after solution cell {index} must check it, not be another solution"
+
+    namespace = run(exercises.stub(source(solution)), run(context))
+    with pytest.raises(ExerciseError, match="not implemented"):
+        run(source(check), namespace)
+
+    namespace = run(source(solution), run(context))
+    run(source(check), namespace)

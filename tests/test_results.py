@@ -1,0 +1,52 @@
+"""The Results page's data: what a chapter records comes back from its stored outputs."""
+import json
+
+import nbformat
+import pytest
+
+from cifar_lessons import results
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    """Two chapters' notebooks whose outputs hold what ``record`` displayed (in their order)."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: shown.append((data, metadata)))
+    for name, args in [("02_fc.ipynb", ("Two-layer net", "Fully connected networks", 0.4861, 12.34, 1_538_000)),
+                       ("05_cnn.ipynb", ("Three-layer convnet", "Convolutional networks", 0.6, 95.0, 250_000))]:
+        results.record(*args)
+        output = nbformat.v4.new_output("display_data", data=shown[-1][0], metadata=shown[-1][1])
+        cell = nbformat.v4.new_code_cell("results.record(...)", outputs=[output])
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter"), cell]),
+                       tmp_path / name)
+    return tmp_path
+
+
+def test_recorded_results_come_back_in_notebook_order(book):
+    collected = results.collect(book)
+    assert [(r["model"], r["notebook"], r["test_accuracy"], r["train_seconds"], r["parameters"]) for r in collected] == [
+        ("Two-layer net", "02_fc.ipynb", 0.4861, 12.3, 1_538_000),
+        ("Three-layer convnet", "05_cnn.ipynb", 0.6, 95.0, 250_000)]
+    assert collected[0]["machine"] == results.machine() and "cores" in results.machine()
+
+
+def test_table_has_one_row_per_model_with_readable_numbers(book):
+    rows = results.table(results.collect(book)).splitlines()
+    assert rows[0].startswith("| Model | Chapter | Test accuracy |") and len(rows) == 4
+    assert "| Two-layer net | Fully connected networks | 48.6% | 12 s | 1,538,000 |" in rows[2]
+    assert results.table([]) == "No chapter has recorded a result yet."
+
+
+def test_results_without_a_machine_still_tabulate(tmp_path):
+    old = {"model": "m", "chapter": "c", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10}
+    cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})])
+    (tmp_path / "x.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(cells=[cell])))
+    assert results.table(results.collect(tmp_path)).endswith("| 10 | not recorded |")
+
+
+def test_plot_draws_one_labelled_point_per_model(book):
+    fig = results.plot(results.collect(book))
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2 and ax.get_xscale() == "log"
+    assert [text.get_text().split("\n")[0] for text in ax.texts] == ["Two-layer net", "Three-layer convnet"]

@@ -1,0 +1,56 @@
+"""The first cell's ``start``: seeds, finds (or announces and downloads) the data, picks the device."""
+import random
+
+import numpy as np
+import pytest
+
+from cifar_lessons import data
+from cifar_lessons.start import start
+
+
+def test_start_seeds_and_says_where_the_package_and_the_data_are(capsys):
+    assert start(seed=3) is None
+    first = (random.random(), np.random.rand())
+    start(seed=3)
+    assert (random.random(), np.random.rand()) == first
+    out = capsys.readouterr().out
+    assert "cifar_lessons " in out and "im2col kernels:" in out and "seed 3" in out
+    assert "CIFAR-10 found in $CIFAR10_DIR" in out, "show the folder as the reader names it, not a machine path"
+
+
+def test_without_data_nothing_is_looked_up(monkeypatch, capsys):
+    monkeypatch.setenv("CIFAR10_DIR", "/nonexistent")
+    start(need_data=False)
+    assert "CIFAR-10" not in capsys.readouterr().out
+
+
+def test_missing_data_is_announced_before_it_downloads(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def fake_download(dest_dir):
+        assert "downloading it once (163 MB)" in capsys.readouterr().out, "say so before downloading"
+        return tmp_path / "cifar_lessons" / data.BATCHES_DIRNAME
+
+    monkeypatch.setattr(data, "download_cifar10", fake_download)
+    start()
+    assert f"CIFAR-10 found in {tmp_path / 'cifar_lessons' / data.BATCHES_DIRNAME}" in capsys.readouterr().out
+
+
+def test_a_wrong_cifar10_dir_is_an_error_naming_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "download_cifar10", lambda dest_dir: pytest.fail("must not download"))
+    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR="):
+        start()
+
+
+def test_torch_device_is_the_gpu_when_there_is_one(capsys):
+    torch = pytest.importorskip("torch")
+    device = start(seed=1, need_data=False, use_torch=True)
+    assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    out = capsys.readouterr().out
+    assert (f"on GPU {torch.cuda.get_device_name(device)}" if torch.cuda.is_available()
+            else "on the CPU (no CUDA GPU found") in out
+    drawn = torch.rand(1).item()
+    torch.manual_seed(1)
+    assert torch.rand(1).item() == drawn, "start must seed PyTorch"
