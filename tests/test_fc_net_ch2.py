@@ -83,3 +83,16 @@ def test_layernorm_trains_on_single_examples_where_batchnorm_cannot():
     assert np.isfinite(small_net(normalization="layernorm").loss(X, y)[0])
     with pytest.raises(ValueError, match="at least 2 rows"):
         small_net(normalization="batchnorm").loss(X, y)
+
+
+def test_solver_restores_the_running_statistics_of_the_best_epoch():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, D))
+    y = (X[:, :C] + rng.normal(scale=2.0, size=(300, C))).argmax(axis=1)
+    data = {"X_train": X[:200], "y_train": y[:200], "X_val": X[200:], "y_val": y[200:]}
+    model = small_net(normalization="batchnorm")
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 3e-2}, num_epochs=8,
+                    batch_size=10, num_val_samples=None, verbose=False, progress=False, seed=0)
+    solver.train()
+    assert np.argmax(solver.val_acc_history) < len(solver.val_acc_history) - 1  # the best epoch is not the last
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
