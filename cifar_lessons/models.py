@@ -28,7 +28,9 @@ class FullyConnectedNet:
         reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over the weight matrices
         weight_scale: standard deviation of the initial weights
         dtype: float32 to train fast, float64 to check gradients
-        seed: fixes the initial weights and the dropout masks (None: fresh randomness)
+        seed: fixes the initial weights and one dropout mask reused by every call, as gradient
+            checks need; None draws the weights, and a fresh mask per training pass, from
+            NumPy's global generator (which ``start(seed)`` seeds), as training needs
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
@@ -55,7 +57,7 @@ class FullyConnectedNet:
         self.dtype = dtype
         self.params = {}
 
-        rng = np.random.default_rng(seed)
+        rng = np.random if seed is None else np.random.default_rng(seed)
         dims = [input_dim, *hidden_dims, num_classes]
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
             self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(dtype)

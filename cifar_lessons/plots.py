@@ -150,3 +150,55 @@ def loss_curve_grid(runs, row_name, column_name, ylim=(0, 5)):
         ax.set_ylabel("loss")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 2: sweeps, the overfitting gap
+
+
+def sweep_plot(values, series, xlabel, ylabel="validation accuracy", logx=False, ax=None, **line_style):
+    """One line per entry of ``series`` (label -> y values, one per entry of ``values``). Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    for label, ys in series.items():
+        ax.plot(values, ys, "-o", ms=4, label=label, **line_style)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def accuracy_gap(run, ax=None, title=None):
+    """Training and validation accuracy of one run per epoch, the overfitting gap between them shaded."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    epochs = np.arange(len(run.train_acc_history))
+    ax.plot(epochs, run.train_acc_history, "-", color="C0", label="training")
+    ax.plot(epochs, run.val_acc_history, "-", color="C1", label="validation")
+    ax.fill_between(epochs, run.val_acc_history, run.train_acc_history, color="C3", alpha=0.15, label="gap")
+    ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def keep_ratio_summary(runs):
+    """For ``runs`` (dropout keep ratio -> trained Solver): every run's accuracy curves, and the
+    final training and validation accuracy against the keep ratio. Returns the figure."""
+    ratios = sorted(runs, reverse=True)
+    fig, axes = plt.subplots(1, len(ratios) + 1, figsize=(3.1 * (len(ratios) + 1), 3.2))
+    for ratio, ax in zip(ratios, axes):
+        accuracy_gap(runs[ratio], ax=ax, title=f"keep ratio {ratio:g}")
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+            ax.get_legend().remove()
+    final = {"training": [runs[r].train_acc_history[-1] for r in ratios],
+             "validation": [runs[r].val_acc_history[-1] for r in ratios]}
+    summary = sweep_plot(ratios, final, xlabel="keep ratio p", ylabel="final accuracy", ax=axes[-1])
+    summary.fill_between(ratios, final["validation"], final["training"], color="C3", alpha=0.15)
+    summary.set(ylim=(0, 1.02), title="the gap against p")
+    summary.invert_xaxis()
+    fig.tight_layout()
+    return fig

@@ -2,14 +2,15 @@
 
 The model needs ``params`` (name -> array) and ``loss(X, y=None)`` returning scores
 (N, C) without labels and ``(loss, grads)`` with them. ``data`` holds ``X_train, y_train,
-X_val, y_val``. After ``train()`` the model holds the parameters that scored best on the
-validation split, and the solver keeps ``loss_history``, ``train_acc_history`` and
+X_val, y_val``. After ``train()`` the model holds the parameters (and the batch norm running
+statistics in ``bn_params``, if it has any) that scored best on the validation split, and the solver keeps ``loss_history``, ``train_acc_history`` and
 ``val_acc_history``::
 
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
                     num_epochs=10, batch_size=100, seed=0)
     solver.train()
 """
+import copy
 import pickle
 
 import numpy as np
@@ -79,6 +80,7 @@ class Solver:
         self.epoch = 0
         self.best_val_acc = 0
         self.best_params = {}
+        self.best_bn_params = None
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -144,6 +146,8 @@ class Solver:
                 if t == 0 or t == num_iterations - 1 or epoch_end:
                     self._score(bar, num_iterations)
         self.model.params = self.best_params
+        if self.best_bn_params is not None:  # the running statistics those parameters were scored with
+            self.model.bn_params = self.best_bn_params
 
     def _score(self, bar, num_iterations):
         train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
@@ -158,6 +162,7 @@ class Solver:
         if val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_params = {name: w.copy() for name, w in self.model.params.items()}
+            self.best_bn_params = copy.deepcopy(getattr(self.model, "bn_params", None))
 
 
 def load_checkpoint(filename):

@@ -8,6 +8,8 @@ import functools
 import ipywidgets
 import matplotlib.pyplot as plt
 
+from cifar_lessons import plots
+
 
 def loss_curve_demo(train, learning_rates, weight_scales):
     """Sliders over ``learning_rates`` and ``weight_scales``; each move plots the loss history of
@@ -30,3 +32,20 @@ def loss_curve_demo(train, learning_rates, weight_scales):
         weight_scale=ipywidgets.SelectionSlider(options=list(weight_scales), value=weight_scales[len(weight_scales) // 2],
                                                 description="weight scale"),
     )
+
+
+def keep_ratio_explorer(runs):
+    """A slider over the keep ratios of ``runs`` (dropout keep ratio -> trained Solver); each move
+    draws that run's training and validation accuracy and the gap between them. The static twin
+    is :func:`cifar_lessons.plots.keep_ratio_summary`. Returns the ipywidgets ``interactive`` object."""
+    ratios = sorted(runs, reverse=True)
+
+    def draw(keep_ratio):
+        run = runs[keep_ratio]
+        ax = plots.accuracy_gap(run, title=f"dropout keep ratio p = {keep_ratio:g}")
+        gap = run.train_acc_history[-1] - run.val_acc_history[-1]
+        ax.text(0.98, 0.04, f"final gap {gap:.1%}", transform=ax.transAxes, ha="right")
+        plt.show()
+
+    return ipywidgets.interactive(
+        draw, keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio"))
