@@ -1,13 +1,14 @@
 # The commands of this project, each of which sets up its own environment first:
 #   make book   build the book into _build/html (from the outputs stored in the notebooks)
 #   make test   run the tests and re-execute every notebook, verifying its stored outputs
+#   make notebooks  re-execute every notebook in place, storing the outputs make test verifies
 #   make exercises  write learner notebooks (solutions blanked to TODO stubs) into exercises/
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install book test exercises clean
+.PHONY: install book test notebooks exercises clean
 
 install: $(INSTALLED)
 
@@ -20,8 +21,18 @@ $(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/_im2col.pyx
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
+# One BLAS/OpenMP thread per process: two test processes share the cores, and the stored
+# notebook outputs are computed (make notebooks) and verified with the same arithmetic.
+SERIAL := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(SERIAL) $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Re-execute every notebook in place, storing the outputs that `make test` verifies.
+notebooks: $(INSTALLED)
+	for notebook in book/*.ipynb; do \
+		$(SERIAL) timeout 1800 $(BIN)/jupyter execute --inplace "$$notebook" || exit 1; \
+	done
 
 exercises: $(INSTALLED)
 	$(BIN)/python -m cifar_lessons.exercises exercises book
