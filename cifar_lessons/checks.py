@@ -176,7 +176,8 @@ def _check_loss(name, loss_fn, reference, description):
         x = scale * rng.standard_normal((N, C))
         loss, dx = expect_tuple(name, call(name, loss_fn, x.copy(), y), ["loss", "dx"])
         if not np.ndim(loss) == 0:
-            raise ExerciseError(f"{name}: loss should be a scalar (the mean over the batch), got shape {np.shape(loss)}")
+            raise ExerciseError(f"{name}: loss should be a scalar (the mean over the batch), "
+                                f"got shape {np.shape(loss)}")
         expect_close(name, f"loss on {label}", loss, reference(x, y)[0])
         numeric = eval_numerical_gradient_array(lambda v: reference(v, y)[0], x.copy(), 1.0)
         expect_close(name, f"dx on {label}", dx, numeric, GRADIENT_TOLERANCE)

@@ -159,7 +159,7 @@ class Solver:
         bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
         if self.verbose:
             bar.write(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
-        if val_acc > self.best_val_acc:
+        if val_acc > self.best_val_acc or not self.best_params:  # a model that never scores still gets params
             self.best_val_acc = val_acc
             self.best_params = {name: w.copy() for name, w in self.model.params.items()}
             self.best_bn_params = copy.deepcopy(getattr(self.model, "bn_params", None))

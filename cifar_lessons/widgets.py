@@ -25,13 +25,11 @@ def loss_curve_demo(train, learning_rates, weight_scales):
                title=f"learning_rate={learning_rate:g}, weight_scale={weight_scale:g}")
         plt.show()
 
-    return ipywidgets.interactive(
-        draw,
-        learning_rate=ipywidgets.SelectionSlider(options=list(learning_rates), value=learning_rates[len(learning_rates) // 2],
-                                                 description="learning rate"),
-        weight_scale=ipywidgets.SelectionSlider(options=list(weight_scales), value=weight_scales[len(weight_scales) // 2],
-                                                description="weight scale"),
-    )
+    def slider(values, description):  # starts in the middle of the range
+        return ipywidgets.SelectionSlider(options=list(values), value=values[len(values) // 2], description=description)
+
+    return ipywidgets.interactive(draw, learning_rate=slider(learning_rates, "learning rate"),
+                                  weight_scale=slider(weight_scales, "weight scale"))
 
 
 def keep_ratio_explorer(runs):

@@ -40,6 +40,15 @@ def test_keeps_the_parameters_that_scored_best_on_validation():
     assert s.check_accuracy(s.X_val, s.y_val) == s.best_val_acc
 
 
+def test_a_model_that_never_scores_keeps_its_parameters():
+    data = small_data()
+    data.update(X_val=np.zeros_like(data["X_val"]), y_val=np.ones_like(data["y_val"]))  # scores 0: predicts class 0
+    s = solver(data, update_rule=lambda w, dw, config: (w, config), optim_config={}, num_epochs=2)
+    s.train()
+    assert s.best_val_acc == 0
+    assert sorted(s.model.params) == ["W1", "W2", "b1", "b2"]
+
+
 def test_same_seed_same_run():
     first, second = solver(num_epochs=3), solver(num_epochs=3)
     first.train()
