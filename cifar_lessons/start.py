@@ -22,9 +22,9 @@ def start(seed=0, need_data=True, use_torch=False):
     if use_torch:
         import torch
 
-        torch.manual_seed(seed)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (no CUDA GPU found)"
-        lines.append(f"PyTorch {torch.__version__} on {name}")
+        from cifar_lessons.torch.device import device_name, setup_torch
+
+        device = setup_torch(seed)
+        lines.append(f"PyTorch {torch.__version__} on {device_name(device)}")
     print("\n".join(lines))
     return device
