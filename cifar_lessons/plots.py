@@ -64,3 +64,89 @@ def confusion_matrix_plot(confusion, class_names, ax=None):
         ax.text(column, row, int(count), ha="center", va="center", fontsize=7,
                 color="white" if count > threshold else "black")
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: graphs, training curves, searches
+
+
+def computational_graph(nodes, edges, ax=None):
+    """Draw a small computational graph, each edge labelled with its forward value and gradient.
+
+    ``nodes`` maps a name to ``(x, y, text)``; ``edges`` lists ``(from, to, value, gradient)``:
+    the value is written above the arrow (green), the gradient below it (red).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3))
+    for start, end, value, gradient in edges:
+        (x0, y0, _), (x1, y1, _) = nodes[start], nodes[end]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "0.4"})
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        ax.text(xm, ym + 0.12, f"{value:g}", color="green", ha="center", fontsize=11)
+        ax.text(xm, ym - 0.2, f"{gradient:g}", color="red", ha="center", fontsize=11)
+    for x, y, text in nodes.values():
+        ax.text(x, y, text, ha="center", va="center", fontsize=12,
+                bbox={"boxstyle": "circle", "facecolor": "white", "edgecolor": "0.3"})
+    xs, ys = [n[0] for n in nodes.values()], [n[1] for n in nodes.values()]
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.axis("off")
+    return ax
+
+
+def training_curves(solvers, smooth=10):
+    """Loss per iteration (moving average over ``smooth``) and train / validation accuracy per
+    epoch for every ``label -> Solver`` in ``solvers``, side by side. Returns the figure."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for label, solver in solvers.items():
+        loss = np.asarray(solver.loss_history)
+        window = max(1, min(smooth, len(loss)))
+        averaged = np.convolve(loss, np.ones(window) / window, mode="valid")
+        line, = loss_ax.plot(np.arange(window, len(loss) + 1), averaged, label=label)
+        epochs = np.arange(len(solver.val_acc_history))
+        acc_ax.plot(epochs, solver.val_acc_history, "-o", color=line.get_color(), markersize=3, label=f"{label} val")
+        acc_ax.plot(epochs, solver.train_acc_history, "--", color=line.get_color(), alpha=0.6)
+    loss_ax.set(xlabel="iteration", ylabel="training loss", title="loss (moving average)")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation (solid) and training (dashed) accuracy")
+    loss_ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def search_heatmap(rows, x, y, value="val_acc", ax=None):
+    """Heat map of ``value`` over a grid search's ``rows`` (list of dicts), ``x`` across, ``y`` down."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    xs, ys = sorted({row[x] for row in rows}), sorted({row[y] for row in rows})
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for row in rows:
+        grid[ys.index(row[y]), xs.index(row[x])] = row[value]
+    image = ax.imshow(grid, cmap="viridis")
+    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set(xlabel=x, ylabel=y, title=f"{value} by {x} and {y}")
+    for (i, j), v in np.ndenumerate(grid):
+        ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="white" if v < np.nanmean(grid) else "black")
+    ax.figure.colorbar(image, ax=ax)
+    return ax
+
+
+def loss_curve_grid(runs, row_name, column_name, ylim=(0, 5)):
+    """One small loss curve per ``(row_value, column_value) -> loss history`` in ``runs``, laid out
+    as a grid with ``row_name`` down and ``column_name`` across, all on the same y axis
+    (``ylim``, so that a diverging run shows as a curve leaving the top)."""
+    rows, columns = sorted({r for r, _ in runs}), sorted({c for _, c in runs})
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(3 * len(columns), 2.2 * len(rows)),
+                             sharex=True, sharey=True, squeeze=False)
+    for (r, c), loss in runs.items():
+        ax = axes[rows.index(r), columns.index(c)]
+        ax.plot(loss, linewidth=0.8)
+        ax.set_title(f"{row_name}={r:g}, {column_name}={c:g}", fontsize=8)
+    axes[0, 0].set_ylim(*ylim)
+    for ax in axes[-1]:
+        ax.set_xlabel("iteration")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("loss")
+    fig.tight_layout()
+    return fig
