@@ -33,3 +33,13 @@ def collect(book_dir):
                 if RESULT_MIME in output.get("data", {}):
                     results.append(dict(output["data"][RESULT_MIME], notebook=notebook.name))
     return results
+
+
+def markdown_table(results):
+    """A Markdown table of ``results`` (as :func:`collect` returns them), best test accuracy first."""
+    lines = ["| model | chapter | test accuracy | training time | parameters |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for r in sorted(results, key=lambda r: r["test_accuracy"], reverse=True):
+        lines.append(f"| {r['model']} | {r['chapter']} | {r['test_accuracy']:.1%} | "
+                     f"{r['train_seconds']:.0f} s | {r['parameters']:,} |")
+    return "\n".join(lines)
