@@ -15,7 +15,7 @@ from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
 
-ARGS = {"epochs": 3, "train_rows": 1000, "widths": (8, 16, 32)}
+ARGS = {"epochs": 3, "train_rows": 800, "widths": (8, 16, 32)}
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,9 @@ def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     # Batch norm sees half batches under DDP, so the runs differ a little, not in kind.
     assert abs(ddp["test_accuracy"] - single_accuracy) < 0.05, (ddp["test_accuracy"], single_accuracy)
     assert single_accuracy > 0.2  # both learned something (chance is 0.1)
+
+
+def test_refuses_to_start_without_torchrun():
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    run = subprocess.run([sys.executable, "-m", "cifar_lessons.torch.ddp"], capture_output=True, text=True, env=env)
+    assert run.returncode == 1 and "start this module with torchrun" in run.stderr

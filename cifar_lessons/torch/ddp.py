@@ -57,6 +57,9 @@ def max_difference_across_ranks(vector):
 
 def main(argv=None):
     args = parse_args(argv)
+    if "RANK" not in os.environ:
+        raise SystemExit("start this module with torchrun, which sets RANK and WORLD_SIZE for each process: "
+                         "torchrun --standalone --nproc_per_node=2 -m cifar_lessons.torch.ddp")
     cuda = torch.cuda.is_available()
     dist.init_process_group("nccl" if cuda else "gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from cifar_lessons.torch.augment import augment, make_generator
@@ -36,10 +36,6 @@ def lr_factor(step, total_steps, warmup_steps, decay=True):
     return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
 
-def _ema(decay):
-    return lambda averaged, current, num_averaged: decay * averaged + (1 - decay) * current
-
-
 def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     """Train ``model`` on ``tensors["X_train"], ["y_train"]`` following ``recipe``.
 
@@ -66,7 +62,9 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     warmup_steps = round(recipe.warmup * total_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay))
-    averaged = AveragedModel(net, avg_fn=_ema(recipe.ema), use_buffers=True) if recipe.ema else None
+    # One fused update of all tensors per step (batch-norm statistics included).
+    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
+                if recipe.ema else None)
     evaluated = averaged.module if averaged else net
     generator = make_generator(recipe.seed, device)
 
