@@ -15,7 +15,7 @@ from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
 
-ARGS = {"epochs": 3, "train_rows": 800, "widths": (8, 16, 32)}
+ARGS = {"epochs": 6, "batch_size": 50, "train_rows": 1000, "widths": (8, 16, 32)}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def lesson_data():
 def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     out = tmp_path / "ddp.json"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "cifar_lessons.torch.ddp", "--epochs", str(ARGS["epochs"]),
+               "-m", "cifar_lessons.torch.ddp", "--epochs", str(ARGS["epochs"]), "--batch-size", str(ARGS["batch_size"]),
                "--train-rows", str(ARGS["train_rows"]), "--widths", *map(str, ARGS["widths"]), "--out", str(out)]
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
@@ -39,7 +39,7 @@ def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     assert ddp["max_parameter_difference"] == 0.0  # the replicas took identical steps
     assert ddp["max_gradient_difference"] == 0.0  # because DDP averaged their gradients
 
-    recipe = dataclasses.replace(Recipe(), epochs=ARGS["epochs"], widths=ARGS["widths"])
+    recipe = dataclasses.replace(Recipe(), epochs=ARGS["epochs"], batch_size=ARGS["batch_size"], widths=ARGS["widths"])
     tensors = load_tensors(torch.device("cpu"), ARGS["train_rows"])
     single = train(build_fastnet(recipe, tensors["X_train"]), tensors, recipe, progress=False)
     single_accuracy = accuracy(single.model, tensors["X_test"], tensors["y_test"], recipe.tta)

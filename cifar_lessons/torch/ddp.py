@@ -29,6 +29,7 @@ from cifar_lessons.torch.train import train
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=Recipe.epochs)
+    parser.add_argument("--batch-size", type=int, default=Recipe.batch_size, help="global batch, split across processes")
     parser.add_argument("--train-rows", type=int, default=None, help="train on the first rows only")
     parser.add_argument("--widths", type=int, nargs=3, default=Recipe.widths)
     parser.add_argument("--out", help="write the results (rank 0) to this JSON file")
@@ -70,9 +71,11 @@ def main(argv=None):
         device = torch.device("cpu")
         torch.use_deterministic_algorithms(True)
         torch.set_num_threads(1)  # the processes already share the cores
-    recipe = dataclasses.replace(Recipe(), epochs=args.epochs, widths=tuple(args.widths))
+    recipe = dataclasses.replace(Recipe(), epochs=args.epochs, batch_size=args.batch_size, widths=tuple(args.widths))
     tensors = load_tensors(device, args.train_rows)
     model = build_fastnet(recipe, tensors["X_train"])
+    if recipe.channels_last:  # before wrapping: DDP's gradient buckets take the parameters' layout
+        model.to(memory_format=torch.channels_last)
     replica = DistributedDataParallel(model, device_ids=[device] if cuda else None)
     result = train(replica, tensors, recipe, progress=rank == 0, shard=(rank, world_size))
     summary = {
