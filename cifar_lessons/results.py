@@ -31,7 +31,7 @@ def machine(device=None):
 
 
 def record(model, chapter, test_accuracy, train_seconds, parameters, device=None):
-    """Show ``model``'s test accuracy, training time and size, and embed them for :func:`collect`.
+    """Show ``model``'s test accuracy, training time and size, embed them for :func:`collect`, return them.
 
     ``device`` is the ``torch.device`` it trained on, if any; the result names that machine.
     """
@@ -43,6 +43,7 @@ def record(model, chapter, test_accuracy, train_seconds, parameters, device=None
     summary = (f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
                f"{result['train_seconds']:.0f} s, {result['parameters']:,} parameters")
     display({"text/plain": summary}, metadata={RESULT_MIME: result}, raw=True)
+    return result
 
 
 def collect(book_dir):

@@ -44,12 +44,10 @@ def _torch_device(seed):
     except ImportError:
         raise ImportError("this chapter needs PyTorch, which is not installed here: "
                           "`%pip install torch torchvision`, then restart the kernel") from None
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        device = torch.device("cuda")
-        return device, f"PyTorch {torch.__version__} on GPU {torch.cuda.get_device_name(device)}"
-    return torch.device("cpu"), (f"PyTorch {torch.__version__} on the CPU (no CUDA GPU found; "
-                                 "everything runs, only slower)")
+    from cifar_lessons.torch.device import device_name, setup_torch
+
+    device = setup_torch(seed)
+    return device, f"PyTorch {torch.__version__} on {device_name(device)}"
 
 
 def start(seed=0, need_data=True, use_torch=False):

@@ -1,0 +1,78 @@
+"""Train the fast recipe on CIFAR-10; print test accuracy, wall time and images per second.
+
+Uses the full dataset (50,000 training, 10,000 test images) when it is on disk, else the
+lesson subset. On a CUDA GPU it trains the airbench-width network (64, 256, 256 channels)
+with bfloat16 autocast, channels-last layout and ``torch.compile``; a first, untimed run
+compiles the kernels, then ``--runs`` timed runs follow. On a CPU it trains the book's
+small recipe (notebook 07), where none of the GPU tricks apply.
+
+    python benchmarks/speedrun.py                  # auto: full data if present
+    python benchmarks/speedrun.py --subset lesson --epochs 2
+"""
+import argparse
+import dataclasses
+import statistics
+
+import torch
+
+from cifar_lessons.data import CIFAR10Error, load_cifar10
+from cifar_lessons.torch.device import device_name, setup_torch
+from cifar_lessons.torch.evaluate import accuracy
+from cifar_lessons.torch.fastnet import build_fastnet
+from cifar_lessons.torch.recipe import Recipe
+from cifar_lessons.torch.tensors import to_tensors
+from cifar_lessons.torch.train import train
+
+GPU_RECIPE = Recipe(widths=(64, 256, 256), epochs=10, batch_size=500, lr=0.4, weight_decay=5e-4,
+                    label_smoothing=0.2, ema=0.98, compile=True)
+
+
+def load(subset):
+    """``(data, subset)``: the full dataset when asked for or, for ``auto``, when it is on disk."""
+    if subset in ("auto", "full"):
+        try:
+            return load_cifar10(subset="full", num_val=0, download=subset == "full"), "full"
+        except CIFAR10Error:
+            if subset == "full":
+                raise
+    return load_cifar10(subset="lesson"), "lesson"
+
+
+def run(recipe, tensors):
+    model = build_fastnet(recipe, tensors["X_train"])
+    result = train(model, tensors, recipe, progress=False)
+    return accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe.tta), result.seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subset", choices=("auto", "full", "lesson"), default="auto")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--runs", type=int, default=1, help="timed runs (different seeds)")
+    args = parser.parse_args(argv)
+
+    device = setup_torch(0)
+    recipe = GPU_RECIPE if device.type == "cuda" else Recipe()
+    if args.epochs:
+        recipe = dataclasses.replace(recipe, epochs=args.epochs)
+    data, subset = load(args.subset)
+    tensors = to_tensors(data, device)
+    images = len(tensors["y_train"]) * recipe.epochs
+    print(f"PyTorch {torch.__version__} on {device_name(device)}; {subset} data: {len(tensors['y_train']):,} "
+          f"training, {len(tensors['y_test']):,} test images; {recipe}")
+    if recipe.compile and device.type == "cuda":
+        run(dataclasses.replace(recipe, epochs=1), tensors)  # compiles the kernels; not timed
+    accuracies, seconds = [], []
+    for seed in range(args.runs):
+        test_accuracy, train_seconds = run(dataclasses.replace(recipe, seed=seed), tensors)
+        accuracies.append(test_accuracy)
+        seconds.append(train_seconds)
+        print(f"run {seed}: test accuracy {test_accuracy:.2%}, {train_seconds:.2f} s, "
+              f"{images / train_seconds:,.0f} images/s")
+    if args.runs > 1:
+        print(f"mean of {args.runs} runs: test accuracy {statistics.mean(accuracies):.2%} "
+              f"(std {statistics.stdev(accuracies):.2%}), {statistics.mean(seconds):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

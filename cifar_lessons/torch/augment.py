@@ -1,0 +1,66 @@
+"""Random flips and translations of a whole batch at once, on the batch's device, seeded.
+
+Augmenting on the device, with a ``torch.Generator``, keeps the images where the model is
+(no trip through CPU worker processes) and makes every run repeat: the same seed gives the
+same flips and shifts.
+"""
+import torch
+import torch.nn.functional as F
+
+
+def make_generator(seed, device="cpu"):
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
+    generator = torch.Generator(device=torch.device(device))
+    generator.manual_seed(seed)
+    return generator
+
+
+def flip(images):
+    """Mirror images (n, c, h, w) left to right."""
+    return images.flip(-1)
+
+
+def shift(images, dy, dx):
+    """Move every image (n, c, h, w) down by ``dy`` and right by ``dx`` pixels, reflecting at the border."""
+    pad = max(abs(dy), abs(dx))
+    if pad == 0:
+        return images
+    h, w = images.shape[-2:]
+    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    return padded[..., pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+
+
+def random_flip(images, generator):
+    """Mirror each image (n, c, h, w) with probability 1/2."""
+    mirror = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+    return torch.where(mirror[:, None, None, None], flip(images), images)
+
+
+def random_translate(images, max_shift, generator):
+    """Shift each image (n, c, h, w) by its own random offsets in ``-max_shift..max_shift`` pixels.
+
+    The border is reflected (a shifted image shows no black band the test images never have).
+    """
+    if max_shift == 0:
+        return images
+    n, _, h, w = images.shape
+    padded = F.pad(images, (max_shift,) * 4, mode="reflect")
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=images.device)
+    rows = offsets[0][:, None] + torch.arange(h, device=images.device)  # (n, h)
+    cols = offsets[1][:, None] + torch.arange(w, device=images.device)  # (n, w)
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    # (n, h, w, c) after advanced indexing on dims 0, 2, 3: move channels back to dim 1.
+    cropped = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+    return cropped.permute(0, 3, 1, 2).contiguous(memory_format=_memory_format(images))
+
+
+def augment(images, generator, flip=True, max_shift=2):
+    """:func:`random_flip` (when ``flip``) then :func:`random_translate`; labels are unchanged."""
+    if flip:
+        images = random_flip(images, generator)
+    return random_translate(images, max_shift, generator)
+
+
+def _memory_format(images):
+    channels_last = images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous()
+    return torch.channels_last if channels_last else torch.contiguous_format

@@ -1,0 +1,48 @@
+"""Every hyperparameter of the fast-training recipe in one place (notebook 07 explains each)."""
+from dataclasses import dataclass
+
+TTA_MODES = ("none", "flip", "flip_shift")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What :func:`~cifar_lessons.torch.fastnet.build_fastnet` builds and how
+    :func:`~cifar_lessons.torch.train.train` trains it. Change one field with
+    ``dataclasses.replace(recipe, field=value)``: that is how the ablation table is made.
+    """
+
+    # the model
+    widths: tuple = (16, 32, 64)
+    whiten: bool = True
+    batch_norm: bool = True
+    seed: int = 0
+    # the data
+    flip: bool = True
+    max_shift: int = 2
+    # the optimization
+    epochs: int = 10
+    batch_size: int = 125
+    lr: float = 0.2
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.2
+    warmup: float = 0.2  # fraction of the steps the learning rate ramps up; then it decays linearly to 0
+    decay: bool = True  # False: constant learning rate after the warm-up
+    ema: float = 0.9  # per-step decay of the weight average; 0 switches averaging off
+    # evaluation
+    tta: str = "flip_shift"
+    # speed: amp and compile apply on a CUDA GPU only; channels_last everywhere (notebook 07 measures it)
+    channels_last: bool = True
+    amp: bool = True
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.tta not in TTA_MODES:
+            raise ValueError(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema is a decay per step in [0, 1) (0 = no averaging), got {self.ema}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup is a fraction of the training steps in [0, 1), got {self.warmup}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be positive, got {self.epochs} and {self.batch_size}")

@@ -1,0 +1,100 @@
+"""The training loop of the fast recipe: on-device augmentation, Nesterov SGD with warm-up and
+decay, label smoothing, weight averaging, validation every epoch and a progress bar."""
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from cifar_lessons.torch.augment import augment, make_generator
+from cifar_lessons.torch.evaluate import accuracy
+
+
+@dataclass
+class TrainResult:
+    """``model``: the network to evaluate (the weight average when the recipe keeps one);
+    ``raw_model``: the network as the optimizer left it; ``history``: one dict per epoch
+    (``epoch``, ``train_loss``, ``val_accuracy``); ``seconds``: training wall time."""
+
+    model: torch.nn.Module
+    raw_model: torch.nn.Module
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def lr_factor(step, total_steps, warmup_steps, decay=True):
+    """Learning-rate multiplier at ``step``: linear ramp 0 -> 1 over ``warmup_steps``, then
+    linear decay to 0 at ``total_steps`` (or constant 1 when not ``decay``)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if not decay:
+        return 1.0
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def train(model, tensors, recipe, progress=True, shard=(0, 1)):
+    """Train ``model`` on ``tensors["X_train"], ["y_train"]`` following ``recipe``.
+
+    Validates on ``X_val, y_val`` after every epoch. ``shard=(rank, world_size)``: this
+    process trains on every ``world_size``-th image of each batch (for
+    :mod:`~cifar_lessons.torch.ddp`; ``model`` is then wrapped in DistributedDataParallel,
+    which averages the gradients). Returns a :class:`TrainResult`.
+    """
+    rank, world_size = shard
+    images, labels = tensors["X_train"], tensors["y_train"]
+    device = images.device
+    net = model.module if isinstance(model, DistributedDataParallel) else model
+    cuda = device.type == "cuda"
+    if recipe.channels_last:
+        net.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    forward = torch.compile(model) if recipe.compile and cuda else model
+
+    optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=recipe.lr,
+                                momentum=recipe.momentum, nesterov=recipe.nesterov,
+                                weight_decay=recipe.weight_decay)
+    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
+    total_steps = recipe.epochs * steps_per_epoch
+    warmup_steps = round(recipe.warmup * total_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay))
+    # One fused update of all tensors per step (batch-norm statistics included).
+    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
+                if recipe.ema else None)
+    evaluated = averaged.module if averaged else net
+    generator = make_generator(recipe.seed, device)
+
+    result = TrainResult(model=evaluated, raw_model=net)
+    start = time.perf_counter()
+    with tqdm(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
+        for epoch in range(1, recipe.epochs + 1):
+            model.train()
+            epoch_images = augment(images, generator, recipe.flip, recipe.max_shift)
+            order = torch.randperm(len(labels), generator=generator, device=device)
+            loss_sum = torch.zeros((), device=device)
+            for batch in order.split(recipe.batch_size):
+                batch = batch[rank::world_size]
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=recipe.amp and cuda):
+                    scores = forward(epoch_images[batch])
+                loss = F.cross_entropy(scores.float(), labels[batch], label_smoothing=recipe.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                if averaged:
+                    averaged.update_parameters(net)
+                loss_sum += loss.detach()
+                bar.update()
+            record = {"epoch": epoch, "train_loss": loss_sum.item() / steps_per_epoch}
+            if len(tensors["y_val"]):  # the speedrun trains on every labelled image
+                record["val_accuracy"] = accuracy(evaluated, tensors["X_val"], tensors["y_val"])
+            result.history.append(record)
+            bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+    if cuda:
+        torch.cuda.synchronize(device)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,75 @@
+import dataclasses
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cifar_lessons.torch.augment import make_generator  # noqa: E402
+from cifar_lessons.torch.evaluate import accuracy, predict  # noqa: E402
+from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
+from cifar_lessons.torch.recipe import Recipe  # noqa: E402
+from cifar_lessons.torch.tensors import to_tensors  # noqa: E402
+from cifar_lessons.torch.train import lr_factor, train  # noqa: E402
+
+TINY = Recipe(widths=(8, 16, 32), epochs=30, batch_size=16, lr=0.05, flip=False, max_shift=0,
+              label_smoothing=0.0, weight_decay=0.0, ema=0.0, tta="none")
+
+
+def fake_tensors(n=16, seed=0):
+    g = make_generator(seed)
+    split = lambda: (torch.rand(n, 3, 32, 32, generator=g).numpy() * 255,  # noqa: E731
+                     torch.randint(0, 10, (n,), generator=g).numpy())
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = split(), split(), split()
+    return to_tensors(dict(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+                           X_test=X_test, y_test=y_test))
+
+
+def test_overfits_a_tiny_batch():
+    tensors = fake_tensors()
+    result = train(build_fastnet(TINY, tensors["X_train"]), tensors, TINY, progress=False)
+    assert accuracy(result.model, tensors["X_train"], tensors["y_train"]) == 1.0
+    assert result.history[-1]["train_loss"] < 0.1 < result.history[0]["train_loss"]
+    assert [h["epoch"] for h in result.history] == list(range(1, TINY.epochs + 1))
+
+
+def test_training_repeats_exactly_with_the_same_seed():
+    tensors = fake_tensors()
+    recipe = dataclasses.replace(TINY, epochs=2, flip=True, max_shift=2, ema=0.5)
+    runs = [train(build_fastnet(recipe, tensors["X_train"]), tensors, recipe, progress=False) for _ in range(2)]
+    assert runs[0].history == runs[1].history
+    for a, b in zip(runs[0].model.parameters(), runs[1].model.parameters()):
+        assert torch.equal(a, b)
+    assert runs[0].model is not runs[0].raw_model  # ema > 0: the average is a separate network
+
+
+def test_predict_shapes_for_every_tta_mode():
+    tensors = fake_tensors(n=5)
+    model = build_fastnet(TINY, tensors["X_train"])
+    for tta in ("none", "flip", "flip_shift"):
+        assert predict(model, tensors["X_test"], tta, batch_size=2).shape == (5, 10)
+    with pytest.raises(ValueError, match="tta must be one of"):
+        predict(model, tensors["X_test"], "mirror")
+
+
+def test_lr_factor_warms_up_then_decays_to_zero():
+    factors = [lr_factor(step, 10, 4) for step in range(10)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert factors[4:] == sorted(factors[4:], reverse=True) and factors[-1] == pytest.approx(1 / 6)
+    assert lr_factor(10, 10, 4) == 0.0
+    assert lr_factor(7, 10, 4, decay=False) == 1.0
+
+
+@pytest.mark.parametrize("change, message", [({"tta": "x"}, "tta must be"), ({"ema": 1.0}, "ema is a decay"),
+                                             ({"warmup": 1.5}, "warmup is a fraction"), ({"epochs": 0}, "positive")])
+def test_recipe_rejects_bad_values(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(Recipe(), **change)
+
+
+def test_to_tensors_standardizes_with_training_statistics():
+    tensors = fake_tensors(n=50)
+    assert tensors["X_train"].mean(dim=(0, 2, 3)).abs().max() < 1e-4
+    assert torch.allclose(tensors["X_train"].std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4)
+    assert tensors["y_train"].dtype == torch.int64
+    with pytest.raises(KeyError, match="X_val"):
+        to_tensors({"X_train": 0, "y_train": 0})
