@@ -49,8 +49,8 @@ def test_torch_device_is_the_gpu_when_there_is_one(capsys):
     device = start(seed=1, need_data=False, use_torch=True)
     assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     out = capsys.readouterr().out
-    assert (f"on GPU {torch.cuda.get_device_name(device)}" if torch.cuda.is_available()
-            else "on the CPU (no CUDA GPU found") in out
+    assert (f"on {torch.cuda.get_device_name(device)}" if torch.cuda.is_available()
+            else "on CPU (no CUDA GPU found)") in out
     drawn = torch.rand(1).item()
     torch.manual_seed(1)
     assert torch.rand(1).item() == drawn, "start must seed PyTorch"
