@@ -43,6 +43,12 @@ SUBSETS = {
 }
 
 
+# The red channel's first row of the first training image (a frog), as the official release holds
+# it: a copy whose bytes were moved or changed does not start this way.
+RELEASE_FIRST_ROW = (59, 43, 50, 68, 98, 119, 139, 145, 149, 149, 131, 125, 142, 144, 137, 129,
+                     137, 134, 124, 139, 139, 133, 136, 139, 152, 163, 168, 159, 158, 158, 152, 148)
+
+
 class CIFAR10Error(RuntimeError):
     """The data cannot be found, downloaded or read; the message says how to fix it."""
 
@@ -256,6 +262,18 @@ def read_batch(path, rows=None):
             )
         data, labels = data[:rows], labels[:rows]
     return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
+
+
+def release_mismatch(folder):
+    """None when ``folder``'s first training image starts as in the official release, else what differs."""
+    images, _ = read_batch(Path(folder) / TRAIN_BATCHES[0], rows=1)
+    row = tuple(int(value) for value in images[0, 0, 0])
+    if row == RELEASE_FIRST_ROW:
+        return None
+    shown = f"its first image's first row reads {list(row[:6])}, the release's {list(RELEASE_FIRST_ROW[:6])}"
+    if row[1:] == RELEASE_FIRST_ROW[:-1]:
+        return f"every pixel is shifted by one byte ({shown})"
+    return f"its pixels differ from the release ({shown})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,7 +59,12 @@ def start(seed=0, need_data=True, use_torch=False):
     np.random.seed(seed)
     lines = [f"{_package_line()}, seed {seed}"]
     if need_data:
-        lines.append(f"CIFAR-10 found in {_shown(_find_data())}")
+        folder = _find_data()
+        lines.append(f"CIFAR-10 found in {_shown(folder)}")
+        mismatch = data.release_mismatch(folder)
+        if mismatch:
+            lines.append(f"WARNING: this copy of CIFAR-10 is not the official release: {mismatch}. Results will "
+                         "differ from a correct copy's; replace it (or unset CIFAR10_DIR to download the release).")
     device = None
     if use_torch:
         device, line = _torch_device(seed)

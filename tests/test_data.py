@@ -260,3 +260,29 @@ def test_normalize_uses_training_statistics_only(subset):
     assert stats["std"].shape == (1, 3, 1, 1)
     with pytest.raises(ValueError, match="mean_image"):
         data.normalize(loaded, "zca")
+
+
+# ---------------------------------------------------------------------------------------------
+# Is it the official release?
+
+
+def _batches_starting_with(tmp_path, first_row):
+    folder = _write_batches(tmp_path / "copy")
+    images = (np.arange(4 * 3072) % 251).astype(np.uint8).reshape(4, 3072)
+    images[0, :32] = first_row
+    (folder / "data_batch_1").write_bytes(pickle.dumps({"labels": [0] * 4, "data": images}, protocol=2))
+    return folder
+
+
+def test_release_fingerprint_accepts_the_release_and_names_a_shift(tmp_path):
+    release = np.array(data.RELEASE_FIRST_ROW)
+    assert data.release_mismatch(_batches_starting_with(tmp_path / "a", release)) is None
+    shifted = np.concatenate([[1], release[:-1]])
+    assert "shifted by one byte" in data.release_mismatch(_batches_starting_with(tmp_path / "b", shifted))
+    assert "differ from the release" in data.release_mismatch(_batches_starting_with(tmp_path / "c", release[::-1]))
+
+
+@pytest.mark.xfail(strict=True, reason="the lesson subset in ../shared is shifted by one byte against the official "
+                                       "release (a spurious first byte); this passes, and must be unmarked, once it is fixed")
+def test_lesson_subset_is_the_official_release(subset):
+    assert data.release_mismatch(SUBSET_DIR) is None

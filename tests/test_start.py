@@ -33,8 +33,15 @@ def test_missing_data_is_announced_before_it_downloads(monkeypatch, tmp_path, ca
         return tmp_path / "cifar_lessons" / data.BATCHES_DIRNAME
 
     monkeypatch.setattr(data, "download_cifar10", fake_download)
+    monkeypatch.setattr(data, "release_mismatch", lambda folder: None)
     start()
     assert f"CIFAR-10 found in {tmp_path / 'cifar_lessons' / data.BATCHES_DIRNAME}" in capsys.readouterr().out
+
+
+def test_a_copy_that_is_not_the_release_is_flagged(monkeypatch, capsys):
+    monkeypatch.setattr(data, "release_mismatch", lambda folder: "every pixel is shifted by one byte")
+    start()
+    assert "WARNING: this copy of CIFAR-10 is not the official release: every pixel is shifted" in capsys.readouterr().out
 
 
 def test_a_wrong_cifar10_dir_is_an_error_naming_it(monkeypatch, tmp_path):
