@@ -1,0 +1,136 @@
+"""Networks assembled from the layer functions in :mod:`cifar_lessons.layers`."""
+import numpy as np
+
+from cifar_lessons import layers
+
+# normalization name -> (forward, backward) in layers, looked up when used
+NORMALIZATIONS = {
+    "batchnorm": ("batchnorm_forward", "batchnorm_backward"),
+    "layernorm": ("layernorm_forward", "layernorm_backward"),
+}
+
+
+class FullyConnectedNet:
+    """Any number of hidden layers, then a softmax classifier::
+
+        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+
+    Parameters live in ``self.params``: ``W1, b1, ..., WL, bL`` and, with normalization,
+    ``gamma1, beta1, ..., gamma{L-1}, beta{L-1}``. Weights are drawn from
+    N(0, weight_scale**2), biases start at 0, gammas at 1 and betas at 0.
+
+    Inputs:
+        hidden_dims: sizes of the hidden layers, e.g. ``[100, 100]`` (may be empty: softmax regression)
+        input_dim: values per example (3 * 32 * 32 for CIFAR-10)
+        num_classes: number of scores per example
+        dropout_keep_ratio: probability of KEEPING a hidden unit; 1 means no dropout
+        normalization: None, "batchnorm" or "layernorm"
+        reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over the weight matrices
+        weight_scale: standard deviation of the initial weights
+        dtype: float32 to train fast, float64 to check gradients
+        seed: fixes the initial weights and the dropout masks (None: fresh randomness)
+    """
+
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
+                 normalization=None, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
+        hidden_dims = list(hidden_dims)
+        if not all(isinstance(d, (int, np.integer)) and d > 0 for d in hidden_dims):
+            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
+        if normalization is not None and normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be None or one of {sorted(NORMALIZATIONS)}, "
+                             f"got {normalization!r}")
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
+                             f"(0, 1], got {dropout_keep_ratio}")
+        if reg < 0:
+            raise ValueError(f"reg must be >= 0, got {reg}")
+        if not weight_scale > 0:
+            raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+        self.normalization = normalization
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = reg
+        self.num_layers = len(hidden_dims) + 1
+        self.dtype = dtype
+        self.params = {}
+
+        rng = np.random.default_rng(seed)
+        dims = [input_dim, *hidden_dims, num_classes]
+        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
+            if normalization and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
+                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
+
+        # Dropout and batchnorm behave differently in training and testing: loss() sets "mode".
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
+            if seed is not None:
+                self.dropout_param["seed"] = seed
+        self.bn_params = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        elif normalization == "layernorm":
+            self.bn_params = [{} for _ in range(self.num_layers - 1)]
+
+    def _hidden_forward(self, x, i):
+        """Hidden layer i (1-based): affine, [norm], ReLU, [dropout]. Returns (out, cache)."""
+        out, fc_cache = layers.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+        norm_cache = drop_cache = None
+        if self.normalization:
+            forward = getattr(layers, NORMALIZATIONS[self.normalization][0])
+            out, norm_cache = forward(out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
+        out, relu_cache = layers.relu_forward(out)
+        if self.use_dropout:
+            out, drop_cache = layers.dropout_forward(out, self.dropout_param)
+        return out, (fc_cache, norm_cache, relu_cache, drop_cache)
+
+    def _hidden_backward(self, dout, cache, i, grads):
+        """Backward through hidden layer i; stores its parameter gradients in ``grads``, returns dx."""
+        fc_cache, norm_cache, relu_cache, drop_cache = cache
+        if self.use_dropout:
+            dout = layers.dropout_backward(dout, drop_cache)
+        dout = layers.relu_backward(dout, relu_cache)
+        if self.normalization:
+            backward = getattr(layers, NORMALIZATIONS[self.normalization][1])
+            dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, norm_cache)
+        dx, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dout, fc_cache)
+        return dx
+
+    def loss(self, X, y=None):
+        """Scores, or loss and gradients.
+
+        Inputs: X (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim; y (N,) integer labels or None.
+        Returns scores (N, num_classes) when y is None (test mode: no dropout, running
+        batchnorm statistics); otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
+        """
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        mode = "test" if y is None else "train"
+        if self.use_dropout:
+            self.dropout_param["mode"] = mode
+        if self.normalization == "batchnorm":
+            for bn_param in self.bn_params:
+                bn_param["mode"] = mode
+
+        out, caches = X, []
+        for i in range(1, self.num_layers):
+            out, cache = self._hidden_forward(out, i)
+            caches.append(cache)
+        L = self.num_layers
+        scores, scores_cache = layers.affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+        if y is None:
+            return scores
+
+        loss, dscores = layers.softmax_loss(scores, y)
+        grads = {}
+        dout, grads[f"W{L}"], grads[f"b{L}"] = layers.affine_backward(dscores, scores_cache)
+        for i in range(L - 1, 0, -1):
+            dout = self._hidden_backward(dout, caches[i - 1], i, grads)
+        for i in range(1, L + 1):
+            W = self.params[f"W{i}"]
+            loss += 0.5 * self.reg * np.sum(W * W)
+            grads[f"W{i}"] += self.reg * W
+        return float(loss), grads

@@ -1,0 +1,170 @@
+"""Trains a classification model with minibatch gradient descent, as CS231n's Solver does.
+
+The model needs ``params`` (name -> array) and ``loss(X, y=None)`` returning scores
+(N, C) without labels and ``(loss, grads)`` with them. ``data`` holds ``X_train, y_train,
+X_val, y_val``. After ``train()`` the model holds the parameters that scored best on the
+validation split, and the solver keeps ``loss_history``, ``train_acc_history`` and
+``val_acc_history``::
+
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    num_epochs=10, batch_size=100, seed=0)
+    solver.train()
+"""
+import pickle
+
+import numpy as np
+
+from cifar_lessons import optim
+
+DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
+
+
+class Solver:
+    """Inputs (all but model and data are keywords):
+        model, data: as above
+        update_rule: a name in :mod:`cifar_lessons.optim` ("sgd", "sgd_momentum", "rmsprop",
+            "adam") or a function ``rule(w, dw, config) -> (next_w, config)``
+        optim_config: hyperparameters of the rule, e.g. {"learning_rate": 1e-3}
+        lr_decay: the learning rate is multiplied by this after every epoch
+        batch_size, num_epochs: minibatch size and number of passes over X_train
+        num_train_samples: training rows scored for train_acc_history (None: all)
+        num_val_samples: validation rows scored for val_acc_history (None: all)
+        checkpoint_name: if set, save ``{checkpoint_name}_epoch_{epoch}.pkl`` after every epoch
+        print_every: with verbose, print the loss every this many iterations
+        verbose: print the loss and the accuracies while training
+        progress: show a tqdm progress bar
+        seed: fixes the minibatches and the scored subsamples (None: fresh randomness)
+    Any other keyword is an error.
+    """
+
+    def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
+                 num_epochs=10, num_train_samples=1000, num_val_samples=None, checkpoint_name=None,
+                 print_every=10, verbose=True, progress=True, seed=None, **unknown):
+        if unknown:
+            raise ValueError(f"Solver: unrecognized arguments {', '.join(sorted(unknown))}")
+        missing = [key for key in DATA_KEYS if key not in data]
+        if missing:
+            raise ValueError(f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(DATA_KEYS)}")
+        if isinstance(update_rule, str):
+            if update_rule not in optim.DEFAULTS:
+                raise ValueError(f"Solver: unknown update_rule {update_rule!r}; choose one of "
+                                 f"{', '.join(optim.DEFAULTS)} or pass a function")
+            self.update_rule = getattr(optim, update_rule)
+        elif callable(update_rule):
+            self.update_rule = update_rule
+        else:
+            raise ValueError(f"Solver: update_rule must be a name or a function, got {update_rule!r}")
+        for name, value in (("batch_size", batch_size), ("num_epochs", num_epochs), ("print_every", print_every)):
+            if not (isinstance(value, (int, np.integer)) and value > 0):
+                raise ValueError(f"Solver: {name} must be a positive integer, got {value!r}")
+        if not 0 < lr_decay <= 1:
+            raise ValueError(f"Solver: lr_decay must lie in (0, 1], got {lr_decay}")
+        self.model = model
+        self.X_train, self.y_train = data["X_train"], data["y_train"]
+        self.X_val, self.y_val = data["X_val"], data["y_val"]
+        self.optim_config = dict(optim_config or {})
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.num_epochs = num_epochs
+        self.num_train_samples = num_train_samples
+        self.num_val_samples = num_val_samples
+        self.checkpoint_name = checkpoint_name
+        self.print_every = print_every
+        self.verbose = verbose
+        self.progress = progress
+        self.rng = np.random.default_rng(seed)
+        self._reset()
+
+    def _reset(self):
+        self.epoch = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        # every parameter keeps its own optimizer state
+        self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
+
+    def _step(self):
+        """One minibatch: loss and gradients, then one update of every parameter."""
+        batch = self.rng.choice(len(self.X_train), self.batch_size)
+        loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
+        self.loss_history.append(loss)
+        for name, w in self.model.params.items():
+            self.model.params[name], self.optim_configs[name] = self.update_rule(w, grads[name],
+                                                                                 self.optim_configs[name])
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """Fraction of (a random subsample of ``num_samples`` of) X (N, ...) classified as y (N,)."""
+        if num_samples is not None and len(X) > num_samples:
+            keep = self.rng.choice(len(X), num_samples, replace=False)
+            X, y = X[keep], y[keep]
+        predictions = [np.argmax(self.model.loss(X[i:i + batch_size]), axis=1) for i in range(0, len(X), batch_size)]
+        return float(np.mean(np.concatenate(predictions) == y))
+
+    def _save_checkpoint(self):
+        checkpoint = {
+            "params": self.model.params,
+            "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
+            "optim_config": self.optim_config,
+            "lr_decay": self.lr_decay,
+            "batch_size": self.batch_size,
+            "num_train_samples": self.num_train_samples,
+            "num_val_samples": self.num_val_samples,
+            "epoch": self.epoch,
+            "loss_history": self.loss_history,
+            "train_acc_history": self.train_acc_history,
+            "val_acc_history": self.val_acc_history,
+        }
+        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.pkl"
+        if self.verbose:
+            print(f'Saving checkpoint to "{filename}"')
+        with open(filename, "wb") as f:
+            pickle.dump(checkpoint, f)
+        return filename
+
+    def train(self):
+        """Run the optimization; afterwards the model holds the best parameters found."""
+        from tqdm.auto import tqdm  # imported here so that importing the package stays cheap
+
+        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        num_iterations = self.num_epochs * iterations_per_epoch
+        with tqdm(total=num_iterations, desc="training", disable=not self.progress) as bar:
+            for t in range(num_iterations):
+                self._step()
+                bar.update()
+                if self.verbose and t % self.print_every == 0:
+                    bar.write(f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f}")
+                epoch_end = (t + 1) % iterations_per_epoch == 0
+                if epoch_end:
+                    self.epoch += 1
+                    if self.lr_decay != 1:
+                        for config in self.optim_configs.values():
+                            config["learning_rate"] *= self.lr_decay
+                if t == 0 or t == num_iterations - 1 or epoch_end:
+                    self._score(bar, num_iterations)
+        self.model.params = self.best_params
+
+    def _score(self, bar, num_iterations):
+        train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if self.checkpoint_name:
+            self._save_checkpoint()
+        bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
+        if self.verbose:
+            bar.write(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
+        if val_acc > self.best_val_acc:
+            self.best_val_acc = val_acc
+            self.best_params = {name: w.copy() for name, w in self.model.params.items()}
+
+
+def load_checkpoint(filename):
+    """Read a file written by a Solver with ``checkpoint_name``: a dict with ``params`` (name ->
+    array), ``epoch``, the training configuration and the histories up to that epoch.
+
+    Only load checkpoints you wrote yourself: like every pickle, a crafted file can run code.
+    """
+    with open(filename, "rb") as f:
+        return pickle.load(f)

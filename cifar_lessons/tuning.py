@@ -1,0 +1,120 @@
+"""Choosing hyperparameters honestly: k-fold cross-validation and grid or random search.
+
+A search calls ``build(**point)`` for every point and every fold; ``build`` returns a fresh
+``(model, solver_kwargs)`` pair, so any hyperparameter can be searched, whether the model
+takes it (``reg``, ``weight_scale``, widths) or the Solver (``learning_rate`` in
+``optim_config``, ``lr_decay``, ``num_epochs``)::
+
+    def build(learning_rate, reg):
+        model = FullyConnectedNet([100], reg=reg, seed=0)
+        return model, {"update_rule": "adam", "optim_config": {"learning_rate": learning_rate}}
+
+    rows = grid_search(build, {"learning_rate": [1e-4, 1e-3], "reg": [0.0, 0.1]}, X, y, k=3)
+    print(format_table(rows))
+
+Everything is reproducible from ``seed``: the folds, the Solver's minibatches, and the
+points a random search draws (the model's own seed is ``build``'s business).
+"""
+import functools
+import itertools
+
+import numpy as np
+
+from cifar_lessons.solver import Solver
+
+
+def kfold_indices(n, k, seed=0):
+    """Shuffle ``range(n)`` with ``seed`` and cut it into ``k`` disjoint folds covering it.
+
+    Returns a list of k int arrays whose sizes differ by at most one.
+    """
+    if not (isinstance(k, (int, np.integer)) and 2 <= k <= n):
+        raise ValueError(f"k must be an integer with 2 <= k <= n = {n}, got {k!r}")
+    return np.array_split(np.random.default_rng(seed).permutation(n), k)
+
+
+def cross_validate(build, X, y, k=3, seed=0, **solver_kwargs):
+    """Train a fresh model on k - 1 folds of (X (N, ...), y (N,)) and score it on the remaining one, k times.
+
+    ``build()`` returns ``(model, solver_kwargs)``; keywords given here are shared defaults that
+    these solver_kwargs override. Each fold's score is the Solver's ``best_val_acc`` (the
+    held-out fold's accuracy at the best epoch). Returns a dict: ``val_acc`` (mean over
+    folds), ``val_acc_std`` and ``fold_accuracies``.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    folds = kfold_indices(len(X), k, seed)
+    accuracies = []
+    for held_out in range(k):
+        train = np.concatenate([fold for i, fold in enumerate(folds) if i != held_out])
+        data = {"X_train": X[train], "y_train": y[train], "X_val": X[folds[held_out]], "y_val": y[folds[held_out]]}
+        model, kwargs = build()
+        kwargs = {"verbose": False, "progress": False, "seed": seed + held_out, **solver_kwargs, **kwargs}
+        solver = Solver(model, data, **kwargs)
+        solver.train()
+        accuracies.append(solver.best_val_acc)
+    return {"val_acc": float(np.mean(accuracies)), "val_acc_std": float(np.std(accuracies)),
+            "fold_accuracies": accuracies}
+
+
+def _search(build, points, X, y, k, seed, progress, solver_kwargs):
+    from tqdm.auto import tqdm
+
+    rows = []
+    for point in tqdm(points, desc="search", disable=not progress):
+        rows.append({**point, **cross_validate(functools.partial(build, **point), X, y, k, seed, **solver_kwargs)})
+    return sorted(rows, key=lambda row: -row["val_acc"])
+
+
+def grid_search(build, grid, X, y, k=3, seed=0, progress=False, **solver_kwargs):
+    """Cross-validate every combination of ``grid`` (name -> list of values).
+
+    Returns one dict per point, best mean validation accuracy first: the hyperparameters
+    and the fields of :func:`cross_validate`.
+    """
+    names = list(grid)
+    points = [dict(zip(names, values)) for values in itertools.product(*(grid[name] for name in names))]
+    return _search(build, points, X, y, k, seed, progress, solver_kwargs)
+
+
+def random_search(build, space, num_trials, X, y, k=3, seed=0, progress=False, **solver_kwargs):
+    """Cross-validate ``num_trials`` points drawn from ``space`` with ``seed``.
+
+    ``space`` maps a name to a list (one element drawn uniformly) or to a ``(low, high)``
+    tuple (drawn log-uniformly, the right scale for learning rates and regularization).
+    Returns rows as :func:`grid_search` does.
+    """
+    rng = np.random.default_rng(seed)
+
+    def draw(choices):
+        if isinstance(choices, tuple):
+            low, high = choices
+            if not 0 < low < high:
+                raise ValueError(f"a (low, high) range is drawn log-uniformly and needs 0 < low < high, got {choices}")
+            return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        return choices[rng.integers(len(choices))]
+
+    points = [{name: draw(choices) for name, choices in space.items()} for _ in range(num_trials)]
+    return _search(build, points, X, y, k, seed, progress, solver_kwargs)
+
+
+def format_table(rows, columns=None, digits=3):
+    """Text table of a list of dicts (e.g. search results): one row each, numbers to ``digits``
+    significant digits. ``columns`` picks and orders the columns (default: the first row's keys)."""
+    if not rows:
+        return "(no results)"
+    columns = list(columns or rows[0])
+
+    def cell(value):
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.{digits}g}"
+        if isinstance(value, (list, tuple)):
+            return " ".join(cell(v) for v in value)
+        return str(value)
+
+    cells = [[cell(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
