@@ -188,19 +188,25 @@ def _unpack(tarball, dest_dir):
 # Reading batches without running arbitrary code
 
 
+class _ForbiddenGlobal(pickle.UnpicklingError):
+    pass
+
+
 class _BatchUnpickler(pickle.Unpickler):
-    """Allows only the globals a CIFAR-10 batch pickle refers to: NumPy's array rebuilders."""
+    """Allows only the globals a CIFAR-10 batch pickle refers to: NumPy's array rebuilders
+    (and ``_codecs.encode``, with which Python 3 writes bytes at protocol 2)."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"): ("numpy", "ndarray"),
         ("numpy", "dtype"): ("numpy", "dtype"),
+        ("_codecs", "encode"): ("_codecs", "encode"),
     }
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load '{module}.{name}': a CIFAR-10 batch never needs it")
+            raise _ForbiddenGlobal(f"refusing to load '{module}.{name}': a CIFAR-10 batch never needs it")
         module, name = self.ALLOWED[(module, name)]
         return super().find_class(module, name)
 
@@ -224,9 +230,9 @@ def read_batch(path, rows=None):
     path = Path(path)
     try:
         batch = _unpickle(path)
-    except pickle.UnpicklingError as error:
-        raise CIFAR10Error(f"{path} is not a valid CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+    except _ForbiddenGlobal as error:
+        raise CIFAR10Error(f"{path} is not a CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
         raise CIFAR10Error(f"{path} is truncated or corrupt ({type(error).__name__}: {error}). "
                            f"{_refetch_advice(path)}") from error
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:

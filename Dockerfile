@@ -1,0 +1,37 @@
+# Single-user image for a GPU JupyterHub: CUDA PyTorch, the cifar_lessons package with its
+# compiled kernels, and the book's notebooks in the home folder. It installs exactly what
+# `make install` installs (requirements.txt, then the package), into /opt/venv.
+#
+#   docker build -t cifar-lessons .
+#   docker run --gpus all -p 8888:8888 cifar-lessons          # try it alone: JupyterLab on :8888
+#
+# The notebooks download CIFAR-10 into ~/.cache/cifar_lessons on first use; to share one copy,
+# mount it and point at it: `-v /data/cifar-10:/data/cifar-10:ro -e CIFAR10_DIR=/data/cifar-10`.
+#
+# On a hub, set this image as the single-user image (e.g. KubeSpawner's `image`, or
+# DockerSpawner's `image` with `extra_host_config={"device_requests": [GPU request]}`); the hub
+# starts `jupyterhub-singleuser`, which this image provides.
+FROM python:3.11-slim-bookworm
+
+# A C compiler for the Cython kernels, make for `make install`, git for nbgitpuller.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential git make \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 --shell /bin/bash jovyan \
+    && mkdir -p /opt/cifar-lessons /opt/venv \
+    && chown jovyan:jovyan /opt/cifar-lessons /opt/venv
+USER 1000
+WORKDIR /opt/cifar-lessons
+
+COPY --chown=jovyan:jovyan requirements.txt pyproject.toml setup.py Makefile README.md ./
+COPY --chown=jovyan:jovyan cifar_lessons/ cifar_lessons/
+ENV PIP_NO_CACHE_DIR=1
+RUN make install VENV=/opt/venv
+
+COPY --chown=jovyan:jovyan book/ /home/jovyan/book/
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /home/jovyan
+EXPOSE 8888
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"]

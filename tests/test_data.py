@@ -1,0 +1,262 @@
+"""The CIFAR-10 loader: real lesson subset, downloads over a local HTTP server, hostile files."""
+import functools
+import hashlib
+import http.server
+import io
+import os
+import pickle
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cifar_lessons import data
+
+SUBSET_DIR = Path(os.environ.get("CIFAR10_DIR", Path(__file__).resolve().parents[2] / "shared" / "cifar-10-subset"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """No test may read or fill the real user cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def _batch_pickle(rows, label_offset=0):
+    images = (np.arange(rows * 3072) % 251).astype(np.uint8).reshape(rows, 3072)
+    labels = [(i + label_offset) % 10 for i in range(rows)]
+    return pickle.dumps({"batch_label": "synthetic", "labels": labels, "data": images}, protocol=2)
+
+
+def _write_batches(folder, rows=12):
+    folder.mkdir(parents=True)
+    for offset, name in enumerate((*data.TRAIN_BATCHES, data.TEST_BATCH)):
+        (folder / name).write_bytes(_batch_pickle(rows, offset))
+    return folder
+
+
+def _tarball(tmp_path, rows=12):
+    source = _write_batches(tmp_path / "tar-src" / data.BATCHES_DIRNAME, rows)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(source, arcname=data.BATCHES_DIRNAME)
+    payload = buffer.getvalue()
+    return payload, hashlib.md5(payload).hexdigest()
+
+
+class _Server:
+    """A local HTTP server whose behaviour each test scripts: a list of responses, one per request."""
+
+    def __init__(self, payload, script):
+        self.payload, self.script, self.requests = payload, list(script), 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests += 1
+                action = server.script.pop(0) if server.script else "ok"
+                if action == "error":
+                    self.send_error(503, "busy")
+                    return
+                if action == "missing":
+                    self.send_error(404, "gone")
+                    return
+                body = server.payload
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if action == "cut":  # promise the whole file, send half, hang up
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cifar-10-python.tar.gz"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(payload, script=()):
+        servers.append(_Server(payload, script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def _download(dest, server, md5, **kwargs):
+    return data.download_cifar10(dest, url=server.url, md5=md5, backoff=0.01, timeout=5, progress=False, **kwargs)
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name != data.BATCHES_DIRNAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloads
+
+
+def test_download_verifies_unpacks_and_leaves_nothing_else(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload)
+    folder = _download(tmp_path / "dest", server, md5)
+    assert folder == tmp_path / "dest" / data.BATCHES_DIRNAME
+    images, labels = data.read_batch(folder / "data_batch_2")
+    assert images.shape == (12, 3, 32, 32) and labels[:3].tolist() == [1, 2, 3]
+    assert _leftovers(tmp_path / "dest") == []
+
+
+def test_checksum_mismatch_keeps_no_file(tmp_path, serve):
+    payload, _ = _tarball(tmp_path)
+    server = serve(payload)
+    with pytest.raises(data.CIFAR10Error, match="MD5 .* expected 0+.*deleted"):
+        _download(tmp_path / "dest", server, "0" * 32)
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_server_errors_are_retried(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["error", "error"])
+    folder = _download(tmp_path / "dest", server, md5, retries=3)
+    assert server.requests == 3 and data._batches_dir(folder) == folder
+
+
+def test_interrupted_transfer_is_retried_and_leaves_no_partial_file(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["cut", "ok"])
+    _download(tmp_path / "dest", server, md5, retries=1)
+    assert server.requests == 2 and _leftovers(tmp_path / "dest") == []
+
+
+def test_gives_up_after_retries_with_advice_and_no_partial_file(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["cut", "cut", "cut"])
+    with pytest.raises(data.CIFAR10Error, match="after 3 attempts.*CIFAR10_DIR"):
+        _download(tmp_path / "dest", server, md5, retries=2)
+    assert server.requests == 3 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_client_errors_are_not_retried(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["missing"])
+    with pytest.raises(data.CIFAR10Error, match="HTTP 404"):
+        _download(tmp_path / "dest", server, md5)
+    assert server.requests == 1
+
+
+def test_offline_error_names_cifar10_dir_and_url(tmp_path):
+    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR") as caught:
+        data.download_cifar10(tmp_path, url="http://127.0.0.1:9/none.tar.gz", retries=0, progress=False)
+    assert data.CIFAR10_URL in str(caught.value)
+
+
+def test_load_downloads_into_the_cache_when_nothing_is_configured(tmp_path, serve, monkeypatch):
+    payload, md5 = _tarball(tmp_path, rows=1000)
+    server = serve(payload)
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.setattr(data, "download_cifar10", functools.partial(
+        data.download_cifar10, url=server.url, md5=md5, backoff=0.01, timeout=5, progress=False))
+    loaded = data.load_cifar10(num_val=100)
+    assert loaded["X_train"].shape == (4900, 3, 32, 32) and loaded["X_test"].shape == (500, 3, 32, 32)
+    assert (data.default_cache_dir() / data.BATCHES_DIRNAME).is_dir()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files safely
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_restricted_unpickler_refuses_code(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": _Exploit(), "labels": []}, protocol=2))
+    with pytest.raises(data.CIFAR10Error, match=r"refusing to load '(posix|os)\.system'"):
+        data.read_batch(path)
+
+
+def test_truncated_batch_names_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(_batch_pickle(12)[:5000])
+    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is truncated or corrupt.*Delete"):
+        data.read_batch(path)
+
+
+@pytest.mark.parametrize("batch, problem", [
+    ({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, r"shape \(n, 3072\)"),
+    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "should be uint8"),
+    ({"data": np.zeros((4, 3072), np.uint8), "labels": [0] * 3}, "4 images but 3 labels"),
+    ({"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 10]}, r"labels outside 0\.\.9"),
+    ({"labels": [0]}, "no 'data' and 'labels'"),
+])
+def test_malformed_batches_are_rejected(tmp_path, batch, problem):
+    path = tmp_path / "data_batch_3"
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    with pytest.raises(data.CIFAR10Error, match=problem):
+        data.read_batch(path)
+
+
+def test_a_wrong_cifar10_dir_is_an_error_not_a_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "typo"))
+    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10"):
+        data.load_cifar10()
+
+
+# ---------------------------------------------------------------------------------------------
+# The lesson subset
+
+
+@pytest.fixture
+def subset(monkeypatch):
+    if not data._batches_dir(SUBSET_DIR):
+        pytest.skip(f"no CIFAR-10 at {SUBSET_DIR}: set CIFAR10_DIR")
+    monkeypatch.setenv("CIFAR10_DIR", str(SUBSET_DIR))
+
+
+def test_lesson_subset_shapes_and_first_labels(subset):
+    loaded = data.load_cifar10()
+    assert loaded["X_train"].shape == (4500, 3, 32, 32) and loaded["X_train"].dtype == np.float32
+    assert loaded["X_val"].shape == (500, 3, 32, 32) and loaded["X_test"].shape == (500, 3, 32, 32)
+    assert loaded["y_train"][:5].tolist() == [6, 9, 9, 4, 1]
+    assert loaded["X_train"].min() == 0 and loaded["X_train"].max() == 255
+    assert set(np.unique(loaded["y_test"])) == set(range(10))
+
+
+def test_explicit_path_accepts_the_folder_or_its_parent(subset):
+    inner = data.load_cifar10(SUBSET_DIR / data.BATCHES_DIRNAME, num_val=0, dtype=np.float64)
+    outer = data.load_cifar10(SUBSET_DIR, num_val=0, dtype=np.float64)
+    assert inner["X_train"].shape == (5000, 3, 32, 32) and inner["X_train"].dtype == np.float64
+    np.testing.assert_array_equal(inner["X_train"], outer["X_train"])
+
+
+def test_full_mode_refuses_the_lesson_subset_folder(subset):
+    with pytest.raises(data.CIFAR10Error, match="fewer than the 10000.*subset='full'"):
+        data.load_cifar10(subset="full")
+
+
+def test_normalize_uses_training_statistics_only(subset):
+    loaded = data.load_cifar10()
+    centered, stats = data.normalize(loaded, "mean_image")
+    np.testing.assert_allclose(centered["X_train"].mean(axis=0), 0, atol=1e-3)
+    np.testing.assert_allclose(centered["X_test"], loaded["X_test"] - stats["mean"], rtol=1e-6)
+    scaled, stats = data.normalize(loaded, "per_channel")
+    np.testing.assert_allclose(scaled["X_train"].std(axis=(0, 2, 3)), 1, rtol=1e-4)
+    assert stats["std"].shape == (1, 3, 1, 1)
+    with pytest.raises(ValueError, match="mean_image"):
+        data.normalize(loaded, "zca")

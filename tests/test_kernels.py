@@ -1,0 +1,92 @@
+"""im2col / col2im: compiled kernels against the NumPy twin, the adjoint identity, the fallback."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cifar_lessons import kernels
+
+
+@st.composite
+def geometries(draw):
+    field_height, field_width = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    pad, stride = draw(st.integers(0, 2)), draw(st.integers(1, 3))
+    height = draw(st.integers(max(1, field_height - 2 * pad), 9))
+    width = draw(st.integers(max(1, field_width - 2 * pad), 9))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), height, width)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return shape, field_height, field_width, pad, stride, dtype, draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=150, deadline=None)
+@given(geometries())
+def test_kernels_match_numpy_and_are_adjoint(geometry):
+    shape, fh, fw, pad, stride, dtype, seed = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = kernels.im2col(x, fh, fw, pad, stride)
+    assert cols.dtype == dtype
+    np.testing.assert_array_equal(cols, kernels.im2col_numpy(x, fh, fw, pad, stride))
+
+    y = rng.standard_normal(cols.shape).astype(dtype)
+    back = kernels.col2im(y, shape, fh, fw, pad, stride)
+    assert back.dtype == dtype and back.shape == shape
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(back, kernels.col2im_numpy(y, shape, fh, fw, pad, stride), rtol=tolerance, atol=tolerance)
+    # col2im is the adjoint of im2col: <im2col(x), y> == <x, col2im(y)>
+    np.testing.assert_allclose(np.vdot(cols.astype(np.float64), y), np.vdot(x.astype(np.float64), back),
+                               rtol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+def test_layout_matches_a_weight_matrix_product():
+    """cols is laid out so that w.reshape(F, -1) @ cols is the convolution, already NCHW."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 3, 3))
+    out = (w.reshape(4, -1) @ kernels.im2col(x, 3, 3, pad=1, stride=2)).reshape(2, 4, 3, 3)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = np.einsum("nchw,fchw->nf", padded[:, :, 2:5, 4:7], w)  # output position (1, 2)
+    np.testing.assert_allclose(out[:, :, 1, 2], expected)
+
+
+def test_non_contiguous_input_is_accepted():
+    x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))[:, :, ::2]
+    np.testing.assert_array_equal(kernels.im2col(x, 2, 2, 0, 1), kernels.im2col_numpy(x, 2, 2, 0, 1))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: kernels.im2col(np.zeros((2, 3, 4)), 2, 2), "4-d NCHW"),
+    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
+    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 6, 2, pad=0), "does not fit"),
+    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 2, 2, stride=0), "stride must be a positive"),
+    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 2, 2, pad=-1), "pad must be a non-negative"),
+    (lambda: kernels.col2im(np.zeros((1, 4, 8)), (1, 1, 4, 4), 2, 2), r"needs \(1, 4, 9\)"),
+])
+def test_bad_arguments_say_what_is_wrong(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_compiled_kernels_are_live():
+    assert kernels.BACKEND == "cython", "the extension is not built: run `pip install -e .`"
+
+
+def test_missing_extension_falls_back_loudly_to_numpy():
+    script = (
+        "import sys, warnings\n"
+        "sys.modules['cifar_lessons._im2col'] = None\n"  # makes the import fail as if never built
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from cifar_lessons import kernels\n"
+        "import numpy as np\n"
+        "x = np.arange(32.).reshape(1, 2, 4, 4)\n"
+        "assert np.array_equal(kernels.im2col(x, 2, 2, 1, 2), kernels.im2col_numpy(x, 2, 2, 1, 2))\n"
+        "print(kernels.BACKEND)\n"
+        "print(caught[0].message)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    backend, message = result.stdout.split("\n", 1)
+    assert backend == "numpy"
+    assert "could not be imported" in message and "pip install -e ." in message
