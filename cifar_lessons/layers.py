@@ -131,6 +131,222 @@ def svm_loss(x, y):
 
 
 # ---------------------------------------------------------------------------------------------
+# Chapter 2: normalization and dropout
+
+BATCHNORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.9}
+LAYERNORM_DEFAULTS = {"eps": 1e-5}
+
+
+def _check_norm_inputs(name, x, gamma, beta, eps):
+    """Raise a clear ValueError unless x is (N, D), gamma and beta are (D,) and eps > 0."""
+    if np.ndim(x) != 2:
+        raise ValueError(f"{name}: x must be 2-D (N, D), got shape {np.shape(x)}; "
+                         "flatten each example first, e.g. x.reshape(len(x), -1)")
+    D = x.shape[1]
+    for label, param in (("gamma", gamma), ("beta", beta)):
+        if np.shape(param) != (D,):
+            raise ValueError(f"{name}: {label} must have shape ({D},) to match x of shape {x.shape}, "
+                             f"got {np.shape(param)}")
+    if not eps > 0:
+        raise ValueError(f"{name}: eps must be > 0 (it keeps the division finite), got {eps}")
+
+
+def _mode(name, param):
+    mode = param.get("mode", "train")
+    if mode not in ("train", "test"):
+        raise ValueError(f"{name}: mode must be 'train' or 'test', got {mode!r}")
+    return mode
+
+
+def _standardize(x, axis, eps):
+    """(x - mean) / sqrt(var + eps) along ``axis``; returns x_hat and 1 / sqrt(var + eps)."""
+    mean = x.mean(axis=axis, keepdims=True)
+    inv_std = 1.0 / np.sqrt(x.var(axis=axis, keepdims=True) + eps)
+    return (x - mean) * inv_std, inv_std
+
+
+def _standardize_backward(dx_hat, x_hat, inv_std, axis):
+    """Gradient through x_hat = standardize(x) along ``axis``, in closed form.
+
+    With M values per group: dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)).
+    """
+    return inv_std * (dx_hat - dx_hat.mean(axis=axis, keepdims=True)
+                      - x_hat * (dx_hat * x_hat).mean(axis=axis, keepdims=True))
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization: normalize each feature over the batch, then scale and shift.
+
+    Train mode uses the batch's mean and (biased) variance and updates the running estimates
+    in ``bn_param`` in place::
+
+        running_mean = momentum * running_mean + (1 - momentum) * batch_mean
+        running_var  = momentum * running_var  + (1 - momentum) * batch_var
+
+    Test mode normalizes with the running estimates instead. They start at mean 0 and
+    variance 1, so test mode before any training step leaves x unscaled rather than dividing
+    by sqrt(eps).
+
+    Inputs:
+    - x: (N, D) data
+    - gamma: (D,) scale
+    - beta: (D,) shift
+    - bn_param: dict with "mode" ("train" or "test"), optional "eps" (default 1e-5),
+      "momentum" (default 0.9), "running_mean" (D,), "running_var" (D,)
+
+    Returns (out, cache): out is (N, D); cache is what :func:`batchnorm_backward` needs.
+    """
+    mode = _mode("batchnorm_forward", bn_param)
+    eps = bn_param.get("eps", BATCHNORM_DEFAULTS["eps"])
+    momentum = bn_param.get("momentum", BATCHNORM_DEFAULTS["momentum"])
+    _check_norm_inputs("batchnorm_forward", x, gamma, beta, eps)
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"batchnorm_forward: momentum must be in [0, 1] (the weight kept by the "
+                         f"running estimates), got {momentum}")
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
+    for label, running in (("running_mean", running_mean), ("running_var", running_var)):
+        if np.shape(running) != (D,):
+            raise ValueError(f"batchnorm_forward: bn_param[{label!r}] has shape {np.shape(running)} "
+                             f"but x has {D} features; a bn_param belongs to one layer")
+    if mode == "test":
+        out = (x - running_mean) / np.sqrt(running_var + eps) * gamma + beta
+        return out, None
+    if N < 2:
+        raise ValueError("batchnorm_forward: train mode needs at least 2 rows to estimate a variance, "
+                         f"got x of shape {x.shape}; use a larger batch or mode='test'")
+    mean = x.mean(axis=0)
+    centered = x - mean
+    var = (centered ** 2).mean(axis=0)
+    std = np.sqrt(var + eps)
+    x_hat = centered / std
+    out = gamma * x_hat + beta
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    return out, (x_hat, centered, std, gamma)
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of train-mode batch norm, one step of the computational graph at a time.
+
+    Inputs: dout (N, D) upstream gradient; cache from :func:`batchnorm_forward` (train mode).
+    Returns (dx, dgamma, dbeta) of shapes (N, D), (D,), (D,).
+    """
+    x_hat, centered, std, gamma = _train_cache("batchnorm_backward", dout, cache)
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    # x_hat = centered * (1 / std): both factors depend on x
+    dcentered = dx_hat / std
+    dinv_std = (dx_hat * centered).sum(axis=0)
+    dstd = -dinv_std / std ** 2
+    dvar = dstd / (2 * std)
+    # var = mean(centered ** 2)
+    dcentered += 2 * centered * dvar / N
+    # centered = x - mean(x)
+    dx = dcentered - dcentered.mean(axis=0)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout, cache):
+    """The same gradients as :func:`batchnorm_backward`, from the simplified closed form::
+
+        dx = gamma / std * (dout - mean(dout) - x_hat * mean(dout * x_hat))   (means over the batch)
+
+    Inputs and outputs as :func:`batchnorm_backward`.
+    """
+    x_hat, _, std, gamma = _train_cache("batchnorm_backward_alt", dout, cache)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dbeta = dout.sum(axis=0)
+    dx = _standardize_backward(dout * gamma, x_hat, 1.0 / std, axis=0)
+    return dx, dgamma, dbeta
+
+
+def _train_cache(name, dout, cache):
+    if cache is None:
+        raise ValueError(f"{name}: the cache comes from a test-mode forward pass, which has no "
+                         "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'")
+    _check_dout(name, dout, cache[0].shape)
+    return cache
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """Layer normalization: normalize each example over its features, then scale and shift.
+
+    It uses no batch statistics, so train and test behave the same and any batch size works.
+
+    Inputs:
+    - x: (N, D) data
+    - gamma: (D,) scale
+    - beta: (D,) shift
+    - ln_param: dict with optional "eps" (default 1e-5)
+
+    Returns (out, cache): out is (N, D); cache is what :func:`layernorm_backward` needs.
+    """
+    eps = ln_param.get("eps", LAYERNORM_DEFAULTS["eps"])
+    _check_norm_inputs("layernorm_forward", x, gamma, beta, eps)
+    x_hat, inv_std = _standardize(x, axis=1, eps=eps)
+    return gamma * x_hat + beta, (x_hat, inv_std, gamma)
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of layer norm.
+
+    Inputs: dout (N, D) upstream gradient; cache from :func:`layernorm_forward`.
+    Returns (dx, dgamma, dbeta) of shapes (N, D), (D,), (D,).
+    """
+    x_hat, inv_std, gamma = cache
+    _check_dout("layernorm_backward", dout, x_hat.shape)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dbeta = dout.sum(axis=0)
+    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)
+    return dx, dgamma, dbeta
+
+
+def dropout_forward(x, dropout_param):
+    """Inverted dropout: in train mode keep each unit with probability p and divide by p.
+
+    Dividing by p keeps every unit's expected value, so test mode is simply the identity.
+
+    Inputs:
+    - x: data of any shape
+    - dropout_param: dict with "p" (the probability of KEEPING a unit, 0 < p <= 1), "mode"
+      ("train" or "test") and optional "seed": with a seed every call draws the same mask
+      (for gradient checks); without one the mask comes from NumPy's global generator.
+
+    Returns (out, cache): out has x's shape; cache = (dropout_param, mask), mask None in test mode.
+    """
+    mode = _mode("dropout_forward", dropout_param)
+    if "p" not in dropout_param:
+        raise ValueError("dropout_forward: dropout_param needs 'p', the probability of keeping a unit")
+    p = dropout_param["p"]
+    if not 0 < p <= 1:
+        raise ValueError(f"dropout_forward: p is the probability of KEEPING a unit and must be in "
+                         f"(0, 1], got {p}")
+    if mode == "test":
+        return x, (dropout_param, None)
+    seed = dropout_param.get("seed")
+    rng = np.random if seed is None else np.random.default_rng(seed)
+    mask = (rng.random(np.shape(x)) < p).astype(np.result_type(x, np.float32)) / p
+    return x * mask, (dropout_param, mask)
+
+
+def dropout_backward(dout, cache):
+    """Backward pass of inverted dropout: the same mask lets the same units' gradients through.
+
+    Inputs: dout (any shape) upstream gradient; cache from :func:`dropout_forward`.
+    Returns dx, of dout's shape.
+    """
+    _, mask = cache
+    if mask is None:
+        return dout
+    _check_dout("dropout_backward", dout, mask.shape)
+    return dout * mask
+
+
+# ---------------------------------------------------------------------------------------------
 # Chapter 3: convolution, max pooling, spatial normalization and the conv sandwiches
 
 GROUPNORM_DEFAULTS = {"eps": 1e-5}

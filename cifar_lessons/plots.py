@@ -64,3 +64,38 @@ def confusion_matrix_plot(confusion, class_names, ax=None):
         ax.text(column, row, int(count), ha="center", va="center", fontsize=7,
                 color="white" if count > threshold else "black")
     return ax
+
+
+def training_curves(histories, title=None):
+    """Loss, training and validation accuracy of several runs side by side.
+
+    ``histories`` maps a label to anything with ``loss_history``, ``train_acc_history`` and
+    ``val_acc_history`` (a trained Solver). Returns the figure.
+    """
+    fig, (loss_ax, train_ax, val_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
+    for label, run in histories.items():
+        loss_ax.plot(run.loss_history, lw=0.6, alpha=0.8, label=label)
+        train_ax.plot(run.train_acc_history, "-o", ms=3, label=label)
+        val_ax.plot(run.val_acc_history, "-o", ms=3, label=label)
+    loss_ax.set(title="training loss", xlabel="iteration")
+    train_ax.set(title="training accuracy", xlabel="epoch")
+    val_ax.set(title="validation accuracy", xlabel="epoch")
+    val_ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_plot(values, series, xlabel, ylabel="validation accuracy", logx=False, ax=None, **line_style):
+    """One line per entry of ``series`` (label -> y values, one per entry of ``values``). Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    for label, ys in series.items():
+        ax.plot(values, ys, "-o", ms=4, label=label, **line_style)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,193 @@
+"""Chapter 2's checkers pass the reference, fail stubs cleanly and name each planted mistake."""
+import numpy as np
+import pytest
+
+from cifar_lessons import checks
+from cifar_lessons import layers as L
+from cifar_lessons.checks import ExerciseError
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def with_output(forward, change):
+    """``forward`` with its output replaced by ``change(out, x, gamma, beta, param)``."""
+    def planted(x, gamma, beta, param):
+        out, cache = forward(x, gamma, beta, param)
+        return change(out, x, gamma, beta, param), cache
+    return planted
+
+
+def normalized(x, axis, ddof=0, eps=1e-5):
+    return (x - x.mean(axis=axis, keepdims=True)) / np.sqrt(x.var(axis=axis, ddof=ddof, keepdims=True) + eps)
+
+
+def bn_momentum_swapped(x, gamma, beta, param):
+    old_mean, old_var = param.get("running_mean"), param.get("running_var")
+    out, cache = L.batchnorm_forward(x, gamma, beta, param)
+    m = param["momentum"]
+    param["running_mean"] = (1 - m) * old_mean + m * x.mean(axis=0)
+    param["running_var"] = (1 - m) * old_var + m * x.var(axis=0)
+    return out, cache
+
+
+def bn_unbiased_running_var(x, gamma, beta, param):
+    old_var = param.get("running_var")
+    out, cache = L.batchnorm_forward(x, gamma, beta, param)
+    param["running_var"] = param["momentum"] * old_var + (1 - param["momentum"]) * x.var(axis=0, ddof=1)
+    return out, cache
+
+
+def bn_no_update(x, gamma, beta, param):
+    return L.batchnorm_forward(x, gamma, beta, dict(param))
+
+
+def bn_batch_stats_in_test(x, gamma, beta, param):
+    if param["mode"] == "test":
+        return L.batchnorm_forward(x, gamma, beta, dict(param, mode="train"))
+    return L.batchnorm_forward(x, gamma, beta, param)
+
+
+def test_reference_passes(capsys):
+    checks.check_batchnorm_forward(L.batchnorm_forward)
+    checks.check_batchnorm_backward(L.batchnorm_forward, L.batchnorm_backward)
+    checks.check_batchnorm_backward_alt(L.batchnorm_forward, L.batchnorm_backward_alt)
+    checks.check_layernorm_forward(L.layernorm_forward)
+    checks.check_layernorm_backward(L.layernorm_forward, L.layernorm_backward)
+    checks.check_dropout_forward(L.dropout_forward)
+    checks.check_dropout_backward(L.dropout_forward, L.dropout_backward)
+    assert capsys.readouterr().out.splitlines() == [
+        f"{name}: all checks passed" for name in
+        ("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward",
+         "layernorm_backward", "dropout_forward", "dropout_backward")]
+
+
+@pytest.mark.parametrize("check, args, name", [
+    (checks.check_batchnorm_forward, (stub,), "batchnorm_forward"),
+    (checks.check_batchnorm_backward, (L.batchnorm_forward, stub), "batchnorm_backward"),
+    (checks.check_batchnorm_backward, (stub, stub), "batchnorm_backward"),
+    (checks.check_batchnorm_backward_alt, (L.batchnorm_forward, stub), "batchnorm_backward_alt"),
+    (checks.check_layernorm_forward, (stub,), "layernorm_forward"),
+    (checks.check_layernorm_backward, (L.layernorm_forward, stub), "layernorm_backward"),
+    (checks.check_dropout_forward, (stub,), "dropout_forward"),
+    (checks.check_dropout_backward, (L.dropout_forward, stub), "dropout_backward"),
+])
+def test_stubs_fail_as_not_implemented(check, args, name):
+    with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
+        check(*args)
+
+
+@pytest.mark.parametrize("planted, message", [
+    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 1) + b),
+     "the train-mode output is wrong: it normalizes each example over its features (axis=1), which is layer norm"),
+    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, ddof=1) + b),
+     "use the biased variance"),
+    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: normalized(x, 0)),
+     "scale by gamma and shift by beta"),
+    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, eps=0) + b),
+     "add eps under the square root"),
+    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: out + 1e-3), "the train-mode output is wrong: relative error"),
+    (lambda x, g, b, p: (L.batchnorm_forward(x, g, b, p)[0],), "batchnorm_forward should return (out, cache), got a tuple of 1"),
+    (bn_momentum_swapped, "bn_param['running_mean'] after a train step is wrong: momentum weights the old estimate"),
+    (bn_unbiased_running_var, "bn_param['running_var'] after a train step is wrong: fold in the biased"),
+    (bn_no_update, "bn_param['running_mean'] after a train step is wrong: train mode must update it"),
+    (bn_batch_stats_in_test, "the test-mode output is wrong: test mode normalizes with bn_param['running_mean']"),
+])
+def test_batchnorm_forward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^batchnorm_forward[: ]") as error:
+        checks.check_batchnorm_forward(planted)
+    assert message in str(error.value)
+
+
+def test_batchnorm_running_stats_must_be_created():
+    def never_stores(x, gamma, beta, param):
+        return L.batchnorm_forward(x, gamma, beta, dict(param)) if "running_mean" not in param else \
+            L.batchnorm_forward(x, gamma, beta, param)
+    with pytest.raises(ExerciseError, match=r"must create bn_param\['running_mean'\] of shape \(5,\)"):
+        checks.check_batchnorm_forward(never_stores)
+
+
+def gradient_planted(backward, change):
+    def planted(dout, cache):
+        dx, dgamma, dbeta = backward(dout, cache)
+        return change(dx, dgamma, dbeta, dout, cache)
+    return planted
+
+
+def constants_dx(dout, cache):
+    x_hat, _, std, gamma = cache
+    return dout * gamma / std
+
+
+def mean_only_dx(dout, cache):
+    x_hat, _, std, gamma = cache
+    dx_hat = dout * gamma
+    return (dx_hat - dx_hat.mean(axis=0)) / std
+
+
+@pytest.mark.parametrize("backward, message", [
+    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (constants_dx(dout, c), dg, db)),
+     "batchnorm_backward: dx is wrong: it treats the mean and variance as constants"),
+    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (mean_only_dx(dout, c), dg, db)),
+     "batchnorm_backward: dx is wrong: it misses the path through the variance"),
+    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, 2 * dg, db)),
+     "batchnorm_backward: dgamma is wrong: relative error"),
+    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg, db[:-1])),
+     "batchnorm_backward: dbeta has shape (4,), expected (5,)"),
+    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg)),
+     "batchnorm_backward should return (dx, dgamma, dbeta), got a tuple of 2"),
+])
+def test_batchnorm_backward_mistakes_are_named(backward, message):
+    with pytest.raises(ExerciseError) as error:
+        checks.check_batchnorm_backward(L.batchnorm_forward, backward)
+    assert str(error.value).startswith(message)
+
+
+def test_layernorm_mistakes_are_named():
+    batch_axis = with_output(L.layernorm_forward, lambda out, x, g, b, p: g * normalized(x, 0) + b)
+    with pytest.raises(ExerciseError, match=r"^layernorm_forward: the output is wrong: it normalizes each feature "
+                                            r"over the batch \(axis=0\), which is batch norm"):
+        checks.check_layernorm_forward(batch_axis)
+
+    def batchnorm_gradient(dout, cache):
+        x_hat, inv_std, gamma = cache
+        _, batch_cache = L.batchnorm_forward(x_hat / inv_std, gamma, np.zeros_like(gamma), {"mode": "train"})
+        return L.batchnorm_backward(dout, batch_cache)
+    with pytest.raises(ExerciseError, match="^layernorm_backward: dx is wrong"):
+        checks.check_layernorm_backward(L.layernorm_forward, batchnorm_gradient)
+
+
+def dropping(keep, scale):
+    def planted(x, param):
+        if param["mode"] == "test":
+            return x, (param, None)
+        mask = (np.random.default_rng(param.get("seed")).random(x.shape) < keep(param["p"])) * scale(param["p"])
+        return x * mask, (param, mask)
+    return planted
+
+
+@pytest.mark.parametrize("planted, message", [
+    (dropping(lambda p: 1 - p, lambda p: 1 / (1 - p)), "about 1 - p; p is the probability of KEEPING a unit"),
+    (dropping(lambda p: p, lambda p: 1.0), "kept units are x * 1: inverted dropout divides the kept units by p"),
+    (dropping(lambda p: p, lambda p: 1 / (1 - p)), "divide the kept units by p (the keep probability), not by 1 - p"),
+    (dropping(lambda p: p / 2, lambda p: 2 / p), "expected about p = 30%"),
+    (lambda x, param: L.dropout_forward(x, dict(param, seed=None)), "same dropout_param['seed'] drew different masks"),
+    (lambda x, param: L.dropout_forward(x, dict(param, mode="train", seed=1)), "test mode must return x unchanged"),
+])
+def test_dropout_forward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^dropout_forward: ") as error:
+        checks.check_dropout_forward(planted)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("planted, message", [
+    (lambda dout, cache: dout, "dx in train mode is wrong: pass the gradient through the forward mask"),
+    (lambda dout, cache: dout * (cache[1] != 0), "the mask includes the 1 / p scale"),
+    (lambda dout, cache: dout * (cache[1] if cache[1] is not None else 0.0),
+     "dx in test mode (it should be dout unchanged) is wrong"),
+])
+def test_dropout_backward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^dropout_backward: ") as error:
+        checks.check_dropout_backward(L.dropout_forward, planted)
+    assert message in str(error.value)
