@@ -13,9 +13,11 @@ buffer of a few hundred megabytes costs more in page faults than the copy.
 The innermost loop runs along an output row, contiguous on the ``cols`` side
 (and on the ``x`` side when stride is 1). Loops over ``(image, channel)``
 planes run on OpenMP threads; each plane belongs to one thread, so nothing
-is shared.
+is shared; small jobs stay on one thread, where waking the others costs more
+than it saves.
 """
 import numpy as np
+cimport openmp
 from cython.parallel cimport prange
 from libc.string cimport memset
 
@@ -39,6 +41,13 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t stride,
         return 0
     last = last // stride + 1
     return last if last < out_size else out_size
+
+
+DEF PARALLEL_WORK = 1 << 20  # elements moved; below this one thread is faster
+
+
+cdef inline int _threads(Py_ssize_t work) noexcept nogil:
+    return openmp.omp_get_max_threads() if work >= PARALLEL_WORK else 1
 
 
 cdef inline Py_ssize_t _clamp(Py_ssize_t value, Py_ssize_t high) noexcept nogil:
@@ -120,7 +129,7 @@ def im2col_strided(const floating[:, :, :, ::1] x, floating[::1] cols, Py_ssize_
     cdef Py_ssize_t OH = _out_size(H, field_height, pad, stride)
     cdef Py_ssize_t OW = _out_size(W, field_width, pad, stride)
     cdef Py_ssize_t fields = field_height * field_width, plane, n, c
-    for plane in prange(N * C, nogil=True, schedule="static"):
+    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
         n = plane // C
         c = plane % C
         _plane_to_cols(&x[n, c, 0, 0], &cols[n * image_stride + c * fields * row_stride], row_stride,
@@ -135,7 +144,7 @@ def col2im_strided(const floating[::1] cols, floating[:, :, :, ::1] x, Py_ssize_
     cdef Py_ssize_t OH = _out_size(H, field_height, pad, stride)
     cdef Py_ssize_t OW = _out_size(W, field_width, pad, stride)
     cdef Py_ssize_t fields = field_height * field_width, plane, n, c
-    for plane in prange(N * C, nogil=True, schedule="static"):
+    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
         n = plane // C
         c = plane % C
         _cols_to_plane(&cols[n * image_stride + c * fields * row_stride], &x[n, c, 0, 0], row_stride,
@@ -151,7 +160,7 @@ def max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
     cdef Py_ssize_t plane, n, c, oh, ow, i, j, best_at, at
     cdef const floating* source
     cdef floating best
-    for plane in prange(N * C, nogil=True, schedule="static"):
+    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * OH * OW * pool_height * pool_width)):
         n = plane // C
         c = plane % C
         source = &x[n, c, 0, 0]
@@ -176,7 +185,7 @@ def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1]
     cdef Py_ssize_t OH = dout.shape[2], OW = dout.shape[3]
     cdef Py_ssize_t plane, n, c, oh, ow
     cdef floating* target
-    for plane in prange(N * C, nogil=True, schedule="static"):
+    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * H * W)):
         n = plane // C
         c = plane % C
         target = &dx[n, c, 0, 0]

@@ -69,8 +69,8 @@ def _window_steps(size, field, pad, stride, axis):
         raise ValueError(f"a window of {field} does not fit the {axis} {size} padded by {pad}: "
                          f"use a smaller window or more padding")
     if span % stride:
-        raise ValueError(f"stride {stride} does not tile the {axis}: ({axis} {size} + 2*pad {pad} - "
-                         f"window {field}) = {span} is not a multiple of {stride}; change pad or stride")
+        raise ValueError(f"stride {stride} does not tile the {axis}: {axis} {size} + 2 * {pad} (pad) - {field} "
+                         f"(window) = {span} is not a multiple of {stride}; change the padding or the stride")
     return span // stride + 1
 
 
