@@ -117,38 +117,42 @@ cdef void _cols_to_plane(const floating* cols, floating* plane, Py_ssize_t row_s
                         target[ow * stride] += row[oh * OW + ow]
 
 
-def _out_size(Py_ssize_t size, Py_ssize_t field, Py_ssize_t pad, Py_ssize_t stride):
-    return (size + 2 * pad - field) // stride + 1
+cdef void _transfer(floating* x, floating* cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+                    Py_ssize_t image_stride, Py_ssize_t row_stride, Py_ssize_t field_height,
+                    Py_ssize_t field_width, Py_ssize_t pad, Py_ssize_t stride, bint to_cols) noexcept nogil:
+    # im2col (to_cols) or col2im over all (image, channel) planes, one plane per OpenMP iteration.
+    cdef Py_ssize_t OH = (H + 2 * pad - field_height) // stride + 1
+    cdef Py_ssize_t OW = (W + 2 * pad - field_width) // stride + 1
+    cdef Py_ssize_t fields = field_height * field_width, plane, n, c
+    cdef floating* plane_x
+    cdef floating* plane_cols
+    for plane in prange(N * C, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
+        n = plane // C
+        c = plane % C
+        plane_x = x + plane * H * W
+        plane_cols = cols + n * image_stride + c * fields * row_stride
+        if to_cols:
+            _plane_to_cols(plane_x, plane_cols, row_stride, H, W, OH, OW, field_height, field_width, pad, stride)
+        else:
+            _cols_to_plane(plane_cols, plane_x, row_stride, H, W, OH, OW, field_height, field_width, pad, stride)
 
 
 def im2col_strided(const floating[:, :, :, ::1] x, floating[::1] cols, Py_ssize_t image_stride,
                    Py_ssize_t row_stride, Py_ssize_t field_height, Py_ssize_t field_width,
                    Py_ssize_t pad, Py_ssize_t stride):
     """Write every element of image n's row k, column p to ``cols[n*image_stride + k*row_stride + p]``."""
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t OH = _out_size(H, field_height, pad, stride)
-    cdef Py_ssize_t OW = _out_size(W, field_width, pad, stride)
-    cdef Py_ssize_t fields = field_height * field_width, plane, n, c
-    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
-        n = plane // C
-        c = plane % C
-        _plane_to_cols(&x[n, c, 0, 0], &cols[n * image_stride + c * fields * row_stride], row_stride,
-                       H, W, OH, OW, field_height, field_width, pad, stride)
+    with nogil:  # x is only read: casting away const for the shared loop is safe
+        _transfer(<floating*>&x[0, 0, 0, 0], &cols[0], x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                  image_stride, row_stride, field_height, field_width, pad, stride, True)
 
 
 def col2im_strided(const floating[::1] cols, floating[:, :, :, ::1] x, Py_ssize_t image_stride,
                    Py_ssize_t row_stride, Py_ssize_t field_height, Py_ssize_t field_width,
                    Py_ssize_t pad, Py_ssize_t stride):
     """Overwrite x with the adjoint of :func:`im2col_strided` read from the same layout."""
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t OH = _out_size(H, field_height, pad, stride)
-    cdef Py_ssize_t OW = _out_size(W, field_width, pad, stride)
-    cdef Py_ssize_t fields = field_height * field_width, plane, n, c
-    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
-        n = plane // C
-        c = plane % C
-        _cols_to_plane(&cols[n * image_stride + c * fields * row_stride], &x[n, c, 0, 0], row_stride,
-                       H, W, OH, OW, field_height, field_width, pad, stride)
+    with nogil:  # cols is only read
+        _transfer(&x[0, 0, 0, 0], <floating*>&cols[0], x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                  image_stride, row_stride, field_height, field_width, pad, stride, False)
 
 
 def max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,

@@ -10,6 +10,15 @@ NORMALIZATIONS = {
 }
 
 
+def _check_model_settings(reg, weight_scale, dtype):
+    if reg < 0:
+        raise ValueError(f"reg must be >= 0, got {reg}")
+    if not weight_scale > 0:
+        raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+
+
 class FullyConnectedNet:
     """Any number of hidden layers, then a softmax classifier::
 
@@ -42,12 +51,7 @@ class FullyConnectedNet:
         if not 0 < dropout_keep_ratio <= 1:
             raise ValueError(f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
                              f"(0, 1], got {dropout_keep_ratio}")
-        if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg}")
-        if not weight_scale > 0:
-            raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+        _check_model_settings(reg, weight_scale, dtype)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg
@@ -170,12 +174,7 @@ class ThreeLayerConvNet:
             raise ValueError(f"filter_size must be odd so the padded convolution keeps H and W, got {filter_size}")
         if H % 2 or W % 2:
             raise ValueError(f"input_dim {tuple(input_dim)}: H and W must be even for the 2x2 pool")
-        if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg}")
-        if not weight_scale > 0:
-            raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+        _check_model_settings(reg, weight_scale, dtype)
         self.reg = reg
         self.dtype = dtype
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
