@@ -5,7 +5,11 @@ a thread pool, and pools left spinning by one contestant slow the next one down.
 take turns over several rounds, so a busy moment on the machine hits all of them, and the table
 shows medians over rounds and ratios of throughput (higher is better for us).
 
-    python benchmarks/conv.py [--rounds 5]
+    python benchmarks/conv.py [--rounds 5] [--threads N]
+
+``--threads`` (default: every core) caps every contestant's thread pools (OpenMP, OpenBLAS,
+PyTorch). On a machine shared with other work, ``--threads 1`` compares the code rather than
+how each thread pool copes with being descheduled.
 """
 import argparse
 import json
@@ -48,7 +52,7 @@ def _torch_step(case, x, w, stride, pad):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     x = torch.from_numpy(x).requires_grad_()
     if case == "pool":
         def step():
@@ -118,9 +122,11 @@ def run_one(case, contestant):
     return _time(step)
 
 
-def _in_subprocess(case, contestant):
+def _in_subprocess(case, contestant, threads):
     command = [sys.executable, __file__, "--one", case, contestant]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    pools = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    env = dict(os.environ, **{name: str(threads) for name in pools})
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(result.stdout)["seconds"]
 
 
@@ -132,19 +138,19 @@ def _torch_available():
     return True
 
 
-def main(rounds):
+def main(rounds, threads):
     from cifar_lessons import kernels
 
     has_torch = _torch_available()
     entries = [(case, contestant) for case, spec in CASES.items() for contestant in spec[5]
                if contestant != "torch" or has_torch]
-    print(f"{os.cpu_count()} cores, im2col kernels: {kernels.BACKEND}, "
+    print(f"{os.cpu_count()} cores, {threads} threads per contestant, im2col kernels: {kernels.BACKEND}, "
           f"{rounds} rounds of {REPEATS} timed runs, each contestant in its own process")
     seconds = {entry: [] for entry in entries}
     for round_index in range(rounds):
         shift = round_index % len(entries)  # rotate who goes first
         for entry in entries[shift:] + entries[:shift]:
-            seconds[entry].append(_in_subprocess(*entry))
+            seconds[entry].append(_in_subprocess(*entry, threads))
     for case, (x_shape, w_shape, stride, pad, dtype, contestants, baseline) in CASES.items():
         what = "pool" if case == "pool" else "w"
         print(f"\n{case}: x {x_shape}, {what} {w_shape}, stride {stride}, pad {pad}, {dtype}, forward + backward")
@@ -166,9 +172,10 @@ def main(rounds):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--one", nargs=2, metavar=("CASE", "CONTESTANT"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.one:
         print(json.dumps({"seconds": run_one(*arguments.one)}))
     else:
-        main(arguments.rounds)
+        main(arguments.rounds, arguments.threads)
