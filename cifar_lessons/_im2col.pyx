@@ -11,14 +11,12 @@ Every element of the destination is written, padding zeros included, so
 callers can hand in ``np.empty`` buffers and reuse them: a fresh zeroed
 buffer of a few hundred megabytes costs more in page faults than the copy.
 The innermost loop runs along an output row, contiguous on the ``cols`` side
-(and on the ``x`` side when stride is 1). Loops over ``(image, channel)``
-planes run on OpenMP threads; each plane belongs to one thread, so nothing
-is shared; small jobs stay on one thread, where waking the others costs more
-than it saves.
+(and on the ``x`` side when stride is 1). The loops run on one thread: the
+matrix products around them use every core through BLAS, and an OpenMP team
+between those products measured twice as slow (the two thread pools spin
+against each other on a 2-core machine).
 """
 import numpy as np
-cimport openmp
-from cython.parallel cimport prange
 from libc.string cimport memset
 
 ctypedef fused floating:
@@ -41,13 +39,6 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t stride,
         return 0
     last = last // stride + 1
     return last if last < out_size else out_size
-
-
-DEF PARALLEL_WORK = 1 << 20  # elements moved; below this one thread is faster
-
-
-cdef inline int _threads(Py_ssize_t work) noexcept nogil:
-    return openmp.omp_get_max_threads() if work >= PARALLEL_WORK else 1
 
 
 cdef inline Py_ssize_t _clamp(Py_ssize_t value, Py_ssize_t high) noexcept nogil:
@@ -120,13 +111,13 @@ cdef void _cols_to_plane(const floating* cols, floating* plane, Py_ssize_t row_s
 cdef void _transfer(floating* x, floating* cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
                     Py_ssize_t image_stride, Py_ssize_t row_stride, Py_ssize_t field_height,
                     Py_ssize_t field_width, Py_ssize_t pad, Py_ssize_t stride, bint to_cols) noexcept nogil:
-    # im2col (to_cols) or col2im over all (image, channel) planes, one plane per OpenMP iteration.
+    # im2col (to_cols) or col2im over all (image, channel) planes.
     cdef Py_ssize_t OH = (H + 2 * pad - field_height) // stride + 1
     cdef Py_ssize_t OW = (W + 2 * pad - field_width) // stride + 1
     cdef Py_ssize_t fields = field_height * field_width, plane, n, c
     cdef floating* plane_x
     cdef floating* plane_cols
-    for plane in prange(N * C, schedule="static", num_threads=_threads(N * C * fields * OH * OW)):
+    for plane in range(N * C):
         n = plane // C
         c = plane % C
         plane_x = x + plane * H * W
@@ -164,7 +155,7 @@ def max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
     cdef Py_ssize_t plane, n, c, oh, ow, i, j, best_at, at
     cdef const floating* source
     cdef floating best
-    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * OH * OW * pool_height * pool_width)):
+    for plane in range(N * C):
         n = plane // C
         c = plane % C
         source = &x[n, c, 0, 0]
@@ -189,7 +180,7 @@ def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1]
     cdef Py_ssize_t OH = dout.shape[2], OW = dout.shape[3]
     cdef Py_ssize_t plane, n, c, oh, ow
     cdef floating* target
-    for plane in prange(N * C, nogil=True, schedule="static", num_threads=_threads(N * C * H * W)):
+    for plane in range(N * C):
         n = plane // C
         c = plane % C
         target = &dx[n, c, 0, 0]
