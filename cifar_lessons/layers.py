@@ -1,6 +1,10 @@
 """Reference layers, NumPy only: ``*_forward(x, ...) -> (out, cache)``, ``*_backward(dout, cache)``."""
 import numpy as np
 
+from cifar_lessons import kernels
+from cifar_lessons.fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
+                                       max_pool_forward_fast)
+
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: affine, ReLU and the two classification losses
@@ -340,3 +344,222 @@ def dropout_backward(dout, cache):
         return dout
     _check_dout("dropout_backward", dout, mask.shape)
     return dout * mask
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 3: convolution, max pooling, spatial normalization and the conv sandwiches
+
+GROUPNORM_DEFAULTS = {"eps": 1e-5}
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Convolution (cross-correlation, as in every deep learning library), straight from its formula.
+
+    out[n, f, i, j] = b[f] + sum over c, di, dj of w[f, c, di, dj] * x_pad[n, c, i*stride + di, j*stride + dj]
+
+    Inputs:
+    - x: (N, C, H, W) images
+    - w: (F, C, HH, WW) filters
+    - b: (F,) biases
+    - conv_param: dict with "stride" (step between windows) and "pad" (zeros added on every side)
+
+    The windows must tile the padded input: (H + 2*pad - HH) must be a multiple of stride (W too).
+    Returns (out, cache): out is (N, F, OH, OW) with OH = 1 + (H + 2*pad - HH) // stride, OW likewise.
+    """
+    stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
+    N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.empty((N, F, OH, OW), dtype=np.result_type(x, w, b))
+    for i in range(OH):
+        for j in range(OW):
+            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (N, C, HH, WW)
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x.copy(), w.copy(), b.copy(), dict(conv_param))
+
+
+def conv_backward_naive(dout, cache):
+    """Gradients of :func:`conv_forward_naive`: every window sends its share back.
+
+    Inputs: dout (N, F, OH, OW) upstream gradient; cache = (x, w, b, conv_param).
+    Returns (dx, dw, db) of shapes (N, C, H, W), (F, C, HH, WW), (F,).
+    """
+    x, w, b, conv_param = cache
+    stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
+    _check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
+    H, W, HH, WW = x.shape[2], x.shape[3], w.shape[2], w.shape[3]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(w, dout))
+    for i in range(OH):
+        for j in range(OW):
+            rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+            grad = dout[:, :, i, j]  # (N, F)
+            dw += np.tensordot(grad, x_pad[:, :, rows, cols], axes=([0], [0]))
+            dx_pad[:, :, rows, cols] += np.tensordot(grad, w, axes=([1], [0]))
+    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+
+
+def max_pool_forward_naive(x, pool_param):
+    """Max pooling: the largest value of every pool_height x pool_width window.
+
+    Inputs: x (N, C, H, W); pool_param with "pool_height", "pool_width" and "stride"
+    ((H - pool_height) must be a multiple of stride, W too).
+    Returns (out, cache): out (N, C, OH, OW) with OH = 1 + (H - pool_height) // stride, OW likewise.
+    """
+    height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
+    out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    for i in range(OH):
+        for j in range(OW):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width].max(axis=(2, 3))
+    return out, (x.copy(), dict(pool_param))
+
+
+def max_pool_backward_naive(dout, cache):
+    """Gradient of max pooling: each window's dout goes to its maximum (the first one on ties).
+
+    Inputs: dout (N, C, OH, OW); cache = (x, pool_param). Returns dx (N, C, H, W).
+    """
+    x, pool_param = cache
+    height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
+    _check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
+    N, C = x.shape[:2]
+    n, c = np.ogrid[:N, :C]
+    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    for i in range(OH):
+        for j in range(OW):
+            window = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width]
+            best = window.reshape(N, C, -1).argmax(axis=2)
+            dx[n, c, i * stride + best // width, j * stride + best % width] += dout[:, :, i, j]
+    return dx
+
+
+def _channels_last(x):
+    """(N, C, H, W) -> (N*H*W, C): one row per pixel, so each channel is a feature."""
+    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _channels_first(rows, shape):
+    N, C, H, W = shape
+    return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch norm for images: every channel is normalized over the batch and all its pixels.
+
+    Inputs: x (N, C, H, W); gamma, beta (C,); bn_param as in :func:`batchnorm_forward`.
+    Returns (out, cache): out (N, C, H, W).
+    """
+    if np.ndim(x) != 4:
+        raise ValueError(f"spatial_batchnorm_forward: x must be (N, C, H, W), got shape {np.shape(x)}")
+    out, cache = batchnorm_forward(_channels_last(x), gamma, beta, bn_param)
+    return _channels_first(out, x.shape), (cache, x.shape)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Gradients of :func:`spatial_batchnorm_forward`: dout (N, C, H, W) -> (dx, dgamma (C,), dbeta (C,))."""
+    bn_cache, shape = cache
+    _check_dout("spatial_batchnorm_backward", dout, shape)
+    dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), bn_cache)
+    return _channels_first(dx, shape), dgamma, dbeta
+
+
+def _check_groupnorm_inputs(x, gamma, beta, G, eps):
+    if np.ndim(x) != 4:
+        raise ValueError(f"spatial_groupnorm_forward: x must be (N, C, H, W), got shape {np.shape(x)}")
+    C = x.shape[1]
+    for label, param in (("gamma", gamma), ("beta", beta)):
+        if np.shape(param) != (1, C, 1, 1):
+            raise ValueError(f"spatial_groupnorm_forward: {label} must have shape (1, {C}, 1, 1), "
+                             f"got {np.shape(param)}")
+    if isinstance(G, bool) or int(G) != G or G < 1 or C % G:
+        raise ValueError(f"spatial_groupnorm_forward: G must be a positive divisor of the {C} channels, got {G!r}")
+    if not eps > 0:
+        raise ValueError(f"spatial_groupnorm_forward: eps must be > 0 (it keeps the division finite), got {eps}")
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """Group norm: each image's channels split into G groups, each group normalized over its
+    channels and pixels, then every channel scaled and shifted. No batch statistics: train and
+    test behave the same. (G = 1 is layer norm over C, H, W; G = C is instance norm.)
+
+    Inputs: x (N, C, H, W); gamma, beta (1, C, 1, 1); G groups (a divisor of C);
+    gn_param: dict with optional "eps" (default 1e-5).
+    Returns (out, cache): out (N, C, H, W).
+    """
+    eps = gn_param.get("eps", GROUPNORM_DEFAULTS["eps"])
+    _check_groupnorm_inputs(x, gamma, beta, G, eps)
+    N, C, H, W = x.shape
+    x_hat, inv_std = _standardize(x.reshape(N, int(G), -1), axis=2, eps=eps)
+    x_hat = x_hat.reshape(x.shape)
+    return gamma * x_hat + beta, (x_hat, inv_std, gamma, int(G))
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """Gradients of :func:`spatial_groupnorm_forward`.
+
+    Inputs: dout (N, C, H, W); cache from the forward pass.
+    Returns (dx, dgamma, dbeta) of shapes (N, C, H, W), (1, C, 1, 1), (1, C, 1, 1).
+    """
+    x_hat, inv_std, gamma, G = cache
+    _check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
+    N = x_hat.shape[0]
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dx = _standardize_backward((dout * gamma).reshape(N, G, -1), x_hat.reshape(N, G, -1), inv_std, axis=2)
+    return dx.reshape(x_hat.shape), dgamma, dbeta
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """Fast convolution then ReLU. x (N, C, H, W), w (F, C, HH, WW), b (F,) -> out (N, F, OH, OW), cache."""
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    out, relu_cache = relu_forward(a)
+    return out, (conv_cache, relu_cache)
+
+
+def conv_relu_backward(dout, cache):
+    """Gradients of :func:`conv_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db)."""
+    conv_cache, relu_cache = cache
+    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """Fast convolution, ReLU, then fast max pooling. Returns out (N, F, OH', OW') pooled, cache."""
+    a, conv_relu_cache = conv_relu_forward(x, w, b, conv_param)
+    out, pool_cache = max_pool_forward_fast(a, pool_param)
+    return out, (conv_relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache):
+    """Gradients of :func:`conv_relu_pool_forward`: dout (N, F, OH', OW') -> (dx, dw, db)."""
+    conv_relu_cache, pool_cache = cache
+    return conv_relu_backward(max_pool_backward_fast(dout, pool_cache), conv_relu_cache)
+
+
+def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
+    """Fast convolution, spatial batch norm (gamma, beta (F,)), then ReLU. Returns out (N, F, OH, OW), cache."""
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    normed, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(normed)
+    return out, (conv_cache, bn_cache, relu_cache)
+
+
+def conv_bn_relu_backward(dout, cache):
+    """Gradients of :func:`conv_bn_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db, dgamma, dbeta)."""
+    conv_cache, bn_cache, relu_cache = cache
+    dnormed, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
+    return (*conv_backward_fast(dnormed, conv_cache), dgamma, dbeta)
+
+
+def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
+    """Fast convolution, spatial group norm (gamma, beta (1, F, 1, 1), G groups), then ReLU."""
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    normed, gn_cache = spatial_groupnorm_forward(a, gamma, beta, G, gn_param)
+    out, relu_cache = relu_forward(normed)
+    return out, (conv_cache, gn_cache, relu_cache)
+
+
+def conv_gn_relu_backward(dout, cache):
+    """Gradients of :func:`conv_gn_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db, dgamma, dbeta)."""
+    conv_cache, gn_cache, relu_cache = cache
+    dnormed, dgamma, dbeta = spatial_groupnorm_backward(relu_backward(dout, relu_cache), gn_cache)
+    return (*conv_backward_fast(dnormed, conv_cache), dgamma, dbeta)

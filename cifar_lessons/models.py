@@ -10,6 +10,15 @@ NORMALIZATIONS = {
 }
 
 
+def _check_model_settings(reg, weight_scale, dtype):
+    if reg < 0:
+        raise ValueError(f"reg must be >= 0, got {reg}")
+    if not weight_scale > 0:
+        raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+
+
 class FullyConnectedNet:
     """Any number of hidden layers, then a softmax classifier::
 
@@ -44,12 +53,7 @@ class FullyConnectedNet:
         if not 0 < dropout_keep_ratio <= 1:
             raise ValueError(f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
                              f"(0, 1], got {dropout_keep_ratio}")
-        if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg}")
-        if not weight_scale > 0:
-            raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+        _check_model_settings(reg, weight_scale, dtype)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg
@@ -135,4 +139,77 @@ class FullyConnectedNet:
             W = self.params[f"W{i}"]
             loss += 0.5 * self.reg * np.sum(W * W)
             grads[f"W{i}"] += self.reg * W
+        return float(loss), grads
+
+
+class ThreeLayerConvNet:
+    """A small convolutional network::
+
+        conv - relu - 2x2 max pool - affine - relu - affine - softmax
+
+    The convolution has stride 1 and pads by (filter_size - 1) // 2, so it keeps the
+    height and width; the pool halves them. Parameters in ``self.params``: W1 (F, C, fs, fs),
+    b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3.
+    Weights are drawn from N(0, weight_scale**2), biases start at 0. It runs on the fast
+    layers of :mod:`cifar_lessons.fast_layers`.
+
+    Inputs:
+        input_dim: (C, H, W) of one example; H and W even, so the pool tiles them
+        num_filters: F, filters in the convolution
+        filter_size: odd width and height of the filters
+        hidden_dim: units of the hidden affine layer
+        num_classes: number of scores per example
+        weight_scale: standard deviation of the initial weights
+        reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over W1, W2, W3
+        dtype: float32 to train fast, float64 to check gradients
+        seed: fixes the initial weights (None: fresh randomness)
+    """
+
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
+                 weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
+        C, H, W = input_dim
+        for name, value in (("num_filters", num_filters), ("filter_size", filter_size),
+                            ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
+            if not (isinstance(value, (int, np.integer)) and value > 0):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if filter_size % 2 == 0:
+            raise ValueError(f"filter_size must be odd so the padded convolution keeps H and W, got {filter_size}")
+        if H % 2 or W % 2:
+            raise ValueError(f"input_dim {tuple(input_dim)}: H and W must be even for the 2x2 pool")
+        _check_model_settings(reg, weight_scale, dtype)
+        self.reg = reg
+        self.dtype = dtype
+        self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
+        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+        rng = np.random.default_rng(seed)
+        shapes = {"W1": (num_filters, C, filter_size, filter_size), "W2": (num_filters * H * W // 4, hidden_dim),
+                  "W3": (hidden_dim, num_classes)}
+        self.params = {}
+        for i, shape in enumerate(shapes.values(), start=1):
+            self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=dtype)
+
+    def loss(self, X, y=None):
+        """Scores, or loss and gradients.
+
+        Inputs: X (N, C, H, W); y (N,) integer labels or None.
+        Returns scores (N, num_classes) when y is None, otherwise ``(loss, grads)`` with
+        grads[name] shaped like params[name].
+        """
+        X = np.asarray(X).astype(self.dtype, copy=False)
+        p = self.params
+        pooled, conv_cache = layers.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
+        hidden, hidden_cache = layers.affine_relu_forward(pooled, p["W2"], p["b2"])
+        scores, scores_cache = layers.affine_forward(hidden, p["W3"], p["b3"])
+        if y is None:
+            return scores
+
+        loss, dscores = layers.softmax_loss(scores, y)
+        grads = {}
+        dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, scores_cache)
+        dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, hidden_cache)
+        _, grads["W1"], grads["b1"] = layers.conv_relu_pool_backward(dpooled, conv_cache)
+        for name in ("W1", "W2", "W3"):
+            loss += 0.5 * self.reg * np.sum(p[name] * p[name])
+            grads[name] += self.reg * p[name]
         return float(loss), grads

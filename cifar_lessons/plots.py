@@ -202,3 +202,37 @@ def keep_ratio_summary(runs):
     summary.invert_xaxis()
     fig.tight_layout()
     return fig
+
+
+def map_grid(maps, titles=None, ncols=6, size=1.8, cmap="gray"):
+    """Draw 2-D arrays (feature maps, filter responses) in a grid, each scaled to its own range.
+
+    ``maps``: a sequence of (H, W) arrays. Returns the figure.
+    """
+    nrows = -(-len(maps) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.3)), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(maps):
+            ax.imshow(maps[index], cmap=cmap, interpolation="nearest")
+            if titles is not None:
+                ax.set_title(titles[index], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def timing_bars(seconds, title=None, ax=None):
+    """Horizontal bars of run times (label -> seconds) on a log axis, each labelled in ms. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(seconds)))
+    labels, values = list(seconds), [seconds[label] * 1e3 for label in seconds]
+    ax.barh(labels, values, color=[f"C{i}" for i in range(len(values))])
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    for row, value in enumerate(values):
+        ax.text(value, row, f" {value:.3g} ms", va="center", fontsize=8)
+    ax.set_xlabel("milliseconds (log scale)")
+    ax.set_xlim(right=max(values) * 8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -90,3 +90,55 @@ def test_missing_extension_falls_back_loudly_to_numpy():
     backend, message = result.stdout.split("\n", 1)
     assert backend == "numpy"
     assert "could not be imported" in message and "pip install -e ." in message
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries())
+def test_matrix_layout_is_the_batch_side_by_side_and_overwrites_its_buffers(geometry):
+    shape, fh, fw, pad, stride, dtype, seed = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = kernels.im2col_numpy(x, fh, fw, pad, stride)
+    buffer = np.full((cols.shape[1], shape[0] * cols.shape[2]), np.nan, dtype=dtype)  # garbage must not survive
+    matrix = kernels.im2col_matrix(x, fh, fw, pad, stride, out=buffer)
+    assert matrix is buffer
+    np.testing.assert_array_equal(matrix, np.concatenate(list(cols), axis=1))
+
+    y = rng.standard_normal(matrix.shape).astype(dtype)
+    per_image = y.reshape(cols.shape[1], shape[0], -1).transpose(1, 0, 2)
+    out = np.full(shape, np.nan, dtype=dtype)
+    kernels.col2im_matrix(y, shape, fh, fw, pad, stride, out=out)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride),
+                               rtol=tolerance, atol=tolerance)
+
+
+@st.composite
+def pools(draw):
+    height, width, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(height, 9)), draw(st.integers(width, 9)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    values = draw(st.sampled_from(["distinct", "ties"]))
+    return shape, height, width, stride, dtype, values, draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools())
+def test_max_pool_kernels_match_numpy(pool):
+    shape, height, width, stride, dtype, values, seed = pool
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) if values == "distinct" else rng.integers(0, 3, shape)
+    x = x.astype(dtype)
+    out, argmax = kernels.max_pool(x, height, width, stride)
+    expected_out, expected_argmax = kernels.max_pool_numpy(x, height, width, stride)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(argmax, expected_argmax)  # the first maximum on ties, in both
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    np.testing.assert_allclose(kernels.max_pool_scatter(dout, argmax, shape),
+                               kernels.max_pool_scatter_numpy(dout, expected_argmax, shape), rtol=1e-6)
+
+
+def test_matrix_buffers_of_the_wrong_shape_are_refused():
+    x = np.zeros((2, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"out must be a C-contiguous float64 array of shape \(4, 18\)"):
+        kernels.im2col_matrix(x, 2, 2, 0, 1, out=np.empty((4, 9)))

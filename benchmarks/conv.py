@@ -1,0 +1,181 @@
+"""Speed of our convolution and max pooling against PyTorch on the CPU, with a GEMM as the roof.
+
+Each contestant runs in a process of its own: NumPy's BLAS, our OpenMP loops and PyTorch each keep
+a thread pool, and pools left spinning by one contestant slow the next one down. The contestants
+take turns over several rounds, so a busy moment on the machine hits all of them, and the table
+shows medians over rounds and ratios of throughput (higher is better for us).
+
+    python benchmarks/conv.py [--rounds 5] [--threads N]
+
+``--threads`` (default: every core) caps every contestant's thread pools (OpenMP, OpenBLAS,
+PyTorch). On a machine shared with other work, ``--threads 1`` compares the code rather than
+how each thread pool copes with being descheduled.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# name: (x shape, w shape or pool size, stride, pad, dtype, contestants, the one the ratio is against)
+CASES = {
+    "conv": ((128, 64, 32, 32), (64, 64, 3, 3), 1, 1, "float32", ("fast", "torch", "gemm"), "torch"),
+    "pool": ((128, 64, 32, 32), (2, 2), 2, 0, "float32", ("fast", "torch"), "torch"),
+    "small conv": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1, "float64", ("naive", "fast", "torch"), "naive"),
+}
+TARGETS = {("conv", "torch"): 0.65, ("pool", "torch"): 0.5}
+REPEATS = 5
+
+
+def conv_flops(x_shape, w_shape, stride, pad):
+    """Multiply-adds of forward + backward (dx and dw), counted as 2 flops each."""
+    N, _, H, W = x_shape
+    F, C, HH, WW = w_shape
+    positions = ((H + 2 * pad - HH) // stride + 1) * ((W + 2 * pad - WW) // stride + 1)
+    return 3 * 2 * N * F * C * HH * WW * positions
+
+
+def _time(step):
+    step()  # warm up: first-touch page faults, thread pools, caches
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _torch_step(case, x, w, stride, pad):
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    x = torch.from_numpy(x).requires_grad_()
+    if case == "pool":
+        def step():
+            out = F.max_pool2d(x, w[0], stride)
+            out.backward(torch.ones_like(out))
+        return step
+    w = torch.from_numpy(w).requires_grad_()
+    b = torch.zeros(w.shape[0], dtype=w.dtype, requires_grad=True)
+
+    def step():
+        out = F.conv2d(x, w, b, stride=stride, padding=pad)
+        out.backward(torch.ones_like(out))
+    return step
+
+
+def _numpy_step(case, contestant, x, w, stride, pad):
+    from cifar_lessons import fast_layers, layers
+
+    if case == "pool":
+        pool_param = {"pool_height": w[0], "pool_width": w[1], "stride": stride}
+
+        def step():
+            out, cache = fast_layers.max_pool_forward_fast(x, pool_param)
+            fast_layers.max_pool_backward_fast(np.ones_like(out), cache)
+        return step
+    forward, backward = {"fast": (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
+                         "naive": (layers.conv_forward_naive, layers.conv_backward_naive)}[contestant]
+    b = np.zeros(w.shape[0], dtype=w.dtype)
+
+    def step():
+        out, cache = forward(x, w, b, {"stride": stride, "pad": pad})
+        backward(np.ones_like(out), cache)
+    return step
+
+
+def _gemm_step(x, w, stride, pad):
+    # The three products of an im2col convolution (forward, dw, dx), with nothing around them.
+    N, _, H, W = x.shape
+    F, C, HH, WW = w.shape
+    rows = C * HH * WW
+    columns = N * ((H + 2 * pad - HH) // stride + 1) * ((W + 2 * pad - WW) // stride + 1)
+    rng = np.random.default_rng(0)
+    filters = rng.standard_normal((F, rows), dtype=x.dtype)
+    fields = rng.standard_normal((rows, columns), dtype=x.dtype)
+    grads = np.empty((F, columns), dtype=x.dtype)
+    dfilters = np.empty((F, rows), dtype=x.dtype)
+
+    def step():
+        np.matmul(filters, fields, out=grads)
+        np.matmul(grads, fields.T, out=dfilters)
+        np.matmul(filters.T, grads, out=fields)
+    return step
+
+
+def run_one(case, contestant):
+    """Time one contestant on one case in this process; returns seconds per forward + backward."""
+    x_shape, w_shape, stride, pad, dtype, _, _ = CASES[case]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = w_shape if case == "pool" else (rng.standard_normal(w_shape) * 0.1).astype(dtype)
+    if contestant == "torch":
+        step = _torch_step(case, x, w, stride, pad)
+    elif contestant == "gemm":
+        step = _gemm_step(x, w, stride, pad)
+    else:
+        step = _numpy_step(case, contestant, x, w, stride, pad)
+    return _time(step)
+
+
+def _in_subprocess(case, contestant, threads):
+    command = [sys.executable, __file__, "--one", case, contestant]
+    pools = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    env = dict(os.environ, **{name: str(threads) for name in pools})
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(result.stdout)["seconds"]
+
+
+def _torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(rounds, threads):
+    from cifar_lessons import kernels
+
+    has_torch = _torch_available()
+    entries = [(case, contestant) for case, spec in CASES.items() for contestant in spec[5]
+               if contestant != "torch" or has_torch]
+    print(f"{os.cpu_count()} cores, {threads} threads per contestant, im2col kernels: {kernels.BACKEND}, "
+          f"{rounds} rounds of {REPEATS} timed runs, each contestant in its own process")
+    seconds = {entry: [] for entry in entries}
+    for round_index in range(rounds):
+        shift = round_index % len(entries)  # rotate who goes first
+        for entry in entries[shift:] + entries[:shift]:
+            seconds[entry].append(_in_subprocess(*entry, threads))
+    for case, (x_shape, w_shape, stride, pad, dtype, contestants, baseline) in CASES.items():
+        what = "pool" if case == "pool" else "w"
+        print(f"\n{case}: x {x_shape}, {what} {w_shape}, stride {stride}, pad {pad}, {dtype}, forward + backward")
+        flops = None if case == "pool" else conv_flops(x_shape, w_shape, stride, pad)
+        medians = {c: float(np.median(seconds[(case, c)])) for c in contestants if (case, c) in seconds}
+        for contestant, median in medians.items():
+            rate = f"{flops / median / 1e9:7.1f} GFLOP/s" if flops else ""
+            ratio = (f"{medians[baseline] / median:6.2f}x {baseline}'s throughput"
+                     if baseline in medians else "")
+            spread = ", ".join(f"{s * 1e3:.0f}" for s in seconds[(case, contestant)])
+            print(f"  {contestant:6s} {median * 1e3:9.1f} ms  {rate:16s} {ratio:28s} (rounds: {spread} ms)")
+        target = TARGETS.get((case, baseline))
+        if target and baseline in medians:
+            reached = medians[baseline] / medians["fast"]
+            print(f"  target: fast >= {target}x {baseline}'s throughput: "
+                  f"{'met' if reached >= target else 'NOT met'} ({reached:.2f}x)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--one", nargs=2, metavar=("CASE", "CONTESTANT"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.one:
+        print(json.dumps({"seconds": run_one(*arguments.one)}))
+    else:
+        main(arguments.rounds, arguments.threads)

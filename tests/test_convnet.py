@@ -1,0 +1,58 @@
+"""ThreeLayerConvNet: gradients match numerical ones, it overfits a few images, bad settings are refused."""
+import numpy as np
+import pytest
+
+from cifar_lessons.gradient_check import eval_numerical_gradient, rel_error
+from cifar_lessons.models import ThreeLayerConvNet
+from cifar_lessons.solver import Solver
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.7])
+def test_gradients_match_numerical_gradients(reg):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2, 3, 6, 6)), rng.integers(10, size=2)
+    model = ThreeLayerConvNet(input_dim=(3, 6, 6), num_filters=3, filter_size=3, hidden_dim=7, weight_scale=1e-1,
+                              reg=reg, dtype=np.float64, seed=0)
+    loss, grads = model.loss(X, y)
+    assert sorted(grads) == sorted(model.params) == ["W1", "W2", "W3", "b1", "b2", "b3"]
+    for name, param in model.params.items():
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param, verbose=False, h=1e-6)
+        assert grads[name].shape == param.shape
+        assert rel_error(grads[name], numeric) < 1e-5, name
+
+
+def test_initial_loss_is_log_of_the_class_count_and_shapes_follow_the_arguments():
+    model = ThreeLayerConvNet(num_filters=4, filter_size=5, hidden_dim=11, weight_scale=1e-3, seed=0)
+    assert model.params["W1"].shape == (4, 3, 5, 5) and model.params["W1"].dtype == np.float32
+    assert model.params["W2"].shape == (4 * 16 * 16, 11) and model.params["W3"].shape == (11, 10)
+    X = np.random.default_rng(1).standard_normal((8, 3, 32, 32))
+    loss, _ = model.loss(X, np.arange(8))
+    assert abs(loss - np.log(10)) < 0.01
+    assert model.loss(X).shape == (8, 10)
+    same = ThreeLayerConvNet(num_filters=4, filter_size=5, hidden_dim=11, weight_scale=1e-3, seed=0)
+    assert all(np.array_equal(model.params[k], same.params[k]) for k in model.params)
+
+
+def test_overfits_fifty_images():
+    rng = np.random.default_rng(2)
+    data = {"X_train": rng.standard_normal((50, 3, 16, 16)), "y_train": rng.integers(10, size=50),
+            "X_val": rng.standard_normal((10, 3, 16, 16)), "y_val": rng.integers(10, size=10)}
+    model = ThreeLayerConvNet(input_dim=(3, 16, 16), num_filters=8, filter_size=3, hidden_dim=50,
+                              weight_scale=1e-1, seed=0)
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 4e-3}, num_epochs=25,
+                    batch_size=10, verbose=False, progress=False, seed=0)
+    solver.train()
+    assert solver.train_acc_history[-1] == 1.0
+    assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"filter_size": 4}, "filter_size must be odd"),
+    ({"input_dim": (3, 31, 32)}, "must be even for the 2x2 pool"),
+    ({"num_filters": 0}, "num_filters must be a positive integer"),
+    ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
+    ({"reg": -1}, "reg must be >= 0"),
+])
+def test_bad_settings_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ThreeLayerConvNet(**kwargs)
