@@ -95,9 +95,10 @@ def computational_graph(nodes, edges, ax=None):
     return ax
 
 
-def training_curves(solvers, smooth=10):
+def training_curves(solvers, smooth=10, title=None):
     """Loss per iteration (moving average over ``smooth``) and train / validation accuracy per
-    epoch for every ``label -> Solver`` in ``solvers``, side by side. Returns the figure."""
+    epoch for every ``label -> Solver`` in ``solvers``, side by side, under an optional ``title``.
+    Returns the figure."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     for label, solver in solvers.items():
         loss = np.asarray(solver.loss_history)
@@ -110,6 +111,8 @@ def training_curves(solvers, smooth=10):
     loss_ax.set(xlabel="iteration", ylabel="training loss", title="loss (moving average)")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation (solid) and training (dashed) accuracy")
     loss_ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
