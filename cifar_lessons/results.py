@@ -62,9 +62,10 @@ def table(results):
     """``results`` (from :func:`collect`) as a Markdown table, one row per model."""
     if not results:
         return "No chapter has recorded a result yet."
-    rows = ["| Model | Chapter | Test accuracy | Training time | Parameters | Trained on |",
+    # The notebook names the chapter unambiguously; the free-text ``chapter`` field varies by author.
+    rows = ["| Model | Notebook | Test accuracy | Training time | Parameters | Trained on |",
             "| --- | --- | ---: | ---: | ---: | --- |"]
-    rows += [f"| {r['model']} | {r['chapter']} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "
+    rows += [f"| {r['model']} | {Path(r['notebook']).stem} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "
              f"| {r['parameters']:,} | {r.get('machine', 'not recorded')} |" for r in results]
     return "\n".join(rows)
 

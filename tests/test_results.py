@@ -32,8 +32,8 @@ def test_recorded_results_come_back_in_notebook_order(book):
 
 def test_table_has_one_row_per_model_with_readable_numbers(book):
     rows = results.table(results.collect(book)).splitlines()
-    assert rows[0].startswith("| Model | Chapter | Test accuracy |") and len(rows) == 4
-    assert "| Two-layer net | Fully connected networks | 48.6% | 12 s | 1,538,000 |" in rows[2]
+    assert rows[0].startswith("| Model | Notebook | Test accuracy |") and len(rows) == 4
+    assert "| Two-layer net | 02_fc | 48.6% | 12 s | 1,538,000 |" in rows[2]
     assert results.table([]) == "No chapter has recorded a result yet."
 
 
