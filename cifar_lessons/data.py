@@ -265,8 +265,10 @@ def read_batch(path, rows=None):
 
 
 def release_mismatch(folder):
-    """None when ``folder``'s first training image starts as in the official release, else what differs."""
-    images, _ = read_batch(Path(folder) / TRAIN_BATCHES[0], rows=1)
+    """None when the first training image in ``folder`` (``cifar-10-batches-py`` or the folder
+    holding it) starts as in the official release, else what differs."""
+    folder = _batches_dir(folder) or Path(folder)
+    images, _ = read_batch(folder / TRAIN_BATCHES[0], rows=1)
     row = tuple(int(value) for value in images[0, 0, 0])
     if row == RELEASE_FIRST_ROW:
         return None
@@ -309,7 +311,7 @@ def load_cifar10(path=None, subset="lesson", num_val=DEFAULT_NUM_VAL, dtype=np.f
 
 
 def normalize(data, method="mean_image"):
-    """Center (and scale) every split with statistics of the *training* split only.
+    """Center (and scale) every split in ``data`` with statistics of the *training* split only.
 
     ``method="mean_image"`` subtracts the mean training image (3, 32, 32);
     ``"per_channel"`` subtracts each channel's mean and divides by its standard deviation.
@@ -324,7 +326,7 @@ def normalize(data, method="mean_image"):
     else:
         raise ValueError(f"method must be 'mean_image' or 'per_channel', got {method!r}")
     normalized = dict(data)
-    for key in ("X_train", "X_val", "X_test"):
+    for key in [key for key in ("X_train", "X_val", "X_test") if key in data]:
         X = data[key] - stats["mean"]
         if "std" in stats:
             X = X / stats["std"]

@@ -1,8 +1,17 @@
-"""One reproducible training run, the unit of every experiment that compares settings."""
+"""Reproducible training runs, repeated over seeds, and how to read their differences.
+
+One seed is one draw of initial weights, minibatch order and dropout masks; a difference
+between two settings means something only when it is larger than what another draw moves a
+run by. So every comparison that is the point of a section runs over :data:`SEEDS` and is
+reported as mean ± standard deviation, and :func:`paired_difference` says whether a
+difference stands out of that noise.
+"""
 import numpy as np
 
 from cifar_lessons.models import FullyConnectedNet
 from cifar_lessons.solver import Solver
+
+SEEDS = (0, 1, 2)
 
 
 def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0,
@@ -20,3 +29,40 @@ def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, lear
                     batch_size=batch_size, num_epochs=num_epochs, verbose=False, progress=False, seed=seed)
     solver.train()
     return solver
+
+
+def over_seeds(run, seeds=SEEDS):
+    """``run(seed)`` for every seed, as an array with one row per seed.
+
+    ``run`` returns a number or an array of numbers (e.g. one accuracy per setting of a sweep),
+    so the result has shape ``(len(seeds),)`` or ``(len(seeds), ...)``.
+    """
+    if len(seeds) < 2:
+        raise ValueError(f"a spread needs at least two seeds, got {list(seeds)}")
+    return np.array([run(seed) for seed in seeds], dtype=np.float64)
+
+
+def mean_sd(values, percent=True):
+    """``values`` over seeds (1-D) as ``"mean ± sd"``, in percentage points when ``percent``."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"mean_sd takes one value per seed (at least two), got shape {values.shape}")
+    scale, unit = (100, "%") if percent else (1, "")
+    return f"{scale * values.mean():.1f}{unit} ± {scale * values.std(ddof=1):.1f}"
+
+
+def paired_difference(a, b):
+    """How ``a`` and ``b`` (one value per seed, the same seeds) differ, seed by seed.
+
+    Returns ``(mean, sd, clear)``: the mean and standard deviation of ``a - b`` over seeds, and
+    whether the difference stands out of the noise, meaning every seed agrees on its sign and
+    the mean is more than twice its standard error (sd / sqrt(seeds)).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired_difference takes two equal-length runs over seeds, got {a.shape} and {b.shape}")
+    difference = a - b
+    mean, sd = difference.mean(), difference.std(ddof=1)
+    same_sign = np.all(difference > 0) or np.all(difference < 0)
+    clear = bool(same_sign and abs(mean) > 2 * sd / np.sqrt(len(difference)))
+    return float(mean), float(sd), clear

@@ -160,16 +160,42 @@ def loss_curve_grid(runs, row_name, column_name, ylim=(0, 5)):
 
 
 def sweep_plot(values, series, xlabel, ylabel="validation accuracy", logx=False, ax=None, **line_style):
-    """One line per entry of ``series`` (label -> y values, one per entry of ``values``). Returns the axes."""
+    """One line per entry of ``series`` (label -> y values, one per entry of ``values``).
+
+    A series given over seeds, shape ``(seeds, len(values))``, is drawn as its mean with error
+    bars of one standard deviation. Returns the axes.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     for label, ys in series.items():
-        ax.plot(values, ys, "-o", ms=4, label=label, **line_style)
+        ys = np.asarray(ys, dtype=np.float64)
+        if ys.ndim == 2:
+            ax.errorbar(values, ys.mean(axis=0), yerr=ys.std(axis=0, ddof=1), fmt="-o", ms=4, capsize=3,
+                        label=f"{label} (mean ± sd, {len(ys)} seeds)", **line_style)
+        else:
+            ax.plot(values, ys, "-o", ms=4, label=label, **line_style)
     if logx:
         ax.set_xscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return ax
+
+
+def seed_bars(runs, xlabel="validation accuracy", ax=None):
+    """One horizontal bar per entry of ``runs`` (label -> one value per seed): the mean, an error
+    bar of one standard deviation, and every seed's value as a dot. Returns the axes."""
+    labels = list(runs)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.0))
+    positions = np.arange(len(labels))[::-1]
+    for position, label in zip(positions, labels):
+        values = np.asarray(runs[label], dtype=np.float64)
+        ax.barh(position, values.mean(), xerr=values.std(ddof=1), color="C0", alpha=0.35, capsize=3)
+        ax.plot(values, np.full(len(values), position), "o", color="C0", ms=3)
+    ax.set_yticks(positions, labels)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
     return ax
 
 

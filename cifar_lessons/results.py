@@ -30,14 +30,14 @@ def machine(device=None):
     return f"{cpu}, {os.cpu_count()} cores"
 
 
-def record(model, chapter, test_accuracy, train_seconds, parameters, device=None):
+def record(model, test_accuracy, train_seconds, parameters, device=None):
     """Show ``model``'s test accuracy, training time and size, embed them for :func:`collect`, return them.
 
     ``device`` is the ``torch.device`` it trained on, if any; the result names that machine.
     """
     from IPython.display import display
 
-    result = {"model": model, "chapter": chapter, "test_accuracy": round(float(test_accuracy), 4),
+    result = {"model": model, "test_accuracy": round(float(test_accuracy), 4),
               "train_seconds": round(float(train_seconds), 1), "parameters": int(parameters),
               "machine": machine(device)}
     summary = (f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
@@ -62,7 +62,6 @@ def table(results):
     """``results`` (from :func:`collect`) as a Markdown table, one row per model."""
     if not results:
         return "No chapter has recorded a result yet."
-    # The notebook names the chapter unambiguously; the free-text ``chapter`` field varies by author.
     rows = ["| Model | Notebook | Test accuracy | Training time | Parameters | Trained on |",
             "| --- | --- | ---: | ---: | ---: | --- |"]
     rows += [f"| {r['model']} | {Path(r['notebook']).stem} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "

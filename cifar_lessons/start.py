@@ -8,6 +8,8 @@ import numpy as np
 
 from cifar_lessons import data, kernels
 
+NOT_THE_RELEASE = "WARNING: this copy of CIFAR-10 is not the official release"
+
 
 def _package_line():
     try:
@@ -63,8 +65,8 @@ def start(seed=0, need_data=True, use_torch=False):
         lines.append(f"CIFAR-10 found in {_shown(folder)}")
         mismatch = data.release_mismatch(folder)
         if mismatch:
-            lines.append(f"WARNING: this copy of CIFAR-10 is not the official release: {mismatch}. Results will "
-                         "differ from a correct copy's; replace it (or unset CIFAR10_DIR to download the release).")
+            lines.append(f"{NOT_THE_RELEASE}: {mismatch}. Results will differ from a correct copy's; "
+                         "replace it (or unset CIFAR10_DIR to download the release).")
     device = None
     if use_torch:
         device, line = _torch_device(seed)

@@ -33,13 +33,15 @@ def kfold_indices(n, k, seed=0):
     return np.array_split(np.random.default_rng(seed).permutation(n), k)
 
 
-def cross_validate(build, X, y, k=3, seed=0, **solver_kwargs):
+def cross_validate(build, X, y, k=3, seed=0, preprocess=None, **solver_kwargs):
     """Train a fresh model on k - 1 folds of (X (N, ...), y (N,)) and score it on the remaining one, k times.
 
     ``build()`` returns ``(model, solver_kwargs)``; keywords given here are shared defaults that
-    these solver_kwargs override. Each fold's score is the Solver's ``best_val_acc`` (the
-    held-out fold's accuracy at the best epoch). Returns a dict: ``val_acc`` (mean over
-    folds), ``val_acc_std`` and ``fold_accuracies``.
+    these solver_kwargs override. ``preprocess(data) -> data``, if given, transforms each fold's
+    ``{"X_train", "y_train", "X_val", "y_val"}`` with statistics of its training part alone
+    (e.g. ``lambda d: normalize(d, "per_channel")[0]``), so the held-out fold stays unseen.
+    Each fold's score is the Solver's ``best_val_acc`` (the held-out fold's accuracy at the best
+    epoch). Returns a dict: ``val_acc`` (mean over folds), ``val_acc_std`` and ``fold_accuracies``.
     """
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
@@ -48,6 +50,8 @@ def cross_validate(build, X, y, k=3, seed=0, **solver_kwargs):
     for held_out in range(k):
         train = np.concatenate([fold for i, fold in enumerate(folds) if i != held_out])
         data = {"X_train": X[train], "y_train": y[train], "X_val": X[folds[held_out]], "y_val": y[folds[held_out]]}
+        if preprocess is not None:
+            data = preprocess(data)
         model, kwargs = build()
         kwargs = {"verbose": False, "progress": False, "seed": seed + held_out, **solver_kwargs, **kwargs}
         solver = Solver(model, data, **kwargs)
@@ -69,8 +73,9 @@ def _search(build, points, X, y, k, seed, progress, solver_kwargs):
 def grid_search(build, grid, X, y, k=3, seed=0, progress=False, **solver_kwargs):
     """Cross-validate every combination of ``grid`` (name -> list of values).
 
-    Returns one dict per point, best mean validation accuracy first: the hyperparameters
-    and the fields of :func:`cross_validate`.
+    Keywords such as ``preprocess`` and the Solver's go to :func:`cross_validate`. Returns one
+    dict per point, best mean validation accuracy first: the hyperparameters and the fields of
+    :func:`cross_validate`.
     """
     names = list(grid)
     points = [dict(zip(names, values)) for values in itertools.product(*(grid[name] for name in names))]

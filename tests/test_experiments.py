@@ -1,7 +1,9 @@
-"""A training run is reproducible from its seed, and dropout draws a fresh mask every step."""
+"""A training run is reproducible from its seed, dropout draws a fresh mask every step, and runs over
+seeds are summarized as mean ± sd and compared seed by seed."""
 import numpy as np
+import pytest
 
-from cifar_lessons.experiments import train_fully_connected
+from cifar_lessons.experiments import mean_sd, over_seeds, paired_difference, train_fully_connected
 from cifar_lessons.models import FullyConnectedNet
 
 rng = np.random.default_rng(0)
@@ -33,3 +35,27 @@ def test_without_a_seed_the_network_follows_numpys_global_generator():
     np.random.seed(4)
     again = FullyConnectedNet([5], input_dim=8, num_classes=3)
     np.testing.assert_array_equal(first.params["W1"], again.params["W1"])
+
+
+def test_over_seeds_runs_once_per_seed_one_row_each():
+    rows = over_seeds(lambda seed: [seed, 10 * seed], seeds=(1, 2, 3))
+    assert rows.shape == (3, 2) and rows[:, 1].tolist() == [10, 20, 30]
+    assert over_seeds(lambda seed: run(seed).val_acc_history[-1]).shape == (3,)
+    with pytest.raises(ValueError, match="at least two seeds"):
+        over_seeds(lambda seed: 0.0, seeds=(0,))
+
+
+def test_mean_sd_reads_in_percentage_points_with_the_sample_sd():
+    assert mean_sd([0.40, 0.42, 0.44]) == "42.0% ± 2.0"
+    assert mean_sd([1.0, 3.0], percent=False) == "2.0 ± 1.4"
+    with pytest.raises(ValueError, match="one value per seed"):
+        mean_sd([0.5])
+
+
+def test_a_paired_difference_is_clear_only_when_every_seed_agrees_and_it_beats_its_error():
+    mean, sd, clear = paired_difference([0.50, 0.52, 0.51], [0.40, 0.41, 0.42])
+    assert mean == pytest.approx(0.1) and sd == pytest.approx(0.01) and clear
+    assert not paired_difference([0.50, 0.40, 0.51], [0.45, 0.45, 0.45])[2]      # seeds disagree on the sign
+    assert not paired_difference([0.55, 0.46, 0.46], [0.45, 0.45, 0.45])[2]      # same sign, too noisy
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_difference([0.5, 0.6], [0.5, 0.6, 0.7])

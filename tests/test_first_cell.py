@@ -8,6 +8,8 @@ import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
+from cifar_lessons.start import NOT_THE_RELEASE
+
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 FIRST_CELL = f'''\
@@ -38,3 +40,13 @@ def test_first_code_cell_installs_the_package_and_starts(notebook):
     options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in start.keywords}
     assert set(options) <= START_OPTIONS and isinstance(options.get("seed"), int), \
         f"{notebook.name}: call start with seed=<int> and only {sorted(START_OPTIONS)}, not {options}"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda path: path.stem)
+def test_no_stored_output_was_computed_on_a_copy_that_is_not_the_release(notebook):
+    """The first cell warns when the data differs from the official release; the book's own
+    outputs must never carry that warning (re-execute the notebook on the release instead)."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    warned = [index for index, cell in enumerate(cells) for output in cell.get("outputs", [])
+              if NOT_THE_RELEASE in json.dumps(output)]
+    assert not warned, f"{notebook.name}: cells {warned} were computed on a copy of CIFAR-10 that is not the release"

@@ -22,6 +22,23 @@ def teardown_function():
     plt.close("all")
 
 
+def test_a_series_over_seeds_is_drawn_as_its_mean_with_error_bars():
+    ax = plots.sweep_plot([1, 2, 3], {"a": [[0.1, 0.2, 0.3], [0.3, 0.4, 0.5]], "b": [0.5, 0.5, 0.5]}, xlabel="x")
+    mean_line, single_line = ax.lines[0], ax.lines[-1]
+    assert list(mean_line.get_ydata()) == pytest.approx([0.2, 0.3, 0.4])
+    assert list(single_line.get_ydata()) == [0.5, 0.5, 0.5]
+    legend = sorted(text.get_text() for text in ax.get_legend().get_texts())
+    assert legend == ["a (mean ± sd, 2 seeds)", "b"]
+
+
+def test_seed_bars_show_each_mean_and_every_seed():
+    ax = plots.seed_bars({"first": [0.4, 0.5, 0.6], "second": [0.2, 0.2, 0.2]})
+    position = {tick.get_text(): y for tick, y in zip(ax.get_yticklabels(), ax.get_yticks())}
+    assert position["first"] > position["second"], "the first entry is drawn at the top"
+    assert sorted(bar.get_width() for bar in ax.patches) == pytest.approx([0.2, 0.5])
+    assert sorted(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "o") == [3, 3]
+
+
 def test_sweep_plot_draws_each_series_against_the_values():
     ax = plots.sweep_plot([1e-3, 1e-2], {"x": [0.1, 0.2], "y": [0.3, 0.4]}, xlabel="scale", logx=True)
     assert ax.get_xscale() == "log" and len(ax.lines) == 2

@@ -12,8 +12,8 @@ def book(tmp_path, monkeypatch):
     """Two chapters' notebooks whose outputs hold what ``record`` displayed (in their order)."""
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: shown.append((data, metadata)))
-    for name, args in [("02_fc.ipynb", ("Two-layer net", "Fully connected networks", 0.4861, 12.34, 1_538_000)),
-                       ("05_cnn.ipynb", ("Three-layer convnet", "Convolutional networks", 0.6, 95.0, 250_000))]:
+    for name, args in [("02_fc.ipynb", ("Two-layer net", 0.4861, 12.34, 1_538_000)),
+                       ("05_cnn.ipynb", ("Three-layer convnet", 0.6, 95.0, 250_000))]:
         results.record(*args)
         output = nbformat.v4.new_output("display_data", data=shown[-1][0], metadata=shown[-1][1])
         cell = nbformat.v4.new_code_cell("results.record(...)", outputs=[output])
@@ -38,7 +38,7 @@ def test_table_has_one_row_per_model_with_readable_numbers(book):
 
 
 def test_results_without_a_machine_still_tabulate(tmp_path):
-    old = {"model": "m", "chapter": "c", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10}
+    old = {"model": "m", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10}
     cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
         "display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})])
     (tmp_path / "x.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(cells=[cell])))

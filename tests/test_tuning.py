@@ -51,6 +51,26 @@ def test_cross_validate_scores_every_fold():
     assert result["val_acc"] > 0.8
 
 
+def test_preprocessing_statistics_come_from_each_folds_training_part():
+    X, y = blobs()
+    X = X + 100  # far from zero: a fold centred with statistics that included its own rows would show it
+    seen = []
+
+    def center(data):
+        seen.append(data)
+        mean = data["X_train"].mean(axis=0)
+        return dict(data, X_train=data["X_train"] - mean, X_val=data["X_val"] - mean)
+
+    result = cross_validate(build, X, y, k=3, preprocess=center, num_epochs=5, batch_size=10)
+    assert len(seen) == 3 and result["val_acc"] > 0.8
+    for data in seen:
+        assert len(data["X_train"]) + len(data["X_val"]) == len(X)
+        held_out = {row.tobytes() for row in data["X_val"]}
+        assert not held_out & {row.tobytes() for row in data["X_train"]}, "the held-out fold leaked into training"
+    rows = grid_search(build, {"learning_rate": [1e-2]}, X, y, k=3, preprocess=center, num_epochs=5, batch_size=10)
+    assert rows[0]["val_acc"] == result["val_acc"] and len(seen) == 6
+
+
 def test_grid_search_is_reproducible_and_sorted():
     X, y = blobs()
     grid = {"learning_rate": [1e-4, 1e-2], "reg": [0.0, 0.1]}
