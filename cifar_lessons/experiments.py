@@ -42,13 +42,14 @@ def over_seeds(run, seeds=SEEDS):
     return np.array([run(seed) for seed in seeds], dtype=np.float64)
 
 
-def mean_sd(values, percent=True):
-    """``values`` over seeds (1-D) as ``"mean ± sd"``, in percentage points when ``percent``."""
+def mean_sd(values, percent=True, digits=1):
+    """``values`` over seeds (1-D) as ``"mean ± sd"`` with ``digits`` decimals, in percentage
+    points when ``percent``."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1 or len(values) < 2:
         raise ValueError(f"mean_sd takes one value per seed (at least two), got shape {values.shape}")
     scale, unit = (100, "%") if percent else (1, "")
-    return f"{scale * values.mean():.1f}{unit} ± {scale * values.std(ddof=1):.1f}"
+    return f"{scale * values.mean():.{digits}f}{unit} ± {scale * values.std(ddof=1):.{digits}f}"
 
 
 def paired_difference(a, b):

@@ -59,25 +59,38 @@ def collect(book_dir):
 
 
 def table(results):
-    """``results`` (from :func:`collect`) as a Markdown table, one row per model."""
+    """``results`` (from :func:`collect`) as a Markdown table, one row per model.
+
+    When every model trained on the same machine, that machine is named once, under the table,
+    rather than in a column of its own (a long processor name would widen every row).
+    """
     if not results:
         return "No chapter has recorded a result yet."
-    rows = ["| Model | Notebook | Test accuracy | Training time | Parameters | Trained on |",
-            "| --- | --- | ---: | ---: | ---: | --- |"]
-    rows += [f"| {r['model']} | {Path(r['notebook']).stem} | {r['test_accuracy']:.1%} | {r['train_seconds']:.0f} s "
-             f"| {r['parameters']:,} | {r.get('machine', 'not recorded')} |" for r in results]
+    machines = {r.get("machine", "not recorded") for r in results}
+    shared = len(machines) == 1
+    header = ["Model", "Notebook", "Test accuracy", "Training time", "Parameters"] + ([] if shared else ["Trained on"])
+    rows = ["| " + " | ".join(header) + " |", "| --- | --- | ---: | ---: | ---: |" + ("" if shared else " --- |")]
+    for r in results:
+        cells = [r["model"], Path(r["notebook"]).stem, f"{r['test_accuracy']:.1%}", f"{r['train_seconds']:.0f} s",
+                 f"{r['parameters']:,}"] + ([] if shared else [r.get("machine", "not recorded")])
+        rows.append("| " + " | ".join(cells) + " |")
+    if shared:
+        rows += ["", f"Every model trained on: {machines.pop()}."]
     return "\n".join(rows)
 
 
 def plot(results):
     """Test accuracy against training time (log scale), one labelled point per model. Returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     points = [(max(r["train_seconds"], 0.1), 100 * r["test_accuracy"], r) for r in results]
     for x, y, _ in points:
         ax.scatter(x, y, s=40)
     ax.set_xscale("log")
+    # 1-2-5 ticks: a range of times within one decade still gets labelled ticks.
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(lambda seconds, _: f"{seconds:g}")
     ax.xaxis.set_minor_formatter(lambda seconds, _: "")
     ax.margins(x=0.25, y=0.15)

@@ -127,11 +127,11 @@ class Solver:
 
     def train(self):
         """Run the optimization; afterwards the model holds the best parameters found."""
-        from tqdm.auto import tqdm  # imported here so that importing the package stays cheap
+        from cifar_lessons.progress import progress_bar  # imported here: importing the package stays cheap
 
         iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
-        with tqdm(total=num_iterations, desc="training", disable=not self.progress) as bar:
+        with progress_bar(total=num_iterations, desc="training", disable=not self.progress) as bar:
             for t in range(num_iterations):
                 self._step()
                 bar.update()

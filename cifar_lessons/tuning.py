@@ -62,10 +62,10 @@ def cross_validate(build, X, y, k=3, seed=0, preprocess=None, **solver_kwargs):
 
 
 def _search(build, points, X, y, k, seed, progress, solver_kwargs):
-    from tqdm.auto import tqdm
+    from cifar_lessons.progress import progress_bar
 
     rows = []
-    for point in tqdm(points, desc="search", disable=not progress):
+    for point in progress_bar(points, desc="search", disable=not progress):
         rows.append({**point, **cross_validate(functools.partial(build, **point), X, y, k, seed, **solver_kwargs)})
     return sorted(rows, key=lambda row: -row["val_acc"])
 

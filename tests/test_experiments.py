@@ -48,6 +48,7 @@ def test_over_seeds_runs_once_per_seed_one_row_each():
 def test_mean_sd_reads_in_percentage_points_with_the_sample_sd():
     assert mean_sd([0.40, 0.42, 0.44]) == "42.0% ± 2.0"
     assert mean_sd([1.0, 3.0], percent=False) == "2.0 ± 1.4"
+    assert mean_sd([1.0, 3.0], percent=False, digits=3) == "2.000 ± 1.414"
     with pytest.raises(ValueError, match="one value per seed"):
         mean_sd([0.5])
 

@@ -32,8 +32,9 @@ def test_recorded_results_come_back_in_notebook_order(book):
 
 def test_table_has_one_row_per_model_with_readable_numbers(book):
     rows = results.table(results.collect(book)).splitlines()
-    assert rows[0].startswith("| Model | Notebook | Test accuracy |") and len(rows) == 4
-    assert "| Two-layer net | 02_fc | 48.6% | 12 s | 1,538,000 |" in rows[2]
+    assert rows[0] == "| Model | Notebook | Test accuracy | Training time | Parameters |"
+    assert rows[2] == "| Two-layer net | 02_fc | 48.6% | 12 s | 1,538,000 |"
+    assert rows[-1] == f"Every model trained on: {results.machine()}.", "one machine: named once, under the table"
     assert results.table([]) == "No chapter has recorded a result yet."
 
 
@@ -42,7 +43,14 @@ def test_results_without_a_machine_still_tabulate(tmp_path):
     cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
         "display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})])
     (tmp_path / "x.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(cells=[cell])))
-    assert results.table(results.collect(tmp_path)).endswith("| 10 | not recorded |")
+    assert "| 10 |" in results.table(results.collect(tmp_path)).splitlines()[2]
+
+
+def test_models_from_different_machines_say_where_each_trained():
+    rows = [{"model": m, "notebook": "a.ipynb", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10,
+             "machine": machine} for m, machine in (("m1", "GPU X"), ("m2", "CPU Y"))]
+    lines = results.table(rows).splitlines()
+    assert lines[0].endswith("| Trained on |") and lines[2].endswith("| GPU X |") and lines[3].endswith("| CPU Y |")
 
 
 def test_plot_draws_one_labelled_point_per_model(book):
@@ -50,3 +58,13 @@ def test_plot_draws_one_labelled_point_per_model(book):
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and ax.get_xscale() == "log"
     assert [text.get_text().split("\n")[0] for text in ax.texts] == ["Two-layer net", "Three-layer convnet"]
+
+
+def test_times_within_one_decade_still_get_labelled_ticks():
+    within_a_decade = [{"model": name, "test_accuracy": 0.5, "train_seconds": seconds, "parameters": 10}
+                       for name, seconds in (("a", 20.0), ("b", 60.0))]
+    ax = results.plot(within_a_decade).axes[0]
+    ax.figure.canvas.draw()
+    labelled = [tick.get_text() for tick in ax.get_xticklabels()
+                if tick.get_text() and ax.get_xlim()[0] <= tick.get_position()[0] <= ax.get_xlim()[1]]
+    assert len(labelled) >= 2, f"the time axis needs labelled ticks, got {labelled}"

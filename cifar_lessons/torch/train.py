@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
+from cifar_lessons.progress import progress_bar
 from cifar_lessons.torch.augment import augment, make_generator
 from cifar_lessons.torch.evaluate import accuracy
 
@@ -70,7 +70,7 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
 
     result = TrainResult(model=evaluated, raw_model=net)
     start = time.perf_counter()
-    with tqdm(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
+    with progress_bar(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             epoch_images = augment(images, generator, recipe.flip, recipe.max_shift)

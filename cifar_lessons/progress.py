@@ -1,0 +1,31 @@
+"""Progress bars whose stored output ends as the run did.
+
+In a notebook, tqdm draws a widget, and Jupyter stores the text version of a displayed object
+as it was when displayed: a finished run would keep "0%" in the saved notebook's text. This
+bar is displayed with a display id and redrawn once it closes, so the text stored beside the
+widget is the finished bar. Outside a notebook it is tqdm's terminal bar.
+"""
+from tqdm import auto, notebook
+
+
+class _NotebookBar(notebook.tqdm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, display=False, **kwargs)
+        from IPython.display import display
+
+        self._handle = display(self.container, display_id=True)
+        self.displayed = True
+
+    def close(self):
+        closing = not self.disable
+        super().close()
+        if closing and self.leave and self._handle is not None:
+            self._handle.update(self.container)
+            self._handle = None
+
+
+def progress_bar(iterable=None, **kwargs):
+    """``tqdm.auto.tqdm(iterable, **kwargs)``, with the notebook's stored text redrawn at the end."""
+    if issubclass(auto.tqdm, notebook.tqdm) and not kwargs.get("disable"):
+        return _NotebookBar(iterable, **kwargs)
+    return auto.tqdm(iterable, **kwargs)

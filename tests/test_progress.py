@@ -1,0 +1,28 @@
+"""A progress bar's stored output in an executed notebook shows the finished run, not "0%"."""
+import nbformat
+from nbclient import NotebookClient
+
+from cifar_lessons.progress import progress_bar
+
+
+def run_cell(source):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return notebook.cells[0].outputs
+
+
+def test_the_stored_text_is_the_finished_bar():
+    outputs = run_cell("from cifar_lessons.progress import progress_bar\n"
+                       "for _ in progress_bar(range(7), desc='epochs'):\n    pass")
+    bars = [output for output in outputs if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert len(bars) == 1, f"one bar, displayed once: {outputs}"
+    text = bars[0]["data"]["text/plain"]
+    assert "epochs" in text and "100%" in text and "7/7" in text, text
+
+
+def test_a_disabled_bar_shows_nothing_and_outside_a_notebook_it_is_tqdms(capsys):
+    outputs = run_cell("from cifar_lessons.progress import progress_bar\n"
+                       "for _ in progress_bar(range(3), disable=True):\n    pass")
+    assert outputs == []
+    assert list(progress_bar(range(3), desc="terminal")) == [0, 1, 2]
+    assert "terminal: 100%" in capsys.readouterr().err
