@@ -17,7 +17,7 @@ import torch
 
 from cifar_lessons.data import CIFAR10Error, load_cifar10
 from cifar_lessons.torch.device import device_name, setup_torch
-from cifar_lessons.torch.evaluate import accuracy
+from cifar_lessons.torch.evaluate import recipe_accuracy
 from cifar_lessons.torch.fastnet import build_fastnet
 from cifar_lessons.torch.recipe import Recipe
 from cifar_lessons.torch.tensors import to_tensors
@@ -41,7 +41,7 @@ def load(subset):
 def run(recipe, tensors):
     model = build_fastnet(recipe, tensors["X_train"])
     result = train(model, tensors, recipe, progress=False)
-    return accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe.tta), result.seconds
+    return recipe_accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe), result.seconds
 
 
 def main(argv=None):

@@ -3,10 +3,10 @@ import numpy as np
 
 from cifar_lessons import layers
 
-# normalization name -> (forward, backward) in layers, looked up when used
+# normalization name -> its (forward, backward) layer functions
 NORMALIZATIONS = {
-    "batchnorm": ("batchnorm_forward", "batchnorm_backward"),
-    "layernorm": ("layernorm_forward", "layernorm_backward"),
+    "batchnorm": (layers.batchnorm_forward, layers.batchnorm_backward),
+    "layernorm": (layers.layernorm_forward, layers.layernorm_backward),
 }
 
 
@@ -87,7 +87,7 @@ class FullyConnectedNet:
         out, fc_cache = layers.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
         norm_cache = drop_cache = None
         if self.normalization:
-            forward = getattr(layers, NORMALIZATIONS[self.normalization][0])
+            forward, _ = NORMALIZATIONS[self.normalization]
             out, norm_cache = forward(out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
         out, relu_cache = layers.relu_forward(out)
         if self.use_dropout:
@@ -101,7 +101,7 @@ class FullyConnectedNet:
             dout = layers.dropout_backward(dout, drop_cache)
         dout = layers.relu_backward(dout, relu_cache)
         if self.normalization:
-            backward = getattr(layers, NORMALIZATIONS[self.normalization][1])
+            _, backward = NORMALIZATIONS[self.normalization]
             dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, norm_cache)
         dx, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dout, fc_cache)
         return dx

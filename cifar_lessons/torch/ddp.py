@@ -19,7 +19,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from cifar_lessons.data import load_cifar10
-from cifar_lessons.torch.evaluate import accuracy
+from cifar_lessons.torch.evaluate import recipe_accuracy
 from cifar_lessons.torch.fastnet import build_fastnet
 from cifar_lessons.torch.recipe import Recipe
 from cifar_lessons.torch.tensors import to_tensors
@@ -80,7 +80,7 @@ def main(argv=None):
     result = train(replica, tensors, recipe, progress=rank == 0, shard=(rank, world_size))
     summary = {
         "world_size": world_size,
-        "test_accuracy": accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe.tta),
+        "test_accuracy": recipe_accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe),
         "max_parameter_difference": max_difference_across_ranks(flat(model.parameters()).to(device)),
         "max_gradient_difference": max_difference_across_ranks(
             flat(p.grad for p in model.parameters() if p.grad is not None).to(device)),

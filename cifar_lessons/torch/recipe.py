@@ -1,7 +1,7 @@
 """Every hyperparameter of the fast-training recipe in one place (notebook 07 explains each)."""
 from dataclasses import dataclass
 
-TTA_MODES = ("none", "flip", "flip_shift")
+from cifar_lessons.torch.evaluate import TTA_MODES
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,10 @@ class Recipe:
     # the model
     widths: tuple = (16, 32, 64)
     whiten: bool = True
+    whitening_images: int = 5000  # enough 2 x 2 patches (millions) for their 12 x 12 covariance
+    whitening_eps: float = 5e-4  # added to each eigenvalue: the noisiest directions are amplified less
     batch_norm: bool = True
+    batch_norm_momentum: float = 0.4  # fast-moving running statistics: trainings are a few hundred steps
     seed: int = 0
     # the data
     flip: bool = True
@@ -32,6 +35,8 @@ class Recipe:
     ema: float = 0.9  # per-step decay of the weight average; 0 switches averaging off
     # evaluation
     tta: str = "flip_shift"
+    tta_shift: int = 1  # pixels the shifted views of "flip_shift" move
+    eval_batch_size: int = 1000
     # speed: amp and compile apply on a CUDA GPU only; channels_last everywhere (notebook 07 measures it)
     channels_last: bool = True
     amp: bool = True

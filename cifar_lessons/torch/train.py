@@ -11,7 +11,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cifar_lessons.progress import progress_bar
 from cifar_lessons.torch.augment import augment, make_generator
-from cifar_lessons.torch.evaluate import accuracy
+from cifar_lessons.torch.evaluate import recipe_accuracy
 
 
 @dataclass
@@ -36,6 +36,43 @@ def lr_factor(step, total_steps, warmup_steps, decay=True):
     return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
 
+@dataclass
+class _Run:
+    """Everything a training run sets up before its first step."""
+
+    net: torch.nn.Module  # the model itself, unwrapped from DistributedDataParallel
+    forward: object  # what computes the scores: the model, or its compiled version
+    images: torch.Tensor
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    averaged: AveragedModel | None
+    generator: torch.Generator
+    steps_per_epoch: int
+
+
+def _set_up(model, tensors, recipe):
+    images = tensors["X_train"]
+    net = model.module if isinstance(model, DistributedDataParallel) else model
+    cuda = images.device.type == "cuda"
+    if recipe.channels_last:
+        net.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=recipe.lr,
+                                momentum=recipe.momentum, nesterov=recipe.nesterov,
+                                weight_decay=recipe.weight_decay)
+    steps_per_epoch = math.ceil(len(tensors["y_train"]) / recipe.batch_size)
+    total_steps = recipe.epochs * steps_per_epoch
+    warmup_steps = round(recipe.warmup * total_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay))
+    # One fused update of all tensors per step (batch-norm statistics included).
+    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
+                if recipe.ema else None)
+    return _Run(net=net, forward=torch.compile(model) if recipe.compile and cuda else model, images=images,
+                optimizer=optimizer, schedule=schedule, averaged=averaged,
+                generator=make_generator(recipe.seed, images.device), steps_per_epoch=steps_per_epoch)
+
+
 def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     """Train ``model`` on ``tensors["X_train"], ["y_train"]`` following ``recipe``.
 
@@ -45,53 +82,35 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     which averages the gradients). Returns a :class:`TrainResult`.
     """
     rank, world_size = shard
-    images, labels = tensors["X_train"], tensors["y_train"]
-    device = images.device
-    net = model.module if isinstance(model, DistributedDataParallel) else model
+    run = _set_up(model, tensors, recipe)
+    labels, device = tensors["y_train"], run.images.device
     cuda = device.type == "cuda"
-    if recipe.channels_last:
-        net.to(memory_format=torch.channels_last)
-        images = images.contiguous(memory_format=torch.channels_last)
-    forward = torch.compile(model) if recipe.compile and cuda else model
-
-    optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=recipe.lr,
-                                momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                weight_decay=recipe.weight_decay)
-    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
-    total_steps = recipe.epochs * steps_per_epoch
-    warmup_steps = round(recipe.warmup * total_steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay))
-    # One fused update of all tensors per step (batch-norm statistics included).
-    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
-                if recipe.ema else None)
-    evaluated = averaged.module if averaged else net
-    generator = make_generator(recipe.seed, device)
-
-    result = TrainResult(model=evaluated, raw_model=net)
+    evaluated = run.averaged.module if run.averaged else run.net
+    result = TrainResult(model=evaluated, raw_model=run.net)
     start = time.perf_counter()
-    with progress_bar(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
+    with progress_bar(total=recipe.epochs * run.steps_per_epoch, desc="training", unit="step",
+                      disable=not progress) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
-            epoch_images = augment(images, generator, recipe.flip, recipe.max_shift)
-            order = torch.randperm(len(labels), generator=generator, device=device)
+            epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift)
+            order = torch.randperm(len(labels), generator=run.generator, device=device)
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(recipe.batch_size):
                 batch = batch[rank::world_size]
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=recipe.amp and cuda):
-                    scores = forward(epoch_images[batch])
+                    scores = run.forward(epoch_images[batch])
                 loss = F.cross_entropy(scores.float(), labels[batch], label_smoothing=recipe.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
+                run.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
-                schedule.step()
-                if averaged:
-                    averaged.update_parameters(net)
+                run.optimizer.step()
+                run.schedule.step()
+                if run.averaged:
+                    run.averaged.update_parameters(run.net)
                 loss_sum += loss.detach()
                 bar.update()
-            record = {"epoch": epoch, "train_loss": loss_sum.item() / steps_per_epoch}
+            record = {"epoch": epoch, "train_loss": loss_sum.item() / run.steps_per_epoch}
             if len(tensors["y_val"]):  # the speedrun trains on every labelled image
-                record["val_accuracy"] = accuracy(evaluated, tensors["X_val"], tensors["y_val"])
+                record["val_accuracy"] = recipe_accuracy(evaluated, tensors["X_val"], tensors["y_val"], recipe, "none")
             result.history.append(record)
             bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
     if cuda:

@@ -1,10 +1,11 @@
-"""Chapter 3's checkers pass the reference, fail stubs cleanly and name each planted mistake."""
+"""The convolutional networks lesson's checks fail stubs cleanly and name each planted mistake (the
+notebook's own solutions passing them is tested with the learner copies, in test_exercises)."""
 import numpy as np
 import pytest
 
-from cifar_lessons import checks
 from cifar_lessons import layers as L
-from cifar_lessons.checks import ExerciseError
+from cifar_lessons.checks import convolutional_networks as checks
+from cifar_lessons.checks.core import ExerciseError
 
 FORWARDS = ["conv_forward_naive", "max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_forward"]
 BACKWARDS = ["conv_backward_naive", "max_pool_backward_naive"]
@@ -19,10 +20,8 @@ def stub(*args):
 
 
 @pytest.mark.parametrize("name, functions", CHECKS, ids=[c[0] for c in CHECKS])
-def test_reference_passes_and_stub_is_not_implemented_yet(name, functions, capsys):
+def test_stub_is_not_implemented_yet(name, functions):
     check = getattr(checks, f"check_{name}")
-    check(*functions)
-    assert capsys.readouterr().out == f"{name}: all checks passed\n"
     with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
         check(*functions[:-1], stub)
 
