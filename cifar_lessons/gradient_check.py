@@ -42,3 +42,22 @@ def rel_error(x, y):
     """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def model_gradient_errors(model, X, y, h=1e-5):
+    """Relative error of every parameter's analytic gradient against a numerical one.
+
+    ``model`` has ``params`` (name -> float64 array) and ``loss(X, y) -> (loss, grads)``; each
+    parameter is perturbed in place, entry by entry, and the loss recomputed. Returns a dict
+    name -> :func:`rel_error`.
+    """
+    _, grads = model.loss(X, y)
+
+    def loss_at(name):
+        def loss(value):
+            model.params[name] = value
+            return model.loss(X, y)[0]
+        return loss
+
+    return {name: rel_error(grads[name], eval_numerical_gradient(loss_at(name), model.params[name], verbose=False, h=h))
+            for name in sorted(model.params)}

@@ -95,20 +95,34 @@ def computational_graph(nodes, edges, ax=None):
     return ax
 
 
-def training_curves(solvers, smooth=10, title=None):
-    """Loss per iteration (moving average over ``smooth``) and train / validation accuracy per
-    epoch for every ``label -> Solver`` in ``solvers``, side by side, under an optional ``title``.
-    Returns the figure."""
+def _curves(run):
+    """(loss steps, losses, epochs, validation accuracy, training accuracy or None) of a run: a
+    Solver (loss per iteration, accuracies from epoch 0) or a PyTorch training history (one dict
+    per epoch with ``train_loss`` and ``val_accuracy``, or a result holding it as ``history``)."""
+    if hasattr(run, "loss_history"):
+        return (np.arange(1, len(run.loss_history) + 1), np.asarray(run.loss_history),
+                np.arange(len(run.val_acc_history)), run.val_acc_history, run.train_acc_history)
+    history = getattr(run, "history", run)
+    epochs = np.array([row["epoch"] for row in history])
+    return epochs, np.array([row["train_loss"] for row in history]), epochs, [row["val_accuracy"] for row in history], None
+
+
+def training_curves(runs, smooth=10, title=None):
+    """Training loss (moving average over ``smooth`` points) and validation accuracy (solid;
+    training accuracy dashed, where recorded) for every ``label -> run`` in ``runs``, side by
+    side, under an optional ``title``. A run is a Solver or a PyTorch training history (see
+    :func:`_curves`). Returns the figure."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for label, solver in solvers.items():
-        loss = np.asarray(solver.loss_history)
+    for label, run in runs.items():
+        steps, loss, epochs, val, train = _curves(run)
         window = max(1, min(smooth, len(loss)))
         averaged = np.convolve(loss, np.ones(window) / window, mode="valid")
-        line, = loss_ax.plot(np.arange(window, len(loss) + 1), averaged, label=label)
-        epochs = np.arange(len(solver.val_acc_history))
-        acc_ax.plot(epochs, solver.val_acc_history, "-o", color=line.get_color(), markersize=3, label=f"{label} val")
-        acc_ax.plot(epochs, solver.train_acc_history, "--", color=line.get_color(), alpha=0.6)
-    loss_ax.set(xlabel="iteration", ylabel="training loss", title="loss (moving average)")
+        line, = loss_ax.plot(steps[window - 1:], averaged, label=label)
+        acc_ax.plot(epochs, val, "-o", color=line.get_color(), markersize=3, label=f"{label} val")
+        if train is not None:
+            acc_ax.plot(epochs, train, "--", color=line.get_color(), alpha=0.6)
+    loss_ax.set(xlabel="iteration" if hasattr(next(iter(runs.values())), "loss_history") else "epoch",
+                ylabel="training loss", title="loss (moving average)")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation (solid) and training (dashed) accuracy")
     loss_ax.legend()
     if title:
@@ -265,3 +279,83 @@ def timing_bars(seconds, title=None, ax=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def color_channels(image, title):
+    """One CHW image (pixel values 0..255) in colour, then its red, green and blue channels. Returns the figure."""
+    fig, axes = plt.subplots(1, 4, figsize=(9, 2.4))
+    axes[0].imshow(to_image(image))
+    axes[0].set_title(title)
+    for ax, channel, name in zip(axes[1:], image, ("red", "green", "blue")):
+        ax.imshow(channel, cmap=f"{name.capitalize()}s", vmin=0, vmax=255)
+        ax.set_title(f"{name} channel")
+    for ax in axes:
+        ax.axis("off")
+    return fig
+
+
+def class_balance(counts, class_names):
+    """Bars of each class's share of every split (split name -> counts per class), chance level dashed."""
+    fig, ax = plt.subplots(figsize=(9, 3))
+    positions, width = np.arange(len(class_names)), 0.8 / len(counts)
+    for offset, (split, count) in enumerate(counts.items()):
+        ax.bar(positions + (offset - (len(counts) - 1) / 2) * width, count / count.sum(), width=width, label=split)
+    ax.axhline(1 / len(class_names), color="k", lw=0.8, ls="--")
+    ax.set_xticks(positions, class_names, rotation=30)
+    ax.set_ylabel("fraction of split")
+    ax.legend()
+    return fig
+
+
+def pixel_histograms(versions, bins=60):
+    """One histogram of all pixel values per entry of ``versions`` (name -> images), side by side."""
+    fig, axes = plt.subplots(1, len(versions), figsize=(3.4 * len(versions), 2.6), sharey=True, squeeze=False)
+    for ax, (name, images) in zip(axes[0], versions.items()):
+        ax.hist(np.ravel(images), bins=bins, color="gray")
+        ax.set_title(name)
+        ax.set_xlabel("pixel value")
+    return fig
+
+
+def speedup_plot(sizes, slow, fast, labels=("Python loops", "vectorized"), xlabel="batch size N", title=None):
+    """Run times of two versions of one computation against a size (log-log), and the ratio. Returns the figure."""
+    fig, (time_ax, ratio_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    time_ax.loglog(sizes, slow, "o-", label=labels[0])
+    time_ax.loglog(sizes, fast, "o-", label=labels[1])
+    time_ax.set(xlabel=xlabel, ylabel="seconds", title=title)
+    time_ax.legend()
+    ratio_ax.semilogx(sizes, np.asarray(slow) / np.asarray(fast), "o-", color="C2")
+    ratio_ax.set(xlabel=xlabel, ylabel="speedup (×)", title=f"{labels[1]} / {labels[0]}", ylim=(0, None))
+    for ax in (time_ax, ratio_ax):
+        ax.set_xticks(sizes, [str(size) for size in sizes])
+        ax.minorticks_off()
+    fig.tight_layout()
+    return fig
+
+
+def matrices(named, cmap="RdBu_r"):
+    """Heat maps of square matrices (title -> matrix) side by side, each on a colour scale symmetric
+    about 0, with its colour bar. Returns the figure."""
+    fig, axes = plt.subplots(1, len(named), figsize=(4.5 * len(named), 3.6), layout="constrained", squeeze=False)
+    for ax, (title, matrix) in zip(axes[0], named.items()):
+        matrix = np.asarray(matrix)
+        limit = np.abs(matrix).max()
+        image = ax.imshow(matrix, cmap=cmap, vmin=-limit, vmax=limit)
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    return fig
+
+
+def tensor_grid(images, nrow=8, title=None, figsize=(8, 4.4), **make_grid_options):
+    """Images (n, c, h, w), a PyTorch tensor, in one grid drawn by ``torchvision.utils.make_grid``,
+    each image scaled to its own range. Returns the figure."""
+    import torchvision
+
+    grid = torchvision.utils.make_grid(images.detach().cpu(), nrow=nrow, normalize=True, scale_each=True,
+                                       **{"padding": 1, **make_grid_options})
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.imshow(grid.permute(1, 2, 0).numpy())
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -289,3 +289,11 @@ def test_lesson_subset_is_the_official_release(subset):
     loaded = data.load_cifar10(SUBSET_DIR, num_val=0, dtype=np.float64)
     assert loaded["X_test"][0, 0, 0, :6].tolist() == [158, 159, 165, 166, 160, 156]  # as published
     assert loaded["y_train"][:5].tolist() == [6, 9, 9, 4, 1]
+
+
+def test_mirror_images_double_the_training_split_only():
+    X = np.arange(2 * 3 * 2 * 4, dtype=np.float32).reshape(2, 3, 2, 4)
+    split = {"X_train": X, "y_train": np.array([3, 5]), "X_val": X[:1], "y_val": np.array([3])}
+    doubled = data.with_mirror_images(split)
+    assert doubled["y_train"].tolist() == [3, 5, 3, 5] and doubled["X_val"] is split["X_val"]
+    np.testing.assert_array_equal(doubled["X_train"][2, 0, 0], X[0, 0, 0, ::-1])
