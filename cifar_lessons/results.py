@@ -1,16 +1,17 @@
-"""Every chapter's final model, measured on the same test rows, gathered for the Results page.
+"""Every chapter's final model, measured on the same test rows, and how the Results page shows them.
 
 A notebook calls :func:`record` once per finished model. The measurement is stored in the
-metadata of that output under its own key, so :func:`collect` can read it back from the
-committed notebooks without running anything (and the book's pages show only its summary line). Training time varies run to run, so the cell
-that calls ``record`` carries the ``nbval-ignore-output`` tag.
+metadata of that output under its own key (:data:`RESULT_MIME`), from which the book's tools
+read it back without running anything; the page shows only its summary line. Training time
+varies run to run, so the cell that calls ``record`` carries the ``nbval-ignore-output`` tag.
 """
-import json
 import os
 import platform
 from pathlib import Path
 
 import numpy as np
+
+from cifar_lessons.tables import markdown_table
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 
@@ -46,20 +47,8 @@ def record(model, test_accuracy, train_seconds, parameters, device=None):
     return result
 
 
-def collect(book_dir):
-    """All results recorded in the notebooks under ``book_dir``, in notebook order."""
-    results = []
-    for notebook in sorted(Path(book_dir).glob("*.ipynb")):
-        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        for cell in cells:
-            for output in cell.get("outputs", []):
-                if RESULT_MIME in output.get("metadata", {}):
-                    results.append(dict(output["metadata"][RESULT_MIME], notebook=notebook.name))
-    return results
-
-
 def table(results):
-    """``results`` (from :func:`collect`) as a Markdown table, one row per model.
+    """``results`` (from :func:`~book_tools.results_page.collect`) as a Markdown table, one row per model.
 
     When every model trained on the same machine, that machine is named once, under the table,
     rather than in a column of its own (a long processor name would widen every row).
@@ -67,16 +56,13 @@ def table(results):
     if not results:
         return "No chapter has recorded a result yet."
     machines = {r.get("machine", "not recorded") for r in results}
-    shared = len(machines) == 1
-    header = ["Model", "Notebook", "Test accuracy", "Training time", "Parameters"] + ([] if shared else ["Trained on"])
-    rows = ["| " + " | ".join(header) + " |", "| --- | --- | ---: | ---: | ---: |" + ("" if shared else " --- |")]
-    for r in results:
-        cells = [r["model"], Path(r["notebook"]).stem, f"{r['test_accuracy']:.1%}", f"{r['train_seconds']:.0f} s",
-                 f"{r['parameters']:,}"] + ([] if shared else [r.get("machine", "not recorded")])
-        rows.append("| " + " | ".join(cells) + " |")
-    if shared:
-        rows += ["", f"Every model trained on: {machines.pop()}."]
-    return "\n".join(rows)
+    rows = [{"Model": r["model"], "Notebook": Path(r["notebook"]).stem, "Test accuracy": f"{r['test_accuracy']:.1%}",
+             "Training time": f"{r['train_seconds']:.0f} s", "Parameters": f"{r['parameters']:,}",
+             "Trained on": r.get("machine", "not recorded")} for r in results]
+    numbers = ["Test accuracy", "Training time", "Parameters"]
+    if len(machines) > 1:
+        return markdown_table(rows, right=numbers)
+    return markdown_table(rows, columns=list(rows[0])[:-1], right=numbers) + f"\n\nEvery model trained on: {machines.pop()}."
 
 
 def plot(results):

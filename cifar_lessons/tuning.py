@@ -1,4 +1,4 @@
-"""Choosing hyperparameters honestly: k-fold cross-validation and grid or random search.
+"""Choosing hyperparameters honestly: k-fold cross-validation and grid search.
 
 A search calls ``build(**point)`` for every point and every fold; ``build`` returns a fresh
 ``(model, solver_kwargs)`` pair, so any hyperparameter can be searched, whether the model
@@ -10,10 +10,10 @@ takes it (``reg``, ``weight_scale``, widths) or the Solver (``learning_rate`` in
         return model, {"update_rule": "adam", "optim_config": {"learning_rate": learning_rate}}
 
     rows = grid_search(build, {"learning_rate": [1e-4, 1e-3], "reg": [0.0, 0.1]}, X, y, k=3)
-    print(format_table(rows))
+    print(markdown_table(rows))  # from cifar_lessons.tables
 
-Everything is reproducible from ``seed``: the folds, the Solver's minibatches, and the
-points a random search draws (the model's own seed is ``build``'s business).
+Everything is reproducible from ``seed``: the folds and the Solver's minibatches (the
+model's own seed is ``build``'s business).
 """
 import functools
 import itertools
@@ -80,46 +80,3 @@ def grid_search(build, grid, X, y, k=3, seed=0, progress=False, **solver_kwargs)
     names = list(grid)
     points = [dict(zip(names, values)) for values in itertools.product(*(grid[name] for name in names))]
     return _search(build, points, X, y, k, seed, progress, solver_kwargs)
-
-
-def random_search(build, space, num_trials, X, y, k=3, seed=0, progress=False, **solver_kwargs):
-    """Cross-validate ``num_trials`` points drawn from ``space`` with ``seed``.
-
-    ``space`` maps a name to a list (one element drawn uniformly) or to a ``(low, high)``
-    tuple (drawn log-uniformly, the right scale for learning rates and regularization).
-    Returns rows as :func:`grid_search` does.
-    """
-    rng = np.random.default_rng(seed)
-
-    def draw(choices):
-        if isinstance(choices, tuple):
-            low, high = choices
-            if not 0 < low < high:
-                raise ValueError(f"a (low, high) range is drawn log-uniformly and needs 0 < low < high, got {choices}")
-            return float(np.exp(rng.uniform(np.log(low), np.log(high))))
-        return choices[rng.integers(len(choices))]
-
-    points = [{name: draw(choices) for name, choices in space.items()} for _ in range(num_trials)]
-    return _search(build, points, X, y, k, seed, progress, solver_kwargs)
-
-
-def format_table(rows, columns=None, digits=3):
-    """Text table of a list of dicts (e.g. search results): one row each, numbers to ``digits``
-    significant digits. ``columns`` picks and orders the columns (default: the first row's keys)."""
-    if not rows:
-        return "(no results)"
-    columns = list(columns or rows[0])
-
-    def cell(value):
-        if isinstance(value, (float, np.floating)):
-            return f"{value:.{digits}g}"
-        if isinstance(value, (list, tuple)):
-            return " ".join(cell(v) for v in value)
-        return str(value)
-
-    cells = [[cell(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
-    return "\n".join(lines)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 FIRST_CELL = f'''\
 try:
-    import cifar_lessons
+    import cifar_lessons  # noqa: F401 (only: is it installed?)
 except ImportError:  # a fresh JupyterHub or Colab: install the book's package first
     %pip install -q "cifar-lessons @ git+{REPOSITORY}"
 from cifar_lessons.start import start

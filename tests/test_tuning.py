@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cifar_lessons.models import FullyConnectedNet
-from cifar_lessons.tuning import cross_validate, format_table, grid_search, kfold_indices, random_search
+from cifar_lessons.tuning import cross_validate, grid_search, kfold_indices
 
 
 @settings(max_examples=50, deadline=None)
@@ -80,22 +80,3 @@ def test_grid_search_is_reproducible_and_sorted():
     assert sorted((row["learning_rate"], row["reg"]) for row in rows) == [(1e-4, 0.0), (1e-4, 0.1), (1e-2, 0.0), (1e-2, 0.1)]
     assert [row["val_acc"] for row in rows] == sorted((row["val_acc"] for row in rows), reverse=True)
     assert rows[0]["learning_rate"] == 1e-2  # too small a rate barely moves in two epochs
-
-
-def test_random_search_is_reproducible_and_stays_in_its_space():
-    X, y = blobs()
-    space = {"learning_rate": (1e-4, 1e-1), "reg": [0.0, 0.01]}
-    rows = random_search(build, space, 3, X, y, k=2, seed=5, num_epochs=1, batch_size=20)
-    assert rows == random_search(build, space, 3, X, y, k=2, seed=5, num_epochs=1, batch_size=20)
-    assert all(1e-4 <= row["learning_rate"] <= 1e-1 and row["reg"] in (0.0, 0.01) for row in rows)
-    with pytest.raises(ValueError, match="needs 0 < low < high"):
-        random_search(build, {"learning_rate": (0.0, 1.0)}, 1, X, y)
-
-
-def test_format_table():
-    rows = [{"learning_rate": 0.001, "reg": 0.1, "val_acc": 0.41234}, {"learning_rate": 0.01, "reg": 0.0, "val_acc": 0.3}]
-    lines = format_table(rows, columns=["learning_rate", "val_acc"]).splitlines()
-    assert lines[0].split() == ["learning_rate", "val_acc"]
-    assert lines[2].split() == ["0.001", "0.412"]
-    assert lines[3].split() == ["0.01", "0.3"]
-    assert format_table([]) == "(no results)"
