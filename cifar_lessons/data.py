@@ -15,7 +15,6 @@ release or only those rows, so the book's outputs match on every machine.
 """
 import hashlib
 import os
-import pickle
 import shutil
 import tarfile
 import tempfile
@@ -25,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+
+from cifar_lessons import batch_pickle
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -194,35 +195,6 @@ def _unpack(tarball, dest_dir):
 # Reading batches without running arbitrary code
 
 
-class _ForbiddenGlobal(pickle.UnpicklingError):
-    pass
-
-
-class _BatchUnpickler(pickle.Unpickler):
-    """Allows only the globals a CIFAR-10 batch pickle refers to: NumPy's array rebuilders
-    (and ``_codecs.encode``, with which Python 3 writes bytes at protocol 2)."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"): ("numpy", "ndarray"),
-        ("numpy", "dtype"): ("numpy", "dtype"),
-        ("_codecs", "encode"): ("_codecs", "encode"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise _ForbiddenGlobal(f"refusing to load '{module}.{name}': a CIFAR-10 batch never needs it")
-        module, name = self.ALLOWED[(module, name)]
-        return super().find_class(module, name)
-
-
-def _unpickle(path):
-    with open(path, "rb") as f:
-        # The release was pickled by Python 2; latin1 is NumPy's documented choice for its arrays.
-        return _BatchUnpickler(f, encoding="latin1").load()
-
-
 def _refetch_advice(path):
     return (f"Delete '{Path(path).parent}' and run again to download a fresh copy (or copy the "
             "folder again if CIFAR10_DIR points at a local copy).")
@@ -235,13 +207,10 @@ def read_batch(path, rows=None):
     """
     path = Path(path)
     try:
-        batch = _unpickle(path)
-    except _ForbiddenGlobal as error:
+        batch = batch_pickle.load(path)
+    except batch_pickle.BadBatchFile as error:
         raise CIFAR10Error(f"{path} is not a CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
-        raise CIFAR10Error(f"{path} is truncated or corrupt ({type(error).__name__}: {error}). "
-                           f"{_refetch_advice(path)}") from error
-    if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
+    if "data" not in batch or "labels" not in batch:
         raise CIFAR10Error(f"{path} has no 'data' and 'labels' entries. {_refetch_advice(path)}")
     data, labels = batch["data"], np.asarray(batch["labels"])
     width = int(np.prod(IMAGE_SHAPE))

@@ -194,13 +194,14 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 def test_truncated_batch_names_the_file_and_the_fix(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(_batch_pickle(12)[:5000])
-    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is truncated or corrupt.*Delete"):
+    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt.*Delete"):
         data.read_batch(path)
 
 
 @pytest.mark.parametrize("batch, problem", [
     ({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, r"shape \(n, 3072\)"),
-    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "should be uint8"),
+    ({"data": np.zeros((4, 3072), np.int16), "labels": [0] * 4}, "should be uint8"),
+    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "refusing dtype 'f4'"),
     ({"data": np.zeros((4, 3072), np.uint8), "labels": [0] * 3}, "4 images but 3 labels"),
     ({"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 10]}, r"labels outside 0\.\.9"),
     ({"labels": [0]}, "no 'data' and 'labels'"),
