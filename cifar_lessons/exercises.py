@@ -88,6 +88,9 @@ def write_exercises(out_dir, book_dir="book"):
     out_dir, book_dir = Path(out_dir), Path(book_dir)
     if not any(book_dir.glob("*.ipynb")):
         raise FileNotFoundError(f"no notebooks in {book_dir.resolve()}: give the book's folder")
+    if out_dir.exists() and out_dir.samefile(book_dir):  # the learner copies would replace the solutions
+        raise ValueError(f"OUT_DIR {str(out_dir)!r} is the book folder itself ({book_dir.resolve()}): "
+                         "give another folder, e.g. `python -m cifar_lessons.exercises exercises book`")
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(book_dir.iterdir()):
         if path.suffix == ".ipynb":

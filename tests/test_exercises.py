@@ -119,6 +119,21 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
 
 
+@pytest.mark.parametrize("args", [["book", "book"], ["book"], ["book", "./book/../book"], ["link", "book"]],
+                         ids=["same", "default source", "respelled", "symlink"])
+def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
+    book = tmp_path / "book"
+    book.mkdir()
+    nbformat.write(fake_notebook(), book / "01_circles.ipynb")
+    (tmp_path / "link").symlink_to(book)
+    before = (book / "01_circles.ipynb").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is the book folder itself.*another folder"):
+        exercises.main(args)
+    assert (book / "01_circles.ipynb").read_bytes() == before
+    assert sorted(p.name for p in book.iterdir()) == ["01_circles.ipynb"]
+
+
 def code_cells(notebook):
     return [cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
             if cell["cell_type"] == "code"]
