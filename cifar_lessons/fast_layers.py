@@ -66,10 +66,9 @@ def conv_backward_fast(dout, cache):
     x, w, stride, pad = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
+    OH, OW = kernels.output_size(H, HH, pad, stride), kernels.output_size(W, WW, pad, stride)
     dout = np.asarray(dout)
-    if dout.ndim != 4 or dout.shape[:2] != (N, F):
-        raise ValueError(f"dout must be (N, F, OH, OW) = ({N}, {F}, OH, OW), got {dout.shape}")
-    OH, OW = dout.shape[2:]
+    kernels.check_dout("conv_backward_fast", dout, (N, F, OH, OW))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)

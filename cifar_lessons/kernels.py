@@ -113,6 +113,13 @@ def pool_geometry(x, pool_param):
     return height, width, stride, _window_steps(H, height, 0, stride, "height"), _window_steps(W, width, 0, stride, "width")
 
 
+def check_dout(name, dout, expected_shape):
+    """Raise a ValueError naming the layer ``name`` unless ``dout`` has the forward output's shape."""
+    if np.shape(dout) != tuple(expected_shape):
+        raise ValueError(f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, "
+                         f"got {np.shape(dout)}")
+
+
 def _check_float(array, name):
     if array.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64, got {array.dtype}: convert it with .astype(np.float32)")
@@ -199,10 +206,19 @@ def max_pool(x, pool_height, pool_width, stride):
 
 def max_pool_scatter(dout, argmax, x_shape):
     """Backward of :func:`max_pool`: dout (N, C, OH, OW) sent to the argmax positions of x_shape."""
-    dout = np.ascontiguousarray(dout)
+    dout, argmax = np.ascontiguousarray(dout), np.asarray(argmax)
     _check_float(dout, "dout")
-    if dout.shape != argmax.shape or dout.shape[:2] != tuple(x_shape[:2]):
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W), the shape of max_pool's input, got {tuple(x_shape)}")
+    N, C, H, W = x_shape
+    if dout.ndim != 4 or dout.shape != argmax.shape or dout.shape[:2] != (N, C):
         raise ValueError(f"dout {dout.shape} must match the pooled output {argmax.shape} of x {tuple(x_shape)}")
+    if not np.issubdtype(argmax.dtype, np.integer):
+        raise TypeError(f"argmax must hold integer positions, as max_pool returns them, got {argmax.dtype}")
+    # The kernel writes to these positions unchecked: one outside its plane would corrupt memory.
+    if argmax.size and (argmax.min() < 0 or argmax.max() >= H * W):
+        raise ValueError(f"argmax holds positions outside the {H}x{W} planes of x_shape (found "
+                         f"{argmax.min()}..{argmax.max()}, valid 0..{H * W - 1}): pass the argmax max_pool returned")
     if _im2col is None:
         return max_pool_scatter_numpy(dout, argmax, x_shape)
     dx = np.empty(x_shape, dtype=dout.dtype)

@@ -10,12 +10,6 @@ from cifar_lessons.fast_layers import (conv_backward_fast, conv_forward_fast, ma
 # Chapter 1: affine, ReLU and the two classification losses
 
 
-def _check_dout(name, dout, expected_shape):
-    if np.shape(dout) != tuple(expected_shape):
-        raise ValueError(f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, "
-                         f"got {np.shape(dout)}")
-
-
 def affine_forward(x, w, b):
     """Fully connected layer: ``out = x.reshape(N, D) @ w + b``.
 
@@ -45,7 +39,7 @@ def affine_backward(dout, cache):
     Returns ``(dx, dw, db)`` with the shapes of x (N, d_1, ..., d_k), w (D, M) and b (M,).
     """
     x, w, b = cache
-    _check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
+    kernels.check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
     db = dout.sum(axis=0)
@@ -66,7 +60,7 @@ def relu_backward(dout, cache):
     Inputs: dout of x's shape; cache = x from :func:`relu_forward`. Returns dx of x's shape.
     """
     x = cache
-    _check_dout("relu_backward", dout, x.shape)
+    kernels.check_dout("relu_backward", dout, x.shape)
     return dout * (x > 0)
 
 
@@ -268,7 +262,7 @@ def _train_cache(name, dout, cache):
     if cache is None:
         raise ValueError(f"{name}: the cache comes from a test-mode forward pass, which has no "
                          "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'")
-    _check_dout(name, dout, cache[0].shape)
+    kernels.check_dout(name, dout, cache[0].shape)
     return cache
 
 
@@ -298,7 +292,7 @@ def layernorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, D), (D,), (D,).
     """
     x_hat, inv_std, gamma = cache
-    _check_dout("layernorm_backward", dout, x_hat.shape)
+    kernels.check_dout("layernorm_backward", dout, x_hat.shape)
     dgamma = (dout * x_hat).sum(axis=0)
     dbeta = dout.sum(axis=0)
     dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)
@@ -342,7 +336,7 @@ def dropout_backward(dout, cache):
     _, mask = cache
     if mask is None:
         return dout
-    _check_dout("dropout_backward", dout, mask.shape)
+    kernels.check_dout("dropout_backward", dout, mask.shape)
     return dout * mask
 
 
@@ -385,7 +379,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
-    _check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
+    kernels.check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
     H, W, HH, WW = x.shape[2], x.shape[3], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
@@ -421,7 +415,7 @@ def max_pool_backward_naive(dout, cache):
     """
     x, pool_param = cache
     height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
-    _check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
+    kernels.check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
     N, C = x.shape[:2]
     n, c = np.ogrid[:N, :C]
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
@@ -458,7 +452,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 def spatial_batchnorm_backward(dout, cache):
     """Gradients of :func:`spatial_batchnorm_forward`: dout (N, C, H, W) -> (dx, dgamma (C,), dbeta (C,))."""
     bn_cache, shape = cache
-    _check_dout("spatial_batchnorm_backward", dout, shape)
+    kernels.check_dout("spatial_batchnorm_backward", dout, shape)
     dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), bn_cache)
     return _channels_first(dx, shape), dgamma, dbeta
 
@@ -501,7 +495,7 @@ def spatial_groupnorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, C, H, W), (1, C, 1, 1), (1, C, 1, 1).
     """
     x_hat, inv_std, gamma, G = cache
-    _check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
+    kernels.check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
     N = x_hat.shape[0]
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)

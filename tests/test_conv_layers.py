@@ -173,6 +173,16 @@ def test_bad_convolutions_say_what_is_wrong(forward, x_shape, w_shape, conv_para
         forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), conv_param)
 
 
+@pytest.mark.parametrize("forward, backward", [(layers.conv_forward_naive, layers.conv_backward_naive),
+                                               (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)])
+@pytest.mark.parametrize("dout_shape", [(2, 3, 24, 1), (2, 3, 6, 4), (2, 3, 4, 6, 1)])
+def test_conv_backward_refuses_a_dout_not_shaped_as_the_output(forward, backward, dout_shape):
+    out, cache = forward(np.zeros((2, 1, 4, 6)), np.zeros((3, 1, 3, 3)), np.zeros(3), {"stride": 1, "pad": 1})
+    assert out.shape == (2, 3, 4, 6)
+    with pytest.raises(ValueError, match=r"dout must have the shape of the forward output \(2, 3, 4, 6\)"):
+        backward(np.zeros(dout_shape), cache)
+
+
 @pytest.mark.parametrize("forward", [layers.max_pool_forward_naive, fast_layers.max_pool_forward_fast])
 @pytest.mark.parametrize("pool_param, message", [
     ({"pool_height": 2, "pool_width": 2, "stride": 2}, "stride 2 does not tile the height"),

@@ -142,3 +142,30 @@ def test_matrix_buffers_of_the_wrong_shape_are_refused():
     x = np.zeros((2, 1, 4, 4))
     with pytest.raises(ValueError, match=r"out must be a C-contiguous float64 array of shape \(4, 18\)"):
         kernels.im2col_matrix(x, 2, 2, 0, 1, out=np.empty((4, 9)))
+
+
+@pytest.mark.parametrize("position", [-10**9, 16, 10**9])
+def test_scatter_refuses_argmax_positions_outside_the_planes(position):
+    # In a separate process: an unchecked position is written to, far outside dx, and crashes Python.
+    script = (
+        "import numpy as np\n"
+        "from cifar_lessons import kernels\n"
+        f"argmax = np.full((1, 2, 2, 2), {position}, dtype=np.int32)\n"
+        "try:\n"
+        "    kernels.max_pool_scatter(np.ones((1, 2, 2, 2)), argmax, (1, 2, 4, 4))\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr or f"exit status {result.returncode}"
+    assert "argmax holds positions outside the 4x4 planes" in result.stdout
+
+
+@pytest.mark.parametrize("argmax, x_shape, message", [
+    (np.zeros((1, 2, 2, 2), np.float64), (1, 2, 4, 4), "argmax must hold integer positions"),
+    (np.zeros((1, 2, 2, 2), np.int32), (1, 2, 4), r"x_shape must be \(N, C, H, W\)"),
+    (np.zeros((1, 2, 2), np.int32), (1, 2, 4, 4), "must match the pooled output"),
+])
+def test_scatter_refuses_what_max_pool_did_not_return(argmax, x_shape, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        kernels.max_pool_scatter(np.ones((1, 2, 2, 2)), argmax, x_shape)
