@@ -193,7 +193,8 @@ def col2im_matrix(cols, x_shape, field_height, field_width, pad=0, stride=1, out
 def max_pool(x, pool_height, pool_width, stride):
     """Window maxima and where they are. x: (N, C, H, W) -> out (N, C, OH, OW) and
     argmax (N, C, OH, OW) int32, the flat h*W + w index of each maximum in its plane
-    (the first one on ties), which is all :func:`max_pool_scatter` needs."""
+    (the first one on ties; a window holding NaN gives NaN, at its first NaN, as NumPy's
+    max and argmax do), which is all :func:`max_pool_scatter` needs."""
     x = _checked_input(x, pool_height, pool_width, 0, stride)
     N, C, H, W = x.shape
     shape = (N, C, output_size(H, pool_height, 0, stride), output_size(W, pool_width, 0, stride))

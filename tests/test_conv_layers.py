@@ -97,6 +97,20 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_once():
         np.testing.assert_array_equal(backward(np.full(out.shape, 3.0), cache), [[[[3.0, 0], [0, 0]]]])
 
 
+def test_max_pool_nan_wins_its_window_in_both_layers():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 1] = x[0, 1, 0, 1] = x[0, 1, 3, 2] = np.nan  # none first in its window; two in one window
+    x[0, 1, 2, 3] = np.nan
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    naive, naive_cache = layers.max_pool_forward_naive(x, pool_param)
+    fast, fast_cache = fast_layers.max_pool_forward_fast(x, pool_param)
+    assert np.isnan(naive[0, 0, 0, 0]) and np.isnan(naive[0, 1, 1, 1])
+    np.testing.assert_array_equal(fast, naive)
+    dout = np.arange(1.0, 9.0).reshape(naive.shape)
+    np.testing.assert_array_equal(fast_layers.max_pool_backward_fast(dout, fast_cache),
+                                  layers.max_pool_backward_naive(dout, naive_cache))
+
+
 def test_fast_conv_spans_several_chunks(monkeypatch):
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 1)  # one image per chunk
     rng = np.random.default_rng(1)

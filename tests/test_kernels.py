@@ -118,7 +118,7 @@ def pools(draw):
     height, width, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(height, 9)), draw(st.integers(width, 9)))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
-    values = draw(st.sampled_from(["distinct", "ties"]))
+    values = draw(st.sampled_from(["distinct", "ties", "nans"]))
     return shape, height, width, stride, dtype, values, draw(st.integers(0, 2**31))
 
 
@@ -127,12 +127,14 @@ def pools(draw):
 def test_max_pool_kernels_match_numpy(pool):
     shape, height, width, stride, dtype, values, seed = pool
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape) if values == "distinct" else rng.integers(0, 3, shape)
+    x = rng.standard_normal(shape) if values != "ties" else rng.integers(0, 3, shape)
     x = x.astype(dtype)
+    if values == "nans":
+        x[rng.random(shape) < 0.3] = np.nan
     out, argmax = kernels.max_pool(x, height, width, stride)
     expected_out, expected_argmax = kernels.max_pool_numpy(x, height, width, stride)
     np.testing.assert_array_equal(out, expected_out)
-    np.testing.assert_array_equal(argmax, expected_argmax)  # the first maximum on ties, in both
+    np.testing.assert_array_equal(argmax, expected_argmax)  # the first maximum on ties (or NaN), in both
     dout = rng.standard_normal(out.shape).astype(dtype)
     np.testing.assert_allclose(kernels.max_pool_scatter(dout, argmax, shape),
                                kernels.max_pool_scatter_numpy(dout, expected_argmax, shape), rtol=1e-6)
