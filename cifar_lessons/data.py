@@ -200,6 +200,43 @@ def _refetch_advice(path):
             "folder again if CIFAR10_DIR points at a local copy).")
 
 
+def _checked_images(data, path):
+    width = int(np.prod(IMAGE_SHAPE))
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
+        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
+                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
+                           f"{_refetch_advice(path)}")
+    return data
+
+
+def _first_wrong_label(labels):
+    """``(label,)`` for the first label that is not an integer class index, else None.
+
+    A float would be truncated by the conversion to int64 (6.7 to 6, NaN to a huge negative
+    number), so it is wrong even where its value looks right.
+    """
+    classes = range(len(CLASS_NAMES))
+    if isinstance(labels, np.ndarray):  # plain integers (batch_pickle allows no other dtype): the extremes suffice
+        extremes = (int(labels.min()), int(labels.max())) if labels.size else ()
+        return next(((label,) for label in extremes if label not in classes), None)
+    return next(((label,) for label in labels if type(label) is not int or label not in classes), None)
+
+
+def _checked_labels(labels, count, path):
+    """``labels`` as int64, after checking their type and number before their values."""
+    if not (type(labels) is list or isinstance(labels, np.ndarray) and labels.ndim == 1):
+        raise CIFAR10Error(f"{path}: 'labels' should be a list of integers, got {type(labels).__name__} "
+                           f"{getattr(labels, 'shape', '')}. {_refetch_advice(path)}")
+    if len(labels) != count:
+        raise CIFAR10Error(f"{path}: {count} images but {len(labels)} labels. {_refetch_advice(path)}")
+    wrong = _first_wrong_label(labels)
+    if wrong is not None:
+        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {wrong[0]!r} "
+                           f"({type(wrong[0]).__name__}), where every label is an integer class index. "
+                           f"{_refetch_advice(path)}")
+    return np.array(labels, dtype=np.int64)
+
+
 def read_batch(path, rows=None):
     """Read one python batch file: ``(images uint8 (n, 3, 32, 32), labels int64 (n,))``.
 
@@ -212,17 +249,8 @@ def read_batch(path, rows=None):
         raise CIFAR10Error(f"{path} is not a CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
     if "data" not in batch or "labels" not in batch:
         raise CIFAR10Error(f"{path} has no 'data' and 'labels' entries. {_refetch_advice(path)}")
-    data, labels = batch["data"], np.asarray(batch["labels"])
-    width = int(np.prod(IMAGE_SHAPE))
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
-        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
-                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
-                           f"{_refetch_advice(path)}")
-    if labels.shape != (data.shape[0],):
-        raise CIFAR10Error(f"{path}: {data.shape[0]} images but {labels.size} labels. {_refetch_advice(path)}")
-    if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
-        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1} "
-                           f"(found {labels.min()}..{labels.max()}). {_refetch_advice(path)}")
+    data = _checked_images(batch["data"], path)
+    labels = _checked_labels(batch["labels"], data.shape[0], path)
     if rows is not None:
         if data.shape[0] < rows:
             raise CIFAR10Error(
@@ -230,7 +258,7 @@ def read_batch(path, rows=None):
                 "subset folder cannot serve subset='full': unset CIFAR10_DIR to download the full release."
             )
         data, labels = data[:rows], labels[:rows]
-    return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
+    return data.reshape(-1, *IMAGE_SHAPE), labels
 
 
 def release_mismatch(folder):

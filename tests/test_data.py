@@ -213,6 +213,23 @@ def test_malformed_batches_are_rejected(tmp_path, batch, problem):
         data.read_batch(path)
 
 
+@pytest.mark.parametrize("labels, problem", [
+    ([0, 1, float("nan"), 2], r"found nan \(float\)"),  # was read as -9223372036854775808
+    ([0, 1, 6.7, 2], r"found 6\.7 \(float\)"),  # was read as 6
+    ([0, 1, True, 2], r"found True \(bool\)"),
+    ([0, None, 1, 2], r"found None \(NoneType\)"),
+    (["cat", "dog", "cat", "dog"], r"found 'cat' \(str\)"),
+    (np.array([0, 1, 2, 3.0]), "refusing dtype 'f8'"),
+    (np.array([0, 1, 2, 2**63], np.uint64), r"found 9223372036854775808"),
+    (np.zeros((4, 1), np.int64), r"'labels' should be a list of integers, got ndarray \(4, 1\)"),
+], ids=["nan", "float", "bool", "none", "str", "float array", "uint64 array", "2-d array"])
+def test_labels_that_are_not_class_indices_are_refused(tmp_path, labels, problem):
+    path = tmp_path / "data_batch_3"
+    path.write_bytes(pickle.dumps({"data": np.zeros((4, 3072), np.uint8), "labels": labels}, protocol=2))
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_3.*{problem}.*Delete"):
+        data.read_batch(path)
+
+
 def test_a_wrong_cifar10_dir_is_an_error_not_a_download(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "typo"))
     with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10"):
