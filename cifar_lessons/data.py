@@ -15,6 +15,7 @@ release or only those rows, so the book's outputs match on every machine.
 """
 import hashlib
 import os
+import reprlib
 import shutil
 import tarfile
 import tempfile
@@ -231,7 +232,7 @@ def _checked_labels(labels, count, path):
         raise CIFAR10Error(f"{path}: {count} images but {len(labels)} labels. {_refetch_advice(path)}")
     wrong = _first_wrong_label(labels)
     if wrong is not None:
-        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {wrong[0]!r} "
+        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {reprlib.repr(wrong[0])} "
                            f"({type(wrong[0]).__name__}), where every label is an integer class index. "
                            f"{_refetch_advice(path)}")
     return np.array(labels, dtype=np.int64)

@@ -14,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cifar_lessons import data
+
 READER = r"""
 import gc
 import sys
@@ -120,6 +122,25 @@ def test_an_object_dtype_is_refused_before_numpy_sees_it(tmp_path, reader, key):
     batch = {"data": images(2), "labels": [0, 1], key: pointers}
     answer = reader.read(write(tmp_path, batch))
     assert answer.startswith("refused") and "refusing dtype 'O8'" in answer, answer
+
+
+@pytest.mark.parametrize("images, problem", [
+    # numpy.ndarray called directly reads a 3 KB buffer with a row stride of 0 as 10^8 images
+    (Reduce(np.ndarray, ((10**8, 3072), "u1", bytes(3072), 0, (0, 1))), "calls numpy.ndarray directly"),
+    (crafted_array((10**10, 3072), bytes(3072)), r"needs 30720000000000 bytes, the file holds 3072"),
+], ids=["zero strides", "short contents"])
+def test_an_array_claiming_more_than_the_file_holds_is_refused(tmp_path, images, problem):
+    labels = Reduce(np.ndarray, ((10**8,), "i8", bytes(8), 0, (0,)))
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: .*{problem}"):
+        data.read_batch(write(tmp_path, {"data": images, "labels": labels}))
+
+
+def test_labels_sharing_one_long_list_are_refused_before_any_is_converted(tmp_path):
+    # 300 references to one list of 100,000 numbers: a small file, and 3 * 10^7 values to convert
+    shared = list(range(100_000))
+    path = write(tmp_path, {"data": images(300), "labels": [shared] * 300})
+    with pytest.raises(data.CIFAR10Error, match=r"labels outside 0\.\.9: found \[0, 1, 2, 3, 4, 5, \.\.\.\] \(list\)"):
+        data.read_batch(path)
 
 
 # ---------------------------------------------------------------------------------------------
