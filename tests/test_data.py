@@ -7,6 +7,7 @@ import os
 import pickle
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,30 @@ class _Server:
                     return
                 body = server.payload
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                if action == "endless":  # no Content-Length: the body would end when the connection does
+                    self.end_headers()
+                    self._send_until_hung_up(bytes(1 << 16), times=2**10)
+                    return
+                self.send_header("Content-Length", str(10**10 if action == "huge" else len(body)))
                 self.end_headers()
+                if action == "trickle":  # a byte at a time: no single read ever times out
+                    self._send_until_hung_up(body[:1], times=len(body), pause=0.01)
+                    return
                 if action == "cut":  # promise the whole file, send half, hang up
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(2)
                     return
                 self.wfile.write(body)
+
+            def _send_until_hung_up(self, piece, times, pause=0.0):
+                try:
+                    for _ in range(times):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -156,6 +173,50 @@ def test_client_errors_are_not_retried(tmp_path, serve):
     with pytest.raises(data.CIFAR10Error, match="HTTP 404"):
         _download(tmp_path / "dest", server, md5)
     assert server.requests == 1
+
+
+@pytest.mark.parametrize("action", ["endless", "huge"])
+def test_a_server_sending_more_than_the_release_is_cut_off(tmp_path, serve, action):
+    server = serve(b"", [action])
+    with pytest.raises(data.CIFAR10Error, match=r"sends more than 1048576 bytes.*not the dataset"):
+        _download(tmp_path / "dest", server, "0" * 32, max_bytes=2**20)
+    assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_download_that_takes_too_long_is_given_up(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["trickle"])
+    started = time.monotonic()
+    with pytest.raises(data.CIFAR10Error, match=r"takes too long.*CIFAR10_DIR"):
+        _download(tmp_path / "dest", server, md5, max_seconds=0.5)
+    assert time.monotonic() - started < 5
+    assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_download_deletes_what_killed_downloads_left_behind(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    old = time.time() - 2 * data.STALE_SECONDS
+    for name in (".cifar-10-killed.tar.gz.part", ".cifar-10-unpack-killed"):
+        leftover = dest / name
+        leftover.mkdir() if "unpack" in name else leftover.write_bytes(b"x" * 1000)
+        os.utime(leftover, (old, old))
+    (dest / ".cifar-10-running.tar.gz.part").write_bytes(b"another download, still going")
+    _download(dest, serve(payload), md5)
+    assert _leftovers(dest) == [".cifar-10-running.tar.gz.part"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
+def test_a_full_disk_is_reported_as_such_not_as_offline(tmp_path, serve, monkeypatch):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload)
+    real_open = open
+    monkeypatch.setattr(data, "open", lambda path, mode: real_open("/dev/full", mode), raising=False)
+    with pytest.raises(data.CIFAR10Error, match="No space left on device.*Free some space") as caught:
+        _download(tmp_path / "dest", server, md5)
+    assert "offline" not in str(caught.value) and server.requests == 1
+    assert list((tmp_path / "dest").iterdir()) == []
 
 
 def test_offline_error_names_cifar10_dir_and_url(tmp_path):
