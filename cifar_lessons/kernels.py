@@ -86,6 +86,9 @@ def conv_geometry(x, w, b, conv_param):
         raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]}: w must be (F, C, HH, WW)")
     if np.shape(b) != (w.shape[0],):
         raise ValueError(f"b must have shape ({w.shape[0]},), one bias per filter, got {np.shape(b)}")
+    if 0 in w.shape[:2]:
+        raise ValueError(f"a convolution needs at least one input channel and one filter, got x {x.shape} and "
+                         f"w {w.shape}")
     missing = {"stride", "pad"} - set(conv_param)
     if missing:
         raise ValueError(f"conv_param needs the keys 'stride' and 'pad'; missing {sorted(missing)}")

@@ -82,11 +82,13 @@ def _check_scores_and_labels(name, x, y):
     if np.ndim(x) != 2:
         raise ValueError(f"{name}: x must be 2-D scores (N, C), got shape {np.shape(x)}")
     N, C = x.shape
+    if N == 0 or C == 0:  # the loss is a mean over the examples of a distribution over the classes
+        raise ValueError(f"{name}: x must hold scores for at least one example and one class, got shape {x.shape}")
     y = np.asarray(y)
     if y.shape != (N,) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{name}: y must be ({N},) integer labels to match x of shape {x.shape}, "
                          f"got {y.dtype} of shape {y.shape}")
-    if N and (y.min() < 0 or y.max() >= C):
+    if y.min() < 0 or y.max() >= C:
         raise ValueError(f"{name}: labels must lie in 0..{C - 1} for {C} classes, "
                          f"found {y.min()}..{y.max()}")
     return y
@@ -422,14 +424,15 @@ def max_pool_backward_naive(dout, cache):
     for i in range(OH):
         for j in range(OW):
             window = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width]
-            best = window.reshape(N, C, -1).argmax(axis=2)
+            best = window.reshape(N, C, height * width).argmax(axis=2)
             dx[n, c, i * stride + best // width, j * stride + best % width] += dout[:, :, i, j]
     return dx
 
 
 def _channels_last(x):
     """(N, C, H, W) -> (N*H*W, C): one row per pixel, so each channel is a feature."""
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+    N, C, H, W = x.shape
+    return x.transpose(0, 2, 3, 1).reshape(N * H * W, C)  # sizes spelled out: -1 is ambiguous when C is 0
 
 
 def _channels_first(rows, shape):
@@ -483,7 +486,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     eps = gn_param.get("eps", GROUPNORM_DEFAULTS["eps"])
     _check_groupnorm_inputs(x, gamma, beta, G, eps)
     N, C, H, W = x.shape
-    x_hat, inv_std = _standardize(x.reshape(N, int(G), -1), axis=2, eps=eps)
+    group_size = C // int(G) * H * W  # spelled out: -1 is ambiguous in an empty batch
+    x_hat, inv_std = _standardize(x.reshape(N, int(G), group_size), axis=2, eps=eps)
     x_hat = x_hat.reshape(x.shape)
     return gamma * x_hat + beta, (x_hat, inv_std, gamma, int(G))
 
@@ -496,10 +500,11 @@ def spatial_groupnorm_backward(dout, cache):
     """
     x_hat, inv_std, gamma, G = cache
     kernels.check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
-    N = x_hat.shape[0]
+    N, C, H, W = x_hat.shape
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
-    dx = _standardize_backward((dout * gamma).reshape(N, G, -1), x_hat.reshape(N, G, -1), inv_std, axis=2)
+    groups = (N, G, C // G * H * W)  # spelled out: -1 is ambiguous in an empty batch
+    dx = _standardize_backward((dout * gamma).reshape(groups), x_hat.reshape(groups), inv_std, axis=2)
     return dx.reshape(x_hat.shape), dgamma, dbeta
 
 

@@ -197,6 +197,33 @@ def test_conv_backward_refuses_a_dout_not_shaped_as_the_output(forward, backward
         backward(np.zeros(dout_shape), cache)
 
 
+@pytest.mark.parametrize("forward", [layers.conv_forward_naive, fast_layers.conv_forward_fast])
+@pytest.mark.parametrize("x_shape, w_shape", [((1, 0, 4, 4), (2, 0, 3, 3)), ((1, 3, 4, 4), (0, 3, 3, 3))],
+                         ids=["no channels", "no filters"])
+def test_a_convolution_without_channels_or_filters_says_so(forward, x_shape, w_shape):
+    with pytest.raises(ValueError, match="needs at least one input channel and one filter"):
+        forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), {"stride": 1, "pad": 1})
+
+
+def test_an_empty_batch_passes_through_every_spatial_layer():
+    x, w, b = np.zeros((0, 4, 4, 4)), np.zeros((2, 4, 3, 3)), np.zeros(2)
+    conv_param, pool_param = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    for forward, backward in ((layers.conv_forward_naive, layers.conv_backward_naive),
+                              (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)):
+        out, cache = forward(x, w, b, conv_param)
+        assert out.shape == (0, 2, 4, 4)
+        assert [grad.shape for grad in backward(out, cache)] == [x.shape, w.shape, b.shape]
+    for forward, backward in ((layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+                              (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
+        out, cache = forward(x, pool_param)
+        assert out.shape == (0, 4, 2, 2) and backward(out, cache).shape == x.shape
+    gamma = np.ones((1, 4, 1, 1))
+    out, cache = layers.spatial_groupnorm_forward(x, gamma, 0 * gamma, 2, {})
+    assert out.shape == x.shape and layers.spatial_groupnorm_backward(out, cache)[0].shape == x.shape
+    out, _ = layers.spatial_batchnorm_forward(x, np.ones(4), np.zeros(4), {"mode": "test"})
+    assert out.shape == x.shape
+
+
 @pytest.mark.parametrize("forward", [layers.max_pool_forward_naive, fast_layers.max_pool_forward_fast])
 @pytest.mark.parametrize("pool_param, message", [
     ({"pool_height": 2, "pool_width": 2, "stride": 2}, "stride 2 does not tile the height"),
