@@ -123,6 +123,14 @@ def check_dout(name, dout, expected_shape):
                          f"got {np.shape(dout)}")
 
 
+def float_dtype(*arrays):
+    """The dtype a layer computes ``arrays`` in, which must be float32 or float64: integers would wrap around."""
+    dtype = np.result_type(*arrays)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"the inputs must be float32 or float64, got {dtype}: convert them with .astype(np.float32)")
+    return dtype
+
+
 def _check_float(array, name):
     if array.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64, got {array.dtype}: convert it with .astype(np.float32)")

@@ -365,7 +365,7 @@ def conv_forward_naive(x, w, b, conv_param):
     stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.empty((N, F, OH, OW), dtype=np.result_type(x, w, b))
+    out = np.empty((N, F, OH, OW), dtype=kernels.float_dtype(x, w, b))
     for i in range(OH):
         for j in range(OW):
             window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (N, C, HH, WW)

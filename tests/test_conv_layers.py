@@ -236,10 +236,12 @@ def test_bad_pooling_says_what_is_wrong(forward, pool_param, message):
         forward(np.zeros((1, 1, 5, 6)), pool_param)
 
 
-def test_fast_layers_refuse_integer_inputs():
-    with pytest.raises(TypeError, match="float32 or float64"):
-        fast_layers.conv_forward_fast(np.zeros((1, 1, 3, 3), int), np.zeros((1, 1, 3, 3), int), np.zeros(1, int),
-                                      {"stride": 1, "pad": 1})
+@pytest.mark.parametrize("forward", [layers.conv_forward_naive, fast_layers.conv_forward_fast])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_convolutions_refuse_integer_inputs_that_would_wrap(forward, dtype):
+    x, w = np.full((1, 1, 3, 3), 100, dtype), np.full((1, 1, 3, 3), 100, dtype)  # 9 * 100 * 100 overflows uint8
+    with pytest.raises(TypeError, match=f"float32 or float64, got {np.dtype(dtype)}"):
+        forward(x, w, np.zeros(1, dtype), {"stride": 1, "pad": 1})
 
 
 def test_fast_layers_work_without_the_compiled_kernels():
