@@ -52,6 +52,11 @@ class Solver:
         missing = [key for key in DATA_KEYS if key not in data]
         if missing:
             raise ValueError(f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(DATA_KEYS)}")
+        for split in ("train", "val"):  # checked now: a mismatch would otherwise fail mid-training
+            rows, labels = len(data[f"X_{split}"]), len(data[f"y_{split}"])
+            if rows == 0 or rows != labels:
+                raise ValueError(f"Solver: data['X_{split}'] has {rows} rows and data['y_{split}'] {labels} labels; "
+                                 "they need one label per row, and at least one row")
         if isinstance(update_rule, str):
             if update_rule not in optim.DEFAULTS:
                 raise ValueError(f"Solver: unknown update_rule {update_rule!r}; choose one of "

@@ -121,6 +121,19 @@ def test_unknown_options_raise():
         solver(optim_config={"lr": 0.1}).train()
 
 
+@pytest.mark.parametrize("rows, problem", [
+    ({"y_train": 49}, r"data\['X_train'\] has 50 rows and data\['y_train'\] 49 labels"),
+    ({"X_val": 0, "y_val": 0}, r"data\['X_val'\] has 0 rows and data\['y_val'\] 0 labels.*at least one row"),
+    ({"y_val": 21}, r"data\['X_val'\] has 20 rows and data\['y_val'\] 21 labels"),
+], ids=["train labels", "empty validation", "validation labels"])
+def test_splits_of_the_wrong_length_are_refused_before_training(rows, problem):
+    data = small_data()
+    for key, count in rows.items():
+        data[key] = np.resize(data[key], (count, *data[key].shape[1:]))
+    with pytest.raises(ValueError, match=problem):
+        solver(data)
+
+
 def test_accepts_an_update_rule_function():
     def halve(w, dw, config):
         return w - 0.5 * dw, config
