@@ -13,6 +13,7 @@ The *lesson subset* is the first 1,000 rows of each training batch and the first
 500 rows of the test batch: the same arrays whether the folder holds the full
 release or only those rows, so the book's outputs match on every machine.
 """
+import gzip
 import hashlib
 import os
 import reprlib
@@ -22,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,16 @@ def _batches_dir(folder):
     return None
 
 
+def _what_is_missing(folder):
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return f"{folder} is not a folder" if folder.exists() else f"{folder} does not exist"
+    inner = folder / BATCHES_DIRNAME
+    candidate = inner if inner.is_dir() else folder
+    missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (candidate / name).is_file()]
+    return f"{candidate} lacks {', '.join(missing)}"
+
+
 def find_cifar10(path=None, download=True, cache_dir=None):
     """Return the ``cifar-10-batches-py`` folder to read, downloading into the cache if needed.
 
@@ -81,16 +93,20 @@ def find_cifar10(path=None, download=True, cache_dir=None):
     to look elsewhere): a typo should not silently trigger a 163 MB download.
     """
     for source, folder in (("path", path), ("CIFAR10_DIR", os.environ.get("CIFAR10_DIR"))):
-        if folder:
-            found = _batches_dir(folder)
-            if found is None:
-                raise CIFAR10Error(
-                    f"{source}={str(folder)!r} holds no CIFAR-10 python batches (expected "
-                    f"{', '.join(TRAIN_BATCHES)} and {TEST_BATCH}, in that folder or in its "
-                    f"'{BATCHES_DIRNAME}' subfolder). Fix the path, or unset it to download "
-                    f"the dataset into {default_cache_dir()}."
-                )
-            return found
+        if folder is None:
+            continue
+        if not str(folder).strip():  # an empty setting is a mistake, not a request for the default
+            raise CIFAR10Error(f"{source} is empty. Set it to the folder holding '{BATCHES_DIRNAME}', or "
+                               f"unset it to download the dataset into {default_cache_dir()}.")
+        found = _batches_dir(folder)
+        if found is None:
+            raise CIFAR10Error(
+                f"{source}={str(folder)!r} holds no CIFAR-10 python batches: {_what_is_missing(folder)} "
+                f"(expected {', '.join(TRAIN_BATCHES)} and {TEST_BATCH}, in that folder or in its "
+                f"'{BATCHES_DIRNAME}' subfolder). Fix the path, or unset it to download "
+                f"the dataset into {default_cache_dir()}."
+            )
+        return found
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     found = _batches_dir(cache_dir)
     if found is not None:
@@ -115,6 +131,11 @@ LEFTOVER_PREFIX = ".cifar-10-"
 
 class _RetryableDownloadError(Exception):
     pass
+
+
+def _cache_advice():
+    return ("Set XDG_CACHE_HOME to a writable folder with "
+            f"{MAX_DOWNLOAD_BYTES // 2**20} MB free, or point CIFAR10_DIR at a copy of the dataset.")
 
 
 def _offline_advice():
@@ -169,8 +190,7 @@ def _fetch(url, destination, timeout, progress, max_bytes, deadline):
                 digest.update(chunk)
     except OSError as error:  # _received turns network errors into others: this is the disk
         raise CIFAR10Error(f"could not write the download to {destination} ({error}). Free some space "
-                           f"there, set XDG_CACHE_HOME to a folder with {MAX_DOWNLOAD_BYTES // 2**20} MB free, "
-                           "or point CIFAR10_DIR at a copy of the dataset.") from error
+                           f"there. {_cache_advice()}") from error
     return digest.hexdigest()
 
 
@@ -202,10 +222,13 @@ def download_cifar10(dest_dir, url=CIFAR10_URL, md5=CIFAR10_MD5, retries=3, back
     """
     deadline = time.monotonic() + max_seconds
     dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_leftovers(dest_dir)
-    fd, part = tempfile.mkstemp(prefix=LEFTOVER_PREFIX, suffix=".tar.gz.part", dir=dest_dir)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        fd, part = tempfile.mkstemp(prefix=LEFTOVER_PREFIX, suffix=".tar.gz.part", dir=dest_dir)
+    except OSError as error:
+        raise CIFAR10Error(f"cannot write the download into {dest_dir} ({error}). {_cache_advice()}") from error
     os.close(fd)
+    _remove_stale_leftovers(dest_dir)
     part = Path(part)
     try:
         for attempt in range(retries + 1):
@@ -225,13 +248,13 @@ def download_cifar10(dest_dir, url=CIFAR10_URL, md5=CIFAR10_MD5, retries=3, back
                 f"the file downloaded from {url} has MD5 {actual}, expected {md5}: it is corrupt or "
                 "not the CIFAR-10 release, and was deleted. Try again later or download it by hand."
             )
-        _unpack(part, dest_dir)
+        _unpack(part, dest_dir, url)
     finally:
         part.unlink(missing_ok=True)
     return dest_dir / BATCHES_DIRNAME
 
 
-def _unpack(tarball, dest_dir):
+def _unpack(tarball, dest_dir, url):
     staging = Path(tempfile.mkdtemp(prefix=LEFTOVER_PREFIX + "unpack-", dir=dest_dir))
     try:
         with tarfile.open(tarball, "r:gz") as archive:
@@ -243,6 +266,12 @@ def _unpack(tarball, dest_dir):
         if target.exists():
             shutil.rmtree(target)  # an incomplete earlier copy: _batches_dir did not accept it
         os.replace(unpacked, target)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise CIFAR10Error(f"the archive downloaded from {url} cannot be unpacked ({type(error).__name__}: "
+                           f"{error}): it is not the CIFAR-10 release. Check the URL and checksum, or "
+                           f"{_offline_advice()}.") from error
+    except OSError as error:
+        raise CIFAR10Error(f"could not unpack the download into {dest_dir} ({error}). {_cache_advice()}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

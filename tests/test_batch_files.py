@@ -143,6 +143,14 @@ def test_labels_sharing_one_long_list_are_refused_before_any_is_converted(tmp_pa
         data.read_batch(path)
 
 
+@pytest.mark.parametrize("length, error", [(2**62, "MemoryError"), (2**64 - 1, "OverflowError")])
+def test_a_length_prefix_larger_than_memory_is_named(tmp_path, length, error):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x04\x8e" + length.to_bytes(8, "little") + b"abc")  # BINBYTES8: length, then bytes
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt \\({error}"):
+        data.read_batch(path)
+
+
 # ---------------------------------------------------------------------------------------------
 # Fuzzing: valid files, mutated
 

@@ -225,6 +225,32 @@ def test_offline_error_names_cifar10_dir_and_url(tmp_path):
     assert data.CIFAR10_URL in str(caught.value)
 
 
+def test_an_unwritable_cache_is_named_with_the_fix(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(data.CIFAR10Error, match=r"cannot write the download into .*a-file/cifar_lessons.*XDG_CACHE_HOME"):
+        data.download_cifar10(tmp_path / "a-file" / "cifar_lessons", url="http://127.0.0.1:9/none.tar.gz",
+                              retries=0, progress=False)
+
+
+def _evil_tarball(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        member = tarfile.TarInfo("../outside.txt")
+        member.size = 4
+        archive.addfile(member, io.BytesIO(b"evil"))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("payload", [b"plain text, not an archive", b"\x1f\x8b\x08truncated gzip", None],
+                         ids=["not gzip", "truncated gzip", "member outside"])
+def test_an_archive_that_cannot_be_unpacked_is_named_and_nothing_is_left(tmp_path, serve, payload):
+    payload = payload or _evil_tarball(tmp_path)
+    server = serve(payload)
+    with pytest.raises(data.CIFAR10Error, match=r"archive downloaded from http://127\.0\.0\.1.* cannot be unpacked"):
+        _download(tmp_path / "dest", server, hashlib.md5(payload).hexdigest())
+    assert list((tmp_path / "dest").iterdir()) == [] and not (tmp_path / "outside.txt").exists()
+
+
 def test_load_downloads_into_the_cache_when_nothing_is_configured(tmp_path, serve, monkeypatch):
     payload, md5 = _tarball(tmp_path, rows=1000)
     server = serve(payload)
@@ -291,9 +317,26 @@ def test_labels_that_are_not_class_indices_are_refused(tmp_path, labels, problem
         data.read_batch(path)
 
 
+@pytest.mark.parametrize("source", ["CIFAR10_DIR", "path"])
+def test_an_empty_setting_is_an_error_not_the_default(monkeypatch, source):
+    monkeypatch.setenv("CIFAR10_DIR", "/unused")
+    if source == "CIFAR10_DIR":
+        monkeypatch.setenv("CIFAR10_DIR", "")
+    with pytest.raises(data.CIFAR10Error, match=f"{source} is empty.*unset it"):
+        data.find_cifar10("" if source == "path" else None, download=False)
+
+
+def test_a_folder_missing_a_batch_names_it(tmp_path, monkeypatch):
+    folder = _write_batches(tmp_path / "copy" / data.BATCHES_DIRNAME)
+    (folder / "data_batch_3").unlink()
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "copy"))
+    with pytest.raises(data.CIFAR10Error, match=r"copy/cifar-10-batches-py lacks data_batch_3 \("):
+        data.find_cifar10()
+
+
 def test_a_wrong_cifar10_dir_is_an_error_not_a_download(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "typo"))
-    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10"):
+    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10.*typo does not exist"):
         data.load_cifar10()
 
 
