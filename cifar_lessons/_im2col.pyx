@@ -149,7 +149,8 @@ def col2im_strided(const floating[::1] cols, floating[:, :, :, ::1] x, Py_ssize_
 def max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                      int[:, :, :, ::1] argmax, Py_ssize_t pool_height, Py_ssize_t pool_width,
                      Py_ssize_t stride):
-    """Fill ``out`` with each window's maximum and ``argmax`` with its flat h*W + w position (first on ties)."""
+    """Fill ``out`` with each window's maximum and ``argmax`` with its flat h*W + w position (first on ties;
+    a window holding NaN gives its first NaN)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], W = x.shape[3]
     cdef Py_ssize_t OH = out.shape[2], OW = out.shape[3]
     cdef Py_ssize_t plane, n, c, oh, ow, i, j, best_at, at
@@ -166,7 +167,9 @@ def max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                 for i in range(pool_height):
                     for j in range(pool_width):
                         at = (oh * stride + i) * W + ow * stride + j
-                        if source[at] > best:
+                        # a NaN beats every number and the first NaN every later one, as in NumPy's max
+                        # and argmax; on NaN-free input only the first comparison ever decides
+                        if source[at] > best or (source[at] != source[at] and best == best):
                             best = source[at]
                             best_at = at
                 out[n, c, oh, ow] = best

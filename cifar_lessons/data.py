@@ -13,18 +13,22 @@ The *lesson subset* is the first 1,000 rows of each training batch and the first
 500 rows of the test batch: the same arrays whether the folder holds the full
 release or only those rows, so the book's outputs match on every machine.
 """
+import gzip
 import hashlib
 import os
-import pickle
+import reprlib
 import shutil
 import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from cifar_lessons import batch_pickle
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -72,6 +76,16 @@ def _batches_dir(folder):
     return None
 
 
+def _what_is_missing(folder):
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return f"{folder} is not a folder" if folder.exists() else f"{folder} does not exist"
+    inner = folder / BATCHES_DIRNAME
+    candidate = inner if inner.is_dir() else folder
+    missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (candidate / name).is_file()]
+    return f"{candidate} lacks {', '.join(missing)}"
+
+
 def find_cifar10(path=None, download=True, cache_dir=None):
     """Return the ``cifar-10-batches-py`` folder to read, downloading into the cache if needed.
 
@@ -79,16 +93,20 @@ def find_cifar10(path=None, download=True, cache_dir=None):
     to look elsewhere): a typo should not silently trigger a 163 MB download.
     """
     for source, folder in (("path", path), ("CIFAR10_DIR", os.environ.get("CIFAR10_DIR"))):
-        if folder:
-            found = _batches_dir(folder)
-            if found is None:
-                raise CIFAR10Error(
-                    f"{source}={str(folder)!r} holds no CIFAR-10 python batches (expected "
-                    f"{', '.join(TRAIN_BATCHES)} and {TEST_BATCH}, in that folder or in its "
-                    f"'{BATCHES_DIRNAME}' subfolder). Fix the path, or unset it to download "
-                    f"the dataset into {default_cache_dir()}."
-                )
-            return found
+        if folder is None:
+            continue
+        if not str(folder).strip():  # an empty setting is a mistake, not a request for the default
+            raise CIFAR10Error(f"{source} is empty. Set it to the folder holding '{BATCHES_DIRNAME}', or "
+                               f"unset it to download the dataset into {default_cache_dir()}.")
+        found = _batches_dir(folder)
+        if found is None:
+            raise CIFAR10Error(
+                f"{source}={str(folder)!r} holds no CIFAR-10 python batches: {_what_is_missing(folder)} "
+                f"(expected {', '.join(TRAIN_BATCHES)} and {TEST_BATCH}, in that folder or in its "
+                f"'{BATCHES_DIRNAME}' subfolder). Fix the path, or unset it to download "
+                f"the dataset into {default_cache_dir()}."
+            )
+        return found
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     found = _batches_dir(cache_dir)
     if found is not None:
@@ -105,25 +123,53 @@ def find_cifar10(path=None, download=True, cache_dir=None):
 # Downloading
 
 
+MAX_DOWNLOAD_BYTES = 200 * 2**20  # the release is 163 MB: a server sending more is not sending it
+MAX_DOWNLOAD_SECONDS = 3600
+STALE_SECONDS = 15 * 60  # a live download writes far more often than this (every read or its timeout)
+LEFTOVER_PREFIX = ".cifar-10-"
+
+
 class _RetryableDownloadError(Exception):
     pass
 
 
-def _fetch(url, destination, timeout, progress):
-    """Stream ``url`` into ``destination`` and return its MD5 hex digest."""
+def _cache_advice():
+    return ("Set XDG_CACHE_HOME to a writable folder with "
+            f"{MAX_DOWNLOAD_BYTES // 2**20} MB free, or point CIFAR10_DIR at a copy of the dataset.")
+
+
+def _offline_advice():
+    return (f"download {CIFAR10_URL} elsewhere, unpack it, and point CIFAR10_DIR at the folder "
+            f"holding '{BATCHES_DIRNAME}'")
+
+
+def _too_large(url, max_bytes):
+    return CIFAR10Error(f"{url} sends more than {max_bytes} bytes, more than the CIFAR-10 release: it is "
+                        f"not the dataset. Check the URL, or {_offline_advice()}.")
+
+
+def _received(url, timeout, progress, max_bytes, deadline):
+    """The body of ``url``, chunk by chunk as it arrives, cut off past ``max_bytes`` or the ``deadline``."""
     from tqdm.auto import tqdm
 
-    digest = hashlib.md5()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(destination, "wb") as out:
-            expected = int(response.headers.get("Content-Length") or 0) or None
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length", "")
+            expected = int(length) if length.isdigit() else None
+            if expected is not None and expected > max_bytes:
+                raise _too_large(url, max_bytes)
             received = 0
             with tqdm(total=expected, unit="B", unit_scale=True, desc="CIFAR-10", disable=not progress) as bar:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
+                # read1 returns what one read brings, so a server trickling bytes still meets the deadline
+                while chunk := response.read1(1 << 20):
                     received += len(chunk)
+                    if received > max_bytes:
+                        raise _too_large(url, max_bytes)
+                    if time.monotonic() > deadline:
+                        raise CIFAR10Error(f"downloading {url} takes too long ({received} bytes in the time "
+                                           f"allowed): the connection is too slow; {_offline_advice()}.")
                     bar.update(len(chunk))
+                    yield chunk
             if expected is not None and received != expected:
                 raise _RetryableDownloadError(f"transfer interrupted after {received} of {expected} bytes")
     except urllib.error.HTTPError as error:
@@ -132,50 +178,84 @@ def _fetch(url, destination, timeout, progress):
         raise CIFAR10Error(f"downloading {url} failed: HTTP {error.code} {error.reason}") from error
     except (urllib.error.URLError, OSError) as error:  # refused, reset, timed out, cut short
         raise _RetryableDownloadError(str(error)) from error
+
+
+def _fetch(url, destination, timeout, progress, max_bytes, deadline):
+    """Stream ``url`` into ``destination`` and return its MD5 hex digest."""
+    digest = hashlib.md5()
+    try:
+        with open(destination, "wb") as out:
+            for chunk in _received(url, timeout, progress, max_bytes, deadline):
+                out.write(chunk)
+                digest.update(chunk)
+    except OSError as error:  # _received turns network errors into others: this is the disk
+        raise CIFAR10Error(f"could not write the download to {destination} ({error}). Free some space "
+                           f"there. {_cache_advice()}") from error
     return digest.hexdigest()
 
 
+def _remove_stale_leftovers(dest_dir):
+    """Delete what downloads killed before they could clean up left in ``dest_dir``."""
+    for leftover in dest_dir.glob(LEFTOVER_PREFIX + "*"):
+        try:
+            if time.time() - leftover.stat().st_mtime < STALE_SECONDS:
+                continue  # another download, still running
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+        except FileNotFoundError:  # its own download finished meanwhile
+            pass
+
+
 def download_cifar10(dest_dir, url=CIFAR10_URL, md5=CIFAR10_MD5, retries=3, backoff=1.0, timeout=60,
-                     progress=True):
+                     progress=True, max_bytes=MAX_DOWNLOAD_BYTES, max_seconds=MAX_DOWNLOAD_SECONDS):
     """Download, verify and unpack the CIFAR-10 python tarball into ``dest_dir``.
 
     The tarball is streamed to a temporary file beside its destination, its MD5 is checked,
     and only then is it unpacked (into a temporary folder, renamed into place), so an
-    interrupted or corrupt download never leaves a partial dataset behind. Network errors and
-    5xx answers are retried ``retries`` times, waiting ``backoff * 2**attempt`` seconds.
-    Returns the ``cifar-10-batches-py`` folder.
+    interrupted or corrupt download never leaves a partial dataset behind; what a killed
+    download left behind is deleted by the next one. Network errors and 5xx answers are
+    retried ``retries`` times, waiting ``backoff * 2**attempt`` seconds. A server that sends
+    more than ``max_bytes``, or a download still unfinished after ``max_seconds`` (retries
+    included), is given up on. Returns the ``cifar-10-batches-py`` folder.
     """
+    deadline = time.monotonic() + max_seconds
     dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    fd, part = tempfile.mkstemp(prefix=".cifar-10-", suffix=".tar.gz.part", dir=dest_dir)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        fd, part = tempfile.mkstemp(prefix=LEFTOVER_PREFIX, suffix=".tar.gz.part", dir=dest_dir)
+    except OSError as error:
+        raise CIFAR10Error(f"cannot write the download into {dest_dir} ({error}). {_cache_advice()}") from error
     os.close(fd)
+    _remove_stale_leftovers(dest_dir)
     part = Path(part)
     try:
         for attempt in range(retries + 1):
             try:
-                actual = _fetch(url, part, timeout, progress)
+                actual = _fetch(url, part, timeout, progress, max_bytes, deadline)
                 break
             except _RetryableDownloadError as error:
-                if attempt == retries:
+                wait = backoff * 2**attempt
+                if attempt == retries or time.monotonic() + wait > deadline:
                     raise CIFAR10Error(
-                        f"could not download CIFAR-10 from {url} after {retries + 1} attempts "
-                        f"({error}). If this machine is offline, download {CIFAR10_URL} elsewhere, "
-                        f"unpack it, and point CIFAR10_DIR at the folder holding '{BATCHES_DIRNAME}'."
+                        f"could not download CIFAR-10 from {url} after {attempt + 1} attempts ({error}). "
+                        f"If this machine is offline, {_offline_advice()}."
                     ) from error
-                time.sleep(backoff * 2**attempt)
+                time.sleep(wait)
         if actual != md5:
             raise CIFAR10Error(
                 f"the file downloaded from {url} has MD5 {actual}, expected {md5}: it is corrupt or "
                 "not the CIFAR-10 release, and was deleted. Try again later or download it by hand."
             )
-        _unpack(part, dest_dir)
+        _unpack(part, dest_dir, url)
     finally:
         part.unlink(missing_ok=True)
     return dest_dir / BATCHES_DIRNAME
 
 
-def _unpack(tarball, dest_dir):
-    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-unpack-", dir=dest_dir))
+def _unpack(tarball, dest_dir, url):
+    staging = Path(tempfile.mkdtemp(prefix=LEFTOVER_PREFIX + "unpack-", dir=dest_dir))
     try:
         with tarfile.open(tarball, "r:gz") as archive:
             archive.extractall(staging, filter="data")  # refuses absolute paths, links out, devices
@@ -186,6 +266,12 @@ def _unpack(tarball, dest_dir):
         if target.exists():
             shutil.rmtree(target)  # an incomplete earlier copy: _batches_dir did not accept it
         os.replace(unpacked, target)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise CIFAR10Error(f"the archive downloaded from {url} cannot be unpacked ({type(error).__name__}: "
+                           f"{error}): it is not the CIFAR-10 release. Check the URL and checksum, or "
+                           f"{_offline_advice()}.") from error
+    except OSError as error:
+        raise CIFAR10Error(f"could not unpack the download into {dest_dir} ({error}). {_cache_advice()}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -194,38 +280,46 @@ def _unpack(tarball, dest_dir):
 # Reading batches without running arbitrary code
 
 
-class _ForbiddenGlobal(pickle.UnpicklingError):
-    pass
-
-
-class _BatchUnpickler(pickle.Unpickler):
-    """Allows only the globals a CIFAR-10 batch pickle refers to: NumPy's array rebuilders
-    (and ``_codecs.encode``, with which Python 3 writes bytes at protocol 2)."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"): ("numpy", "ndarray"),
-        ("numpy", "dtype"): ("numpy", "dtype"),
-        ("_codecs", "encode"): ("_codecs", "encode"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise _ForbiddenGlobal(f"refusing to load '{module}.{name}': a CIFAR-10 batch never needs it")
-        module, name = self.ALLOWED[(module, name)]
-        return super().find_class(module, name)
-
-
-def _unpickle(path):
-    with open(path, "rb") as f:
-        # The release was pickled by Python 2; latin1 is NumPy's documented choice for its arrays.
-        return _BatchUnpickler(f, encoding="latin1").load()
-
-
 def _refetch_advice(path):
     return (f"Delete '{Path(path).parent}' and run again to download a fresh copy (or copy the "
             "folder again if CIFAR10_DIR points at a local copy).")
+
+
+def _checked_images(data, path):
+    width = int(np.prod(IMAGE_SHAPE))
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
+        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
+                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
+                           f"{_refetch_advice(path)}")
+    return data
+
+
+def _first_wrong_label(labels):
+    """``(label,)`` for the first label that is not an integer class index, else None.
+
+    A float would be truncated by the conversion to int64 (6.7 to 6, NaN to a huge negative
+    number), so it is wrong even where its value looks right.
+    """
+    classes = range(len(CLASS_NAMES))
+    if isinstance(labels, np.ndarray):  # plain integers (batch_pickle allows no other dtype): the extremes suffice
+        extremes = (int(labels.min()), int(labels.max())) if labels.size else ()
+        return next(((label,) for label in extremes if label not in classes), None)
+    return next(((label,) for label in labels if type(label) is not int or label not in classes), None)
+
+
+def _checked_labels(labels, count, path):
+    """``labels`` as int64, after checking their type and number before their values."""
+    if not (type(labels) is list or isinstance(labels, np.ndarray) and labels.ndim == 1):
+        raise CIFAR10Error(f"{path}: 'labels' should be a list of integers, got {type(labels).__name__} "
+                           f"{getattr(labels, 'shape', '')}. {_refetch_advice(path)}")
+    if len(labels) != count:
+        raise CIFAR10Error(f"{path}: {count} images but {len(labels)} labels. {_refetch_advice(path)}")
+    wrong = _first_wrong_label(labels)
+    if wrong is not None:
+        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {reprlib.repr(wrong[0])} "
+                           f"({type(wrong[0]).__name__}), where every label is an integer class index. "
+                           f"{_refetch_advice(path)}")
+    return np.array(labels, dtype=np.int64)
 
 
 def read_batch(path, rows=None):
@@ -235,25 +329,13 @@ def read_batch(path, rows=None):
     """
     path = Path(path)
     try:
-        batch = _unpickle(path)
-    except _ForbiddenGlobal as error:
+        batch = batch_pickle.load(path)
+    except batch_pickle.BadBatchFile as error:
         raise CIFAR10Error(f"{path} is not a CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
-        raise CIFAR10Error(f"{path} is truncated or corrupt ({type(error).__name__}: {error}). "
-                           f"{_refetch_advice(path)}") from error
-    if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
+    if "data" not in batch or "labels" not in batch:
         raise CIFAR10Error(f"{path} has no 'data' and 'labels' entries. {_refetch_advice(path)}")
-    data, labels = batch["data"], np.asarray(batch["labels"])
-    width = int(np.prod(IMAGE_SHAPE))
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
-        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
-                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
-                           f"{_refetch_advice(path)}")
-    if labels.shape != (data.shape[0],):
-        raise CIFAR10Error(f"{path}: {data.shape[0]} images but {labels.size} labels. {_refetch_advice(path)}")
-    if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
-        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1} "
-                           f"(found {labels.min()}..{labels.max()}). {_refetch_advice(path)}")
+    data = _checked_images(batch["data"], path)
+    labels = _checked_labels(batch["labels"], data.shape[0], path)
     if rows is not None:
         if data.shape[0] < rows:
             raise CIFAR10Error(
@@ -261,7 +343,7 @@ def read_batch(path, rows=None):
                 "subset folder cannot serve subset='full': unset CIFAR10_DIR to download the full release."
             )
         data, labels = data[:rows], labels[:rows]
-    return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
+    return data.reshape(-1, *IMAGE_SHAPE), labels
 
 
 def release_mismatch(folder):

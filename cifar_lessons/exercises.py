@@ -35,6 +35,19 @@ def _docstring(node):
     return None
 
 
+def _end_of_trailing_comments(lines, last, def_column):
+    """``last`` moved past the comment lines after it that are indented as a body under a def at
+    ``def_column``: they belong to that body, and could give the solution away."""
+    for number in range(last, len(lines)):
+        text = lines[number]
+        if not text.strip():
+            continue
+        if not (text.lstrip().startswith("#") and len(text) - len(text.lstrip()) > def_column):
+            break
+        last = number + 1
+    return last
+
+
 def stub(source):
     """``source``, a solution cell, with each function's body replaced by a TODO stub.
 
@@ -58,7 +71,7 @@ def stub(source):
             first = function.body[0].lineno - 1
             while lines[first - 1].strip() == "" or lines[first - 1].lstrip().startswith("#"):
                 first -= 1
-        last = body[-1].end_lineno if body else first
+        last = _end_of_trailing_comments(lines, body[-1].end_lineno if body else first, function.col_offset)
         indent = " " * function.body[0].col_offset
         see = " (see its docstring)" if docstring else ""
         lines[first:last] = [f"{indent}# TODO: write the body of {name}{see}, then run the check below.\n",
@@ -69,14 +82,18 @@ def stub(source):
 def learner_notebook(notebook):
     """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out."""
     learner = copy.deepcopy(notebook)
-    code = [cell for cell in learner.cells if cell.cell_type == "code"]
-    for index, cell in enumerate(code):
+    code = [(number, cell) for number, cell in enumerate(learner.cells, 1) if cell.cell_type == "code"]
+    for index, (number, cell) in enumerate(code):
         tags = cell.metadata.get("tags", [])
         if SOLUTION_TAG not in tags:
             continue
         cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags]
-        cell.source = stub(cell.source)
-        for cleared in [cell] + code[index + 1:index + 2]:
+        try:
+            cell.source = stub(cell.source)
+        except (ValueError, SyntaxError) as error:
+            opening = cell.source.strip().partition("\n")[0]
+            raise ValueError(f"solution cell {number} (which starts {opening!r}): {error}") from error
+        for _, cleared in [(number, cell)] + code[index + 1:index + 2]:
             cleared.outputs, cleared.execution_count = [], None
     return learner
 
@@ -88,11 +105,18 @@ def write_exercises(out_dir, book_dir="book"):
     out_dir, book_dir = Path(out_dir), Path(book_dir)
     if not any(book_dir.glob("*.ipynb")):
         raise FileNotFoundError(f"no notebooks in {book_dir.resolve()}: give the book's folder")
+    if out_dir.exists() and out_dir.samefile(book_dir):  # the learner copies would replace the solutions
+        raise ValueError(f"OUT_DIR {str(out_dir)!r} is the book folder itself ({book_dir.resolve()}): "
+                         "give another folder, e.g. `python -m cifar_lessons.exercises exercises book`")
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(book_dir.iterdir()):
         if path.suffix == ".ipynb":
             notebook = nbformat.read(path, as_version=4)
-            nbformat.write(learner_notebook(notebook), out_dir / path.name)
+            try:
+                learner = learner_notebook(notebook)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from error
+            nbformat.write(learner, out_dir / path.name)
             count = sum(SOLUTION_TAG in c.metadata.get("tags", []) for c in notebook.cells)
             print(f"{out_dir / path.name}: {count} exercise{'s' * (count != 1)}")
         elif path.is_file():

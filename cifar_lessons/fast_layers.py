@@ -16,13 +16,6 @@ from cifar_lessons import kernels
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 
 
-def _float_dtype(*arrays):
-    dtype = np.result_type(*arrays)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"the inputs must be float32 or float64, got {dtype}: convert them with .astype(np.float32)")
-    return dtype
-
-
 def _chunks(num_images, bytes_per_image):
     size = max(1, min(num_images, CHUNK_BYTES // bytes_per_image))
     return size, [(start, min(start + size, num_images)) for start in range(0, num_images, size)]
@@ -35,7 +28,7 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns: out (N, F, OH, OW) in the common float dtype of the inputs, cache.
     """
     stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
-    dtype = _float_dtype(x, w, b)
+    dtype = kernels.float_dtype(x, w, b)
     x = np.array(x, dtype=dtype, order="C")  # copies: the cache must not see later in-place changes
     w = np.array(w, dtype=dtype, order="C")
     N, C, H, W = x.shape
@@ -66,10 +59,9 @@ def conv_backward_fast(dout, cache):
     x, w, stride, pad = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
+    OH, OW = kernels.output_size(H, HH, pad, stride), kernels.output_size(W, WW, pad, stride)
     dout = np.asarray(dout)
-    if dout.ndim != 4 or dout.shape[:2] != (N, F):
-        raise ValueError(f"dout must be (N, F, OH, OW) = ({N}, {F}, OH, OW), got {dout.shape}")
-    OH, OW = dout.shape[2:]
+    kernels.check_dout("conv_backward_fast", dout, (N, F, OH, OW))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)
@@ -97,7 +89,7 @@ def max_pool_forward_fast(x, pool_param):
     Returns: out (N, C, OH, OW), cache (the argmax positions and x's shape).
     """
     height, width, stride, _, _ = kernels.pool_geometry(x, pool_param)
-    _float_dtype(x)
+    kernels.float_dtype(x)
     out, argmax = kernels.max_pool(x, height, width, stride)
     return out, (argmax, np.shape(x))
 

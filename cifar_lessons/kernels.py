@@ -86,6 +86,9 @@ def conv_geometry(x, w, b, conv_param):
         raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]}: w must be (F, C, HH, WW)")
     if np.shape(b) != (w.shape[0],):
         raise ValueError(f"b must have shape ({w.shape[0]},), one bias per filter, got {np.shape(b)}")
+    if 0 in w.shape[:2]:
+        raise ValueError(f"a convolution needs at least one input channel and one filter, got x {x.shape} and "
+                         f"w {w.shape}")
     missing = {"stride", "pad"} - set(conv_param)
     if missing:
         raise ValueError(f"conv_param needs the keys 'stride' and 'pad'; missing {sorted(missing)}")
@@ -111,6 +114,21 @@ def pool_geometry(x, pool_param):
     stride = _positive_int(pool_param["stride"], "pool_param['stride']")
     _, _, H, W = x.shape
     return height, width, stride, _window_steps(H, height, 0, stride, "height"), _window_steps(W, width, 0, stride, "width")
+
+
+def check_dout(name, dout, expected_shape):
+    """Raise a ValueError naming the layer ``name`` unless ``dout`` has the forward output's shape."""
+    if np.shape(dout) != tuple(expected_shape):
+        raise ValueError(f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, "
+                         f"got {np.shape(dout)}")
+
+
+def float_dtype(*arrays):
+    """The dtype a layer computes ``arrays`` in, which must be float32 or float64: integers would wrap around."""
+    dtype = np.result_type(*arrays)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"the inputs must be float32 or float64, got {dtype}: convert them with .astype(np.float32)")
+    return dtype
 
 
 def _check_float(array, name):
@@ -186,7 +204,8 @@ def col2im_matrix(cols, x_shape, field_height, field_width, pad=0, stride=1, out
 def max_pool(x, pool_height, pool_width, stride):
     """Window maxima and where they are. x: (N, C, H, W) -> out (N, C, OH, OW) and
     argmax (N, C, OH, OW) int32, the flat h*W + w index of each maximum in its plane
-    (the first one on ties), which is all :func:`max_pool_scatter` needs."""
+    (the first one on ties; a window holding NaN gives NaN, at its first NaN, as NumPy's
+    max and argmax do), which is all :func:`max_pool_scatter` needs."""
     x = _checked_input(x, pool_height, pool_width, 0, stride)
     N, C, H, W = x.shape
     shape = (N, C, output_size(H, pool_height, 0, stride), output_size(W, pool_width, 0, stride))
@@ -199,10 +218,19 @@ def max_pool(x, pool_height, pool_width, stride):
 
 def max_pool_scatter(dout, argmax, x_shape):
     """Backward of :func:`max_pool`: dout (N, C, OH, OW) sent to the argmax positions of x_shape."""
-    dout = np.ascontiguousarray(dout)
+    dout, argmax = np.ascontiguousarray(dout), np.asarray(argmax)
     _check_float(dout, "dout")
-    if dout.shape != argmax.shape or dout.shape[:2] != tuple(x_shape[:2]):
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W), the shape of max_pool's input, got {tuple(x_shape)}")
+    N, C, H, W = x_shape
+    if dout.ndim != 4 or dout.shape != argmax.shape or dout.shape[:2] != (N, C):
         raise ValueError(f"dout {dout.shape} must match the pooled output {argmax.shape} of x {tuple(x_shape)}")
+    if not np.issubdtype(argmax.dtype, np.integer):
+        raise TypeError(f"argmax must hold integer positions, as max_pool returns them, got {argmax.dtype}")
+    # The kernel writes to these positions unchecked: one outside its plane would corrupt memory.
+    if argmax.size and (argmax.min() < 0 or argmax.max() >= H * W):
+        raise ValueError(f"argmax holds positions outside the {H}x{W} planes of x_shape (found "
+                         f"{argmax.min()}..{argmax.max()}, valid 0..{H * W - 1}): pass the argmax max_pool returned")
     if _im2col is None:
         return max_pool_scatter_numpy(dout, argmax, x_shape)
     dx = np.empty(x_shape, dtype=dout.dtype)

@@ -10,12 +10,6 @@ from cifar_lessons.fast_layers import (conv_backward_fast, conv_forward_fast, ma
 # Chapter 1: affine, ReLU and the two classification losses
 
 
-def _check_dout(name, dout, expected_shape):
-    if np.shape(dout) != tuple(expected_shape):
-        raise ValueError(f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, "
-                         f"got {np.shape(dout)}")
-
-
 def affine_forward(x, w, b):
     """Fully connected layer: ``out = x.reshape(N, D) @ w + b``.
 
@@ -45,7 +39,7 @@ def affine_backward(dout, cache):
     Returns ``(dx, dw, db)`` with the shapes of x (N, d_1, ..., d_k), w (D, M) and b (M,).
     """
     x, w, b = cache
-    _check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
+    kernels.check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
     db = dout.sum(axis=0)
@@ -66,7 +60,7 @@ def relu_backward(dout, cache):
     Inputs: dout of x's shape; cache = x from :func:`relu_forward`. Returns dx of x's shape.
     """
     x = cache
-    _check_dout("relu_backward", dout, x.shape)
+    kernels.check_dout("relu_backward", dout, x.shape)
     return dout * (x > 0)
 
 
@@ -88,11 +82,13 @@ def _check_scores_and_labels(name, x, y):
     if np.ndim(x) != 2:
         raise ValueError(f"{name}: x must be 2-D scores (N, C), got shape {np.shape(x)}")
     N, C = x.shape
+    if N == 0 or C == 0:  # the loss is a mean over the examples of a distribution over the classes
+        raise ValueError(f"{name}: x must hold scores for at least one example and one class, got shape {x.shape}")
     y = np.asarray(y)
     if y.shape != (N,) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{name}: y must be ({N},) integer labels to match x of shape {x.shape}, "
                          f"got {y.dtype} of shape {y.shape}")
-    if N and (y.min() < 0 or y.max() >= C):
+    if y.min() < 0 or y.max() >= C:
         raise ValueError(f"{name}: labels must lie in 0..{C - 1} for {C} classes, "
                          f"found {y.min()}..{y.max()}")
     return y
@@ -268,7 +264,7 @@ def _train_cache(name, dout, cache):
     if cache is None:
         raise ValueError(f"{name}: the cache comes from a test-mode forward pass, which has no "
                          "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'")
-    _check_dout(name, dout, cache[0].shape)
+    kernels.check_dout(name, dout, cache[0].shape)
     return cache
 
 
@@ -298,7 +294,7 @@ def layernorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, D), (D,), (D,).
     """
     x_hat, inv_std, gamma = cache
-    _check_dout("layernorm_backward", dout, x_hat.shape)
+    kernels.check_dout("layernorm_backward", dout, x_hat.shape)
     dgamma = (dout * x_hat).sum(axis=0)
     dbeta = dout.sum(axis=0)
     dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)
@@ -342,7 +338,7 @@ def dropout_backward(dout, cache):
     _, mask = cache
     if mask is None:
         return dout
-    _check_dout("dropout_backward", dout, mask.shape)
+    kernels.check_dout("dropout_backward", dout, mask.shape)
     return dout * mask
 
 
@@ -369,7 +365,7 @@ def conv_forward_naive(x, w, b, conv_param):
     stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.empty((N, F, OH, OW), dtype=np.result_type(x, w, b))
+    out = np.empty((N, F, OH, OW), dtype=kernels.float_dtype(x, w, b))
     for i in range(OH):
         for j in range(OW):
             window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (N, C, HH, WW)
@@ -385,7 +381,7 @@ def conv_backward_naive(dout, cache):
     """
     x, w, b, conv_param = cache
     stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
-    _check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
+    kernels.check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
     H, W, HH, WW = x.shape[2], x.shape[3], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
@@ -421,21 +417,22 @@ def max_pool_backward_naive(dout, cache):
     """
     x, pool_param = cache
     height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
-    _check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
+    kernels.check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
     N, C = x.shape[:2]
     n, c = np.ogrid[:N, :C]
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     for i in range(OH):
         for j in range(OW):
             window = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width]
-            best = window.reshape(N, C, -1).argmax(axis=2)
+            best = window.reshape(N, C, height * width).argmax(axis=2)
             dx[n, c, i * stride + best // width, j * stride + best % width] += dout[:, :, i, j]
     return dx
 
 
 def _channels_last(x):
     """(N, C, H, W) -> (N*H*W, C): one row per pixel, so each channel is a feature."""
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+    N, C, H, W = x.shape
+    return x.transpose(0, 2, 3, 1).reshape(N * H * W, C)  # sizes spelled out: -1 is ambiguous when C is 0
 
 
 def _channels_first(rows, shape):
@@ -458,7 +455,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 def spatial_batchnorm_backward(dout, cache):
     """Gradients of :func:`spatial_batchnorm_forward`: dout (N, C, H, W) -> (dx, dgamma (C,), dbeta (C,))."""
     bn_cache, shape = cache
-    _check_dout("spatial_batchnorm_backward", dout, shape)
+    kernels.check_dout("spatial_batchnorm_backward", dout, shape)
     dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), bn_cache)
     return _channels_first(dx, shape), dgamma, dbeta
 
@@ -489,7 +486,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     eps = gn_param.get("eps", GROUPNORM_DEFAULTS["eps"])
     _check_groupnorm_inputs(x, gamma, beta, G, eps)
     N, C, H, W = x.shape
-    x_hat, inv_std = _standardize(x.reshape(N, int(G), -1), axis=2, eps=eps)
+    group_size = C // int(G) * H * W  # spelled out: -1 is ambiguous in an empty batch
+    x_hat, inv_std = _standardize(x.reshape(N, int(G), group_size), axis=2, eps=eps)
     x_hat = x_hat.reshape(x.shape)
     return gamma * x_hat + beta, (x_hat, inv_std, gamma, int(G))
 
@@ -501,11 +499,12 @@ def spatial_groupnorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, C, H, W), (1, C, 1, 1), (1, C, 1, 1).
     """
     x_hat, inv_std, gamma, G = cache
-    _check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
-    N = x_hat.shape[0]
+    kernels.check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
+    N, C, H, W = x_hat.shape
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
-    dx = _standardize_backward((dout * gamma).reshape(N, G, -1), x_hat.reshape(N, G, -1), inv_std, axis=2)
+    groups = (N, G, C // G * H * W)  # spelled out: -1 is ambiguous in an empty batch
+    dx = _standardize_backward((dout * gamma).reshape(groups), x_hat.reshape(groups), inv_std, axis=2)
     return dx.reshape(x_hat.shape), dgamma, dbeta
 
 

@@ -11,13 +11,18 @@ statistics in ``bn_params``, if it has any) that scored best on the validation s
     solver.train()
 """
 import copy
-import pickle
+import json
+import zipfile
 
 import numpy as np
 
 from cifar_lessons import optim
+from cifar_lessons.atomic_file import open_atomically
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
+# A checkpoint is an .npz archive: each parameter under this prefix, the rest as JSON text under INFO_KEY.
+PARAMS_PREFIX = "params/"
+INFO_KEY = "info"
 
 
 class Solver:
@@ -30,7 +35,8 @@ class Solver:
         batch_size, num_epochs: minibatch size and number of passes over X_train
         num_train_samples: training rows scored for train_acc_history (None: all)
         num_val_samples: validation rows scored for val_acc_history (None: all)
-        checkpoint_name: if set, save ``{checkpoint_name}_epoch_{epoch}.pkl`` after every epoch
+        checkpoint_name: if set, save ``{checkpoint_name}_epoch_{epoch}.npz`` after every epoch
+            (read it back with :func:`load_checkpoint`)
         print_every: with verbose, print the loss every this many iterations
         verbose: print the loss and the accuracies while training
         progress: show a tqdm progress bar
@@ -46,6 +52,11 @@ class Solver:
         missing = [key for key in DATA_KEYS if key not in data]
         if missing:
             raise ValueError(f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(DATA_KEYS)}")
+        for split in ("train", "val"):  # checked now: a mismatch would otherwise fail mid-training
+            rows, labels = len(data[f"X_{split}"]), len(data[f"y_{split}"])
+            if rows == 0 or rows != labels:
+                raise ValueError(f"Solver: data['X_{split}'] has {rows} rows and data['y_{split}'] {labels} labels; "
+                                 "they need one label per row, and at least one row")
         if isinstance(update_rule, str):
             if update_rule not in optim.DEFAULTS:
                 raise ValueError(f"Solver: unknown update_rule {update_rule!r}; choose one of "
@@ -105,8 +116,7 @@ class Solver:
         return float(np.mean(np.concatenate(predictions) == y))
 
     def _save_checkpoint(self):
-        checkpoint = {
-            "params": self.model.params,
+        info = {
             "update_rule": getattr(self.update_rule, "__name__", repr(self.update_rule)),
             "optim_config": self.optim_config,
             "lr_decay": self.lr_decay,
@@ -118,11 +128,10 @@ class Solver:
             "train_acc_history": self.train_acc_history,
             "val_acc_history": self.val_acc_history,
         }
-        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.pkl"
+        filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
         if self.verbose:
             print(f'Saving checkpoint to "{filename}"')
-        with open(filename, "wb") as f:
-            pickle.dump(checkpoint, f)
+        _write_checkpoint(filename, self.model.params, info)
         return filename
 
     def train(self):
@@ -165,11 +174,45 @@ class Solver:
             self.best_bn_params = copy.deepcopy(getattr(self.model, "bn_params", None))
 
 
+def _plain(value):
+    # json's fallback: NumPy numbers (a loss, a learning rate) become Python numbers
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"a Solver checkpoint holds numbers, strings, lists and dicts, not a {type(value).__name__}")
+
+
+def _write_checkpoint(filename, params, info):
+    for name, w in params.items():
+        if not isinstance(w, np.ndarray) or w.dtype.hasobject:
+            raise TypeError(f"Solver: params[{name!r}] must be a NumPy array of numbers to be saved, "
+                            f"got {getattr(w, 'dtype', type(w).__name__)}")
+    arrays = {PARAMS_PREFIX + name: w for name, w in params.items()}
+    arrays[INFO_KEY] = np.array(json.dumps(info, default=_plain))
+    with open_atomically(filename) as f:
+        np.savez(f, **arrays)
+
+
 def load_checkpoint(filename):
     """Read a file written by a Solver with ``checkpoint_name``: a dict with ``params`` (name ->
     array), ``epoch``, the training configuration and the histories up to that epoch.
 
-    Only load checkpoints you wrote yourself: like every pickle, a crafted file can run code.
+    The file holds arrays and JSON text only, read without pickle: loading it cannot run code.
     """
-    with open(filename, "rb") as f:
-        return pickle.load(f)
+    try:
+        archive = np.load(filename, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an archive")
+        with archive:
+            info = archive[INFO_KEY]
+            if info.dtype.kind != "U" or info.ndim:
+                raise ValueError(f"its {INFO_KEY!r} entry is not text")
+            info = json.loads(str(info))
+            params = {key.removeprefix(PARAMS_PREFIX): archive[key]
+                      for key in archive.files if key.startswith(PARAMS_PREFIX)}
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{filename} is not a Solver checkpoint ({error}): it should be the .npz file a "
+                         "Solver with checkpoint_name writes. (A .pkl checkpoint is a pickle, which is not "
+                         "loaded: a pickle can run code.)") from error
+    if not isinstance(info, dict):
+        raise ValueError(f"{filename} is not a Solver checkpoint: its {INFO_KEY!r} entry is not a dict")
+    return {**info, "params": params}

@@ -24,8 +24,8 @@ def _find_data():
     try:
         return data.find_cifar10(download=False)
     except data.CIFAR10Error:
-        if os.environ.get("CIFAR10_DIR"):
-            raise  # a wrong CIFAR10_DIR: its message says what to fix
+        if os.environ.get("CIFAR10_DIR") is not None:
+            raise  # a wrong (or empty) CIFAR10_DIR: its message says what to fix
     print(f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
           f"{_shown(data.default_cache_dir())} (set CIFAR10_DIR to use a copy you already have)", flush=True)
     return data.find_cifar10()

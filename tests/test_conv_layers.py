@@ -97,6 +97,20 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_once():
         np.testing.assert_array_equal(backward(np.full(out.shape, 3.0), cache), [[[[3.0, 0], [0, 0]]]])
 
 
+def test_max_pool_nan_wins_its_window_in_both_layers():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 1] = x[0, 1, 0, 1] = x[0, 1, 3, 2] = np.nan  # none first in its window; two in one window
+    x[0, 1, 2, 3] = np.nan
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    naive, naive_cache = layers.max_pool_forward_naive(x, pool_param)
+    fast, fast_cache = fast_layers.max_pool_forward_fast(x, pool_param)
+    assert np.isnan(naive[0, 0, 0, 0]) and np.isnan(naive[0, 1, 1, 1])
+    np.testing.assert_array_equal(fast, naive)
+    dout = np.arange(1.0, 9.0).reshape(naive.shape)
+    np.testing.assert_array_equal(fast_layers.max_pool_backward_fast(dout, fast_cache),
+                                  layers.max_pool_backward_naive(dout, naive_cache))
+
+
 def test_fast_conv_spans_several_chunks(monkeypatch):
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 1)  # one image per chunk
     rng = np.random.default_rng(1)
@@ -173,6 +187,43 @@ def test_bad_convolutions_say_what_is_wrong(forward, x_shape, w_shape, conv_para
         forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), conv_param)
 
 
+@pytest.mark.parametrize("forward, backward", [(layers.conv_forward_naive, layers.conv_backward_naive),
+                                               (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)])
+@pytest.mark.parametrize("dout_shape", [(2, 3, 24, 1), (2, 3, 6, 4), (2, 3, 4, 6, 1)])
+def test_conv_backward_refuses_a_dout_not_shaped_as_the_output(forward, backward, dout_shape):
+    out, cache = forward(np.zeros((2, 1, 4, 6)), np.zeros((3, 1, 3, 3)), np.zeros(3), {"stride": 1, "pad": 1})
+    assert out.shape == (2, 3, 4, 6)
+    with pytest.raises(ValueError, match=r"dout must have the shape of the forward output \(2, 3, 4, 6\)"):
+        backward(np.zeros(dout_shape), cache)
+
+
+@pytest.mark.parametrize("forward", [layers.conv_forward_naive, fast_layers.conv_forward_fast])
+@pytest.mark.parametrize("x_shape, w_shape", [((1, 0, 4, 4), (2, 0, 3, 3)), ((1, 3, 4, 4), (0, 3, 3, 3))],
+                         ids=["no channels", "no filters"])
+def test_a_convolution_without_channels_or_filters_says_so(forward, x_shape, w_shape):
+    with pytest.raises(ValueError, match="needs at least one input channel and one filter"):
+        forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), {"stride": 1, "pad": 1})
+
+
+def test_an_empty_batch_passes_through_every_spatial_layer():
+    x, w, b = np.zeros((0, 4, 4, 4)), np.zeros((2, 4, 3, 3)), np.zeros(2)
+    conv_param, pool_param = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    for forward, backward in ((layers.conv_forward_naive, layers.conv_backward_naive),
+                              (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)):
+        out, cache = forward(x, w, b, conv_param)
+        assert out.shape == (0, 2, 4, 4)
+        assert [grad.shape for grad in backward(out, cache)] == [x.shape, w.shape, b.shape]
+    for forward, backward in ((layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+                              (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
+        out, cache = forward(x, pool_param)
+        assert out.shape == (0, 4, 2, 2) and backward(out, cache).shape == x.shape
+    gamma = np.ones((1, 4, 1, 1))
+    out, cache = layers.spatial_groupnorm_forward(x, gamma, 0 * gamma, 2, {})
+    assert out.shape == x.shape and layers.spatial_groupnorm_backward(out, cache)[0].shape == x.shape
+    out, _ = layers.spatial_batchnorm_forward(x, np.ones(4), np.zeros(4), {"mode": "test"})
+    assert out.shape == x.shape
+
+
 @pytest.mark.parametrize("forward", [layers.max_pool_forward_naive, fast_layers.max_pool_forward_fast])
 @pytest.mark.parametrize("pool_param, message", [
     ({"pool_height": 2, "pool_width": 2, "stride": 2}, "stride 2 does not tile the height"),
@@ -185,10 +236,12 @@ def test_bad_pooling_says_what_is_wrong(forward, pool_param, message):
         forward(np.zeros((1, 1, 5, 6)), pool_param)
 
 
-def test_fast_layers_refuse_integer_inputs():
-    with pytest.raises(TypeError, match="float32 or float64"):
-        fast_layers.conv_forward_fast(np.zeros((1, 1, 3, 3), int), np.zeros((1, 1, 3, 3), int), np.zeros(1, int),
-                                      {"stride": 1, "pad": 1})
+@pytest.mark.parametrize("forward", [layers.conv_forward_naive, fast_layers.conv_forward_fast])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_convolutions_refuse_integer_inputs_that_would_wrap(forward, dtype):
+    x, w = np.full((1, 1, 3, 3), 100, dtype), np.full((1, 1, 3, 3), 100, dtype)  # 9 * 100 * 100 overflows uint8
+    with pytest.raises(TypeError, match=f"float32 or float64, got {np.dtype(dtype)}"):
+        forward(x, w, np.zeros(1, dtype), {"stride": 1, "pad": 1})
 
 
 def test_fast_layers_work_without_the_compiled_kernels():

@@ -7,6 +7,7 @@ import os
 import pickle
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,30 @@ class _Server:
                     return
                 body = server.payload
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                if action == "endless":  # no Content-Length: the body would end when the connection does
+                    self.end_headers()
+                    self._send_until_hung_up(bytes(1 << 16), times=2**10)
+                    return
+                self.send_header("Content-Length", str(10**10 if action == "huge" else len(body)))
                 self.end_headers()
+                if action == "trickle":  # a byte at a time: no single read ever times out
+                    self._send_until_hung_up(body[:1], times=len(body), pause=0.01)
+                    return
                 if action == "cut":  # promise the whole file, send half, hang up
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(2)
                     return
                 self.wfile.write(body)
+
+            def _send_until_hung_up(self, piece, times, pause=0.0):
+                try:
+                    for _ in range(times):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -158,10 +175,80 @@ def test_client_errors_are_not_retried(tmp_path, serve):
     assert server.requests == 1
 
 
+@pytest.mark.parametrize("action", ["endless", "huge"])
+def test_a_server_sending_more_than_the_release_is_cut_off(tmp_path, serve, action):
+    server = serve(b"", [action])
+    with pytest.raises(data.CIFAR10Error, match=r"sends more than 1048576 bytes.*not the dataset"):
+        _download(tmp_path / "dest", server, "0" * 32, max_bytes=2**20)
+    assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_download_that_takes_too_long_is_given_up(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload, ["trickle"])
+    started = time.monotonic()
+    with pytest.raises(data.CIFAR10Error, match=r"takes too long.*CIFAR10_DIR"):
+        _download(tmp_path / "dest", server, md5, max_seconds=0.5)
+    assert time.monotonic() - started < 5
+    assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_download_deletes_what_killed_downloads_left_behind(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    old = time.time() - 2 * data.STALE_SECONDS
+    for name in (".cifar-10-killed.tar.gz.part", ".cifar-10-unpack-killed"):
+        leftover = dest / name
+        leftover.mkdir() if "unpack" in name else leftover.write_bytes(b"x" * 1000)
+        os.utime(leftover, (old, old))
+    (dest / ".cifar-10-running.tar.gz.part").write_bytes(b"another download, still going")
+    _download(dest, serve(payload), md5)
+    assert _leftovers(dest) == [".cifar-10-running.tar.gz.part"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
+def test_a_full_disk_is_reported_as_such_not_as_offline(tmp_path, serve, monkeypatch):
+    payload, md5 = _tarball(tmp_path)
+    server = serve(payload)
+    real_open = open
+    monkeypatch.setattr(data, "open", lambda path, mode: real_open("/dev/full", mode), raising=False)
+    with pytest.raises(data.CIFAR10Error, match="No space left on device.*Free some space") as caught:
+        _download(tmp_path / "dest", server, md5)
+    assert "offline" not in str(caught.value) and server.requests == 1
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
 def test_offline_error_names_cifar10_dir_and_url(tmp_path):
     with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR") as caught:
         data.download_cifar10(tmp_path, url="http://127.0.0.1:9/none.tar.gz", retries=0, progress=False)
     assert data.CIFAR10_URL in str(caught.value)
+
+
+def test_an_unwritable_cache_is_named_with_the_fix(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(data.CIFAR10Error, match=r"cannot write the download into .*a-file/cifar_lessons.*XDG_CACHE_HOME"):
+        data.download_cifar10(tmp_path / "a-file" / "cifar_lessons", url="http://127.0.0.1:9/none.tar.gz",
+                              retries=0, progress=False)
+
+
+def _evil_tarball(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        member = tarfile.TarInfo("../outside.txt")
+        member.size = 4
+        archive.addfile(member, io.BytesIO(b"evil"))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("payload", [b"plain text, not an archive", b"\x1f\x8b\x08truncated gzip", None],
+                         ids=["not gzip", "truncated gzip", "member outside"])
+def test_an_archive_that_cannot_be_unpacked_is_named_and_nothing_is_left(tmp_path, serve, payload):
+    payload = payload or _evil_tarball(tmp_path)
+    server = serve(payload)
+    with pytest.raises(data.CIFAR10Error, match=r"archive downloaded from http://127\.0\.0\.1.* cannot be unpacked"):
+        _download(tmp_path / "dest", server, hashlib.md5(payload).hexdigest())
+    assert list((tmp_path / "dest").iterdir()) == [] and not (tmp_path / "outside.txt").exists()
 
 
 def test_load_downloads_into_the_cache_when_nothing_is_configured(tmp_path, serve, monkeypatch):
@@ -194,13 +281,14 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 def test_truncated_batch_names_the_file_and_the_fix(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(_batch_pickle(12)[:5000])
-    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is truncated or corrupt.*Delete"):
+    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt.*Delete"):
         data.read_batch(path)
 
 
 @pytest.mark.parametrize("batch, problem", [
     ({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, r"shape \(n, 3072\)"),
-    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "should be uint8"),
+    ({"data": np.zeros((4, 3072), np.int16), "labels": [0] * 4}, "should be uint8"),
+    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "refusing dtype 'f4'"),
     ({"data": np.zeros((4, 3072), np.uint8), "labels": [0] * 3}, "4 images but 3 labels"),
     ({"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 10]}, r"labels outside 0\.\.9"),
     ({"labels": [0]}, "no 'data' and 'labels'"),
@@ -212,9 +300,43 @@ def test_malformed_batches_are_rejected(tmp_path, batch, problem):
         data.read_batch(path)
 
 
+@pytest.mark.parametrize("labels, problem", [
+    ([0, 1, float("nan"), 2], r"found nan \(float\)"),  # was read as -9223372036854775808
+    ([0, 1, 6.7, 2], r"found 6\.7 \(float\)"),  # was read as 6
+    ([0, 1, True, 2], r"found True \(bool\)"),
+    ([0, None, 1, 2], r"found None \(NoneType\)"),
+    (["cat", "dog", "cat", "dog"], r"found 'cat' \(str\)"),
+    (np.array([0, 1, 2, 3.0]), "refusing dtype 'f8'"),
+    (np.array([0, 1, 2, 2**63], np.uint64), r"found 9223372036854775808"),
+    (np.zeros((4, 1), np.int64), r"'labels' should be a list of integers, got ndarray \(4, 1\)"),
+], ids=["nan", "float", "bool", "none", "str", "float array", "uint64 array", "2-d array"])
+def test_labels_that_are_not_class_indices_are_refused(tmp_path, labels, problem):
+    path = tmp_path / "data_batch_3"
+    path.write_bytes(pickle.dumps({"data": np.zeros((4, 3072), np.uint8), "labels": labels}, protocol=2))
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_3.*{problem}.*Delete"):
+        data.read_batch(path)
+
+
+@pytest.mark.parametrize("source", ["CIFAR10_DIR", "path"])
+def test_an_empty_setting_is_an_error_not_the_default(monkeypatch, source):
+    monkeypatch.setenv("CIFAR10_DIR", "/unused")
+    if source == "CIFAR10_DIR":
+        monkeypatch.setenv("CIFAR10_DIR", "")
+    with pytest.raises(data.CIFAR10Error, match=f"{source} is empty.*unset it"):
+        data.find_cifar10("" if source == "path" else None, download=False)
+
+
+def test_a_folder_missing_a_batch_names_it(tmp_path, monkeypatch):
+    folder = _write_batches(tmp_path / "copy" / data.BATCHES_DIRNAME)
+    (folder / "data_batch_3").unlink()
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "copy"))
+    with pytest.raises(data.CIFAR10Error, match=r"copy/cifar-10-batches-py lacks data_batch_3 \("):
+        data.find_cifar10()
+
+
 def test_a_wrong_cifar10_dir_is_an_error_not_a_download(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "typo"))
-    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10"):
+    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR=.*typo.*holds no CIFAR-10.*typo does not exist"):
         data.load_cifar10()
 
 

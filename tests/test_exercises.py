@@ -82,6 +82,25 @@ def test_stub_refuses_cells_it_cannot_blank_safely(source, problem):
         exercises.stub(source)
 
 
+def test_stub_blanks_comments_after_the_last_line_of_a_body():
+    source = textwrap.dedent('''\
+        def double(x):
+            """Twice x."""
+            return 2 * x
+
+            # the answer: multiply by two
+        # a note on the next function, kept
+        class Net:
+            def loss(self):
+                return 1
+                # loss: return one
+            # a note on the class, kept
+        ''')
+    stubbed = exercises.stub(source)
+    assert "multiply by two" not in stubbed and "return one" not in stubbed
+    assert "# a note on the next function, kept" in stubbed and "    # a note on the class, kept" in stubbed
+
+
 def fake_notebook():
     cells = [nbformat.v4.new_code_cell("import math", execution_count=1),
              nbformat.v4.new_code_cell("def area(r):\n    \"\"\"Area of a circle.\"\"\"\n    return math.pi * r ** 2",
@@ -117,6 +136,34 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
     assert "01_circles.ipynb: 1 exercise" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="no notebooks"):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
+
+
+@pytest.mark.parametrize("args", [["book", "book"], ["book"], ["book", "./book/../book"], ["link", "book"]],
+                         ids=["same", "default source", "respelled", "symlink"])
+def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
+    book = tmp_path / "book"
+    book.mkdir()
+    nbformat.write(fake_notebook(), book / "01_circles.ipynb")
+    (tmp_path / "link").symlink_to(book)
+    before = (book / "01_circles.ipynb").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is the book folder itself.*another folder"):
+        exercises.main(args)
+    assert (book / "01_circles.ipynb").read_bytes() == before
+    assert sorted(p.name for p in book.iterdir()) == ["01_circles.ipynb"]
+
+
+def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    notebook = fake_notebook()
+    notebook.cells[1].source = "x = 1\ndef area(r):\n    return x"
+    nbformat.write(notebook, book / "01_circles.ipynb")
+    with pytest.raises(ValueError, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"):
+        exercises.main([str(tmp_path / "out"), str(book)])
+    notebook.cells[1].source = "%timeit 1\ndef area(r):\n    return 1"
+    with pytest.raises(ValueError, match=r"solution cell 2 \(which starts '%timeit 1'\): invalid syntax"):
+        exercises.learner_notebook(notebook)
 
 
 def code_cells(notebook):

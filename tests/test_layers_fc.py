@@ -113,6 +113,9 @@ def test_numerical_gradient_of_a_known_function():
     (lambda: layers.softmax_loss(np.zeros((3, 4)), np.zeros(2, dtype=int)), "y must be (3,) integer labels"),
     (lambda: layers.svm_loss(np.zeros((3, 4)), np.zeros(3)), "integer labels"),
     (lambda: layers.svm_loss(np.zeros((3, 4)), np.array([0, 1, 4])), "labels must lie in 0..3"),
+    (lambda: layers.softmax_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
+    (lambda: layers.svm_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
+    (lambda: layers.softmax_loss(np.zeros((3, 0)), np.zeros(3, dtype=int)), "at least one example and one class"),
 ])
 def test_bad_shapes_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):

@@ -1,4 +1,5 @@
 """Solver: learns, restores its best parameters, checkpoints, and refuses what it does not know."""
+import pickle
 import subprocess
 import sys
 
@@ -65,18 +66,46 @@ def test_learning_rate_decays_every_epoch():
 def test_checkpoint_round_trips(tmp_path):
     s = solver(num_epochs=2, checkpoint_name=str(tmp_path / "net"), lr_decay=0.9)
     s.train()
-    checkpoint = load_checkpoint(tmp_path / "net_epoch_2.pkl")
+    checkpoint = load_checkpoint(tmp_path / "net_epoch_2.npz")
     assert checkpoint["epoch"] == 2
     assert checkpoint["update_rule"] == "adam" and checkpoint["lr_decay"] == 0.9
     assert checkpoint["optim_config"] == {"learning_rate": 1e-2} and checkpoint["batch_size"] == 25
     assert checkpoint["loss_history"] == s.loss_history
     assert checkpoint["val_acc_history"] == s.val_acc_history
     assert sorted(checkpoint["params"]) == sorted(s.model.params)
-    assert sorted(tmp_path.glob("*.pkl")) == [tmp_path / f"net_epoch_{e}.pkl" for e in range(3)]
+    assert sorted(tmp_path.iterdir()) == [tmp_path / f"net_epoch_{e}.npz" for e in range(3)]
     # the checkpoint holds the parameters as they were at epoch 2: they score what was recorded then
     restored = FullyConnectedNet([50], input_dim=48)
     restored.params = checkpoint["params"]
     assert solver(model=restored).check_accuracy(s.X_val, s.y_val) == checkpoint["val_acc_history"][-1]
+
+
+class _OpensAFile:
+    """Unpickled, it creates the file it names: proof that loading ran code."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.mark.parametrize("name", ["net_epoch_1.pkl", "net_epoch_1.npz"])
+def test_loading_a_checkpoint_runs_no_code(tmp_path, name):
+    ran = tmp_path / "ran"
+    (tmp_path / name).write_bytes(pickle.dumps({"params": _OpensAFile(ran), "epoch": 1}))
+    with pytest.raises(ValueError, match=f"{name} is not a Solver checkpoint.*a pickle can run code"):
+        load_checkpoint(tmp_path / name)
+    assert not ran.exists()
+
+
+def test_checkpoints_keep_numpy_numbers_and_refuse_objects(tmp_path):
+    s = solver(num_epochs=1, checkpoint_name=str(tmp_path / "net"), optim_config={"learning_rate": np.float32(0.01)})
+    s.train()
+    assert load_checkpoint(tmp_path / "net_epoch_1.npz")["optim_config"] == {"learning_rate": np.float32(0.01).item()}
+    s.model.params["W1"] = np.array([object()])
+    with pytest.raises(TypeError, match=r"params\['W1'\] must be a NumPy array of numbers"):
+        s._save_checkpoint()
 
 
 def test_unknown_options_raise():
@@ -90,6 +119,19 @@ def test_unknown_options_raise():
         solver(batch_size=0)
     with pytest.raises(ValueError, match=r"unknown config keys \['lr'\]"):
         solver(optim_config={"lr": 0.1}).train()
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ({"y_train": 49}, r"data\['X_train'\] has 50 rows and data\['y_train'\] 49 labels"),
+    ({"X_val": 0, "y_val": 0}, r"data\['X_val'\] has 0 rows and data\['y_val'\] 0 labels.*at least one row"),
+    ({"y_val": 21}, r"data\['X_val'\] has 20 rows and data\['y_val'\] 21 labels"),
+], ids=["train labels", "empty validation", "validation labels"])
+def test_splits_of_the_wrong_length_are_refused_before_training(rows, problem):
+    data = small_data()
+    for key, count in rows.items():
+        data[key] = np.resize(data[key], (count, *data[key].shape[1:]))
+    with pytest.raises(ValueError, match=problem):
+        solver(data)
 
 
 def test_accepts_an_update_rule_function():

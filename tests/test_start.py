@@ -44,11 +44,13 @@ def test_a_copy_that_is_not_the_release_is_flagged(monkeypatch, capsys):
     assert "WARNING: this copy of CIFAR-10 is not the official release: every pixel is shifted" in capsys.readouterr().out
 
 
-def test_a_wrong_cifar10_dir_is_an_error_naming_it(monkeypatch, tmp_path):
-    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path))
+@pytest.mark.parametrize("setting, message", [("wrong", "CIFAR10_DIR="), ("", "CIFAR10_DIR is empty")])
+def test_a_wrong_or_empty_cifar10_dir_is_an_error_naming_it(monkeypatch, tmp_path, capsys, setting, message):
+    monkeypatch.setenv("CIFAR10_DIR", setting and str(tmp_path))
     monkeypatch.setattr(data, "download_cifar10", lambda dest_dir: pytest.fail("must not download"))
-    with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR="):
+    with pytest.raises(data.CIFAR10Error, match=message):
         start()
+    assert "downloading" not in capsys.readouterr().out
 
 
 def test_torch_device_is_the_gpu_when_there_is_one(capsys):

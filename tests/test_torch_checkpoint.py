@@ -1,11 +1,13 @@
 import pickle
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from cifar_lessons.torch.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from cifar_lessons.torch.convnet import ConvNet  # noqa: E402
+from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 
 
 def small_net(seed):
@@ -41,7 +43,25 @@ class Payload:
     pass
 
 
-def test_refuses_pickled_objects(tmp_path):
+def test_refuses_pickled_objects_without_suggesting_to_trust_them(tmp_path):
     torch.save({"model": {}, "info": Payload()}, tmp_path / "evil.pt")
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(pickle.UnpicklingError, match="evil.pt holds objects other than tensors") as caught:
         load_checkpoint(tmp_path / "evil.pt", small_net(0))
+    assert "weights_only=False" not in str(caught.value)
+
+
+def test_what_saves_loads_numpy_numbers_paths_and_recipes_included(tmp_path):
+    recipe = Recipe(epochs=2)
+    save_checkpoint(tmp_path / "ck.pt", small_net(0), val_accuracy=np.float64(0.5), epoch=np.int64(3),
+                    folder=tmp_path, recipe=recipe, curve=[np.float32(0.25)], confusion=np.eye(2, dtype=np.int64))
+    info = load_checkpoint(tmp_path / "ck.pt", small_net(1))
+    assert info == {"val_accuracy": 0.5, "epoch": 3, "folder": str(tmp_path), "recipe": vars(recipe),
+                    "curve": [0.25], "confusion": [[1, 0], [0, 1]]}
+    assert type(info["val_accuracy"]) is float and type(info["epoch"]) is int
+    assert info["recipe"]["widths"] == (16, 32, 64)
+
+
+def test_what_could_not_load_is_refused_when_saving(tmp_path):
+    with pytest.raises(TypeError, match=r"info\['extra'\]\[1\] is a Payload"):
+        save_checkpoint(tmp_path / "ck.pt", small_net(0), extra=[1, Payload()])
+    assert list(tmp_path.iterdir()) == []

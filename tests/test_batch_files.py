@@ -1,0 +1,206 @@
+"""Hostile and damaged batch files: each loads as a valid batch or is refused with CIFAR10Error.
+
+Files are read in a separate Python process, so that a file which crashes the interpreter
+fails its test instead of ending the test run.
+"""
+import pickle
+import pickletools
+import select
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cifar_lessons import data
+
+READER = r"""
+import gc
+import sys
+if sys.platform == "linux":  # a runaway allocation fails here instead of swapping the machine
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+import numpy as np
+from cifar_lessons import data
+
+
+def answer(path):
+    try:
+        images, labels = data.read_batch(path)
+    except data.CIFAR10Error as error:
+        return f"refused: {error}"
+    except BaseException as error:
+        return f"raised {type(error).__name__}: {error}"
+    valid = (images.dtype == np.uint8 and images.shape[1:] == (3, 32, 32) and labels.dtype == np.int64
+             and labels.shape == images.shape[:1] and np.isin(labels, range(10)).all())
+    return "loaded" if valid else f"loaded a wrong batch: {images.dtype} {images.shape}, {labels.dtype} {labels.shape}"
+
+
+for line in sys.stdin:
+    text = answer(line.rstrip("\n"))
+    gc.collect()  # whatever the file built is freed before answering: a crash then fails this file
+    print(text.replace("\n", " "), flush=True)
+"""
+ANSWER_SECONDS = 60
+
+
+class Reader:
+    """A Python process that reads batch files on request and answers in one line."""
+
+    def __init__(self):
+        self._start()
+
+    def _start(self):
+        self.process = subprocess.Popen([sys.executable, "-c", READER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+
+    def read(self, path):
+        self.process.stdin.write(f"{path}\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], ANSWER_SECONDS)
+        answer = self.process.stdout.readline() if ready else ""
+        if answer:
+            return answer.rstrip("\n")
+        self.process.kill()
+        status = self.process.wait()
+        self._start()
+        return f"crashed (exit status {status})" if ready else f"no answer within {ANSWER_SECONDS} s"
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=ANSWER_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    process = Reader()
+    yield process
+    process.close()
+
+
+class Reduce:
+    """Pickles as ``func(*args)``, then ``__setstate__(state)`` if a state is given: the two steps
+    every object of a batch pickle is rebuilt with, each part chosen by the test."""
+
+    def __init__(self, func, args, state=None):
+        self.func, self.args, self.state = func, args, state
+
+    def __reduce__(self):
+        return (self.func, self.args) if self.state is None else (self.func, self.args, self.state)
+
+
+PLAIN_DTYPE_STATE = (3, "|", None, None, None, -1, -1, 0)  # as NumPy writes it for uint8
+
+
+def crafted_array(shape, raw, spec="u1", dtype_state=PLAIN_DTYPE_STATE):
+    """An array as NumPy pickles it: an empty ndarray, then (version, shape, dtype, is_fortran, bytes)."""
+    dtype = Reduce(np.dtype, (spec, False, True), dtype_state)
+    return Reduce(np._core.multiarray._reconstruct, (np.ndarray, (0,), b"b"), (1, shape, dtype, False, raw))
+
+
+def images(rows):
+    return (np.arange(rows * 3072) % 251).astype(np.uint8).reshape(rows, 3072)
+
+
+def write(folder, batch, name="data_batch_1"):
+    path = folder / name
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Crafted files
+
+
+@pytest.mark.parametrize("key", ["data", "labels"])
+def test_an_object_dtype_is_refused_before_numpy_sees_it(tmp_path, reader, key):
+    # An object dtype whose state claims it holds no references: NumPy used to copy the bytes in
+    # as object pointers, and Python crashed once the array was touched or freed.
+    pointers = crafted_array((2,), b"\x41" * 16, spec="O8", dtype_state=(3, "|", None, None, None, -1, -1, 0))
+    batch = {"data": images(2), "labels": [0, 1], key: pointers}
+    answer = reader.read(write(tmp_path, batch))
+    assert answer.startswith("refused") and "refusing dtype 'O8'" in answer, answer
+
+
+@pytest.mark.parametrize("images, problem", [
+    # numpy.ndarray called directly reads a 3 KB buffer with a row stride of 0 as 10^8 images
+    (Reduce(np.ndarray, ((10**8, 3072), "u1", bytes(3072), 0, (0, 1))), "calls numpy.ndarray directly"),
+    (crafted_array((10**10, 3072), bytes(3072)), r"needs 30720000000000 bytes, the file holds 3072"),
+], ids=["zero strides", "short contents"])
+def test_an_array_claiming_more_than_the_file_holds_is_refused(tmp_path, images, problem):
+    labels = Reduce(np.ndarray, ((10**8,), "i8", bytes(8), 0, (0,)))
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: .*{problem}"):
+        data.read_batch(write(tmp_path, {"data": images, "labels": labels}))
+
+
+def test_labels_sharing_one_long_list_are_refused_before_any_is_converted(tmp_path):
+    # 300 references to one list of 100,000 numbers: a small file, and 3 * 10^7 values to convert
+    shared = list(range(100_000))
+    path = write(tmp_path, {"data": images(300), "labels": [shared] * 300})
+    with pytest.raises(data.CIFAR10Error, match=r"labels outside 0\.\.9: found \[0, 1, 2, 3, 4, 5, \.\.\.\] \(list\)"):
+        data.read_batch(path)
+
+
+@pytest.mark.parametrize("length, error", [(2**62, "MemoryError"), (2**64 - 1, "OverflowError")])
+def test_a_length_prefix_larger_than_memory_is_named(tmp_path, length, error):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x04\x8e" + length.to_bytes(8, "little") + b"abc")  # BINBYTES8: length, then bytes
+    with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt \\({error}"):
+        data.read_batch(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: valid files, mutated
+
+
+def _py2_style_batch():
+    # Python 2 wrote an array's bytes as a str: the release's batches are stored that way.
+    raw = images(2).tobytes().decode("latin1")
+    return pickle.dumps({"labels": [3, 7], "data": crafted_array((2, 3072), raw)}, protocol=2)
+
+
+VALID = [pickle.dumps({"batch_label": "fuzz", "labels": labels, "data": images(2)}, protocol=protocol)
+         for labels in ([3, 7], np.array([3, 7])) for protocol in (2, 4)] + [_py2_style_batch()]
+OPCODES = sorted({op.code.encode("latin1") for op in pickletools.opcodes})
+
+
+def _opcode_starts(payload):
+    return [position for _, _, position in pickletools.genops(payload)]
+
+
+def _structure(payload):
+    """Positions of every opcode and of the first bytes of its argument (lengths, numbers), not image bytes."""
+    starts = _opcode_starts(payload)
+    return sorted({p for start, end in zip(starts, starts[1:] + [len(payload)]) for p in range(start, min(end, start + 10))})
+
+
+@st.composite
+def mutated_batches(draw):
+    payload = bytearray(draw(st.sampled_from(VALID)))
+    mutation = draw(st.sampled_from(["truncate", "flip bits", "swap opcode"]))
+    if mutation == "truncate":
+        return bytes(payload[:draw(st.integers(0, len(payload) - 1))])
+    if mutation == "flip bits":
+        for position in draw(st.lists(st.sampled_from(_structure(bytes(payload))), min_size=1, max_size=4)):
+            payload[position] ^= 1 << draw(st.integers(0, 7))
+        return bytes(payload)
+    position = draw(st.sampled_from(_opcode_starts(bytes(payload))))
+    payload[position:position + 1] = draw(st.sampled_from(OPCODES))
+    return bytes(payload)
+
+
+def test_the_unmutated_files_load(tmp_path, reader):
+    for payload in VALID:
+        (tmp_path / "data_batch_1").write_bytes(payload)
+        assert reader.read(tmp_path / "data_batch_1") == "loaded"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=mutated_batches())
+def test_mutated_files_load_or_are_refused_never_anything_else(tmp_path, reader, payload):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(payload)
+    answer = reader.read(path)
+    assert answer == "loaded" or answer.startswith("refused: "), answer
