@@ -1,6 +1,6 @@
 """Speed of our convolution and max pooling against PyTorch on the CPU, with a GEMM as the roof.
 
-Each contestant runs in a process of its own: NumPy's BLAS, our OpenMP loops and PyTorch each keep
+Each contestant runs in a process of its own: NumPy's BLAS and PyTorch each keep
 a thread pool, and pools left spinning by one contestant slow the next one down. The contestants
 take turns over several rounds, so a busy moment on the machine hits all of them, and the table
 shows medians over rounds and ratios of throughput (higher is better for us).

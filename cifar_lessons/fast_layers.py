@@ -12,6 +12,7 @@ after the forward pass does not change the gradients.
 import numpy as np
 
 from cifar_lessons import kernels
+from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 
@@ -27,8 +28,8 @@ def conv_forward_fast(x, w, b, conv_param):
     Inputs: x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param {'stride', 'pad'}.
     Returns: out (N, F, OH, OW) in the common float dtype of the inputs, cache.
     """
-    stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
-    dtype = kernels.float_dtype(x, w, b)
+    stride, pad, OH, OW = conv_geometry(x, w, b, conv_param)
+    dtype = float_dtype(x, w, b)
     x = np.array(x, dtype=dtype, order="C")  # copies: the cache must not see later in-place changes
     w = np.array(w, dtype=dtype, order="C")
     N, C, H, W = x.shape
@@ -59,9 +60,9 @@ def conv_backward_fast(dout, cache):
     x, w, stride, pad = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    OH, OW = kernels.output_size(H, HH, pad, stride), kernels.output_size(W, WW, pad, stride)
+    OH, OW = output_size(H, HH, pad, stride), output_size(W, WW, pad, stride)
     dout = np.asarray(dout)
-    kernels.check_dout("conv_backward_fast", dout, (N, F, OH, OW))
+    check_dout("conv_backward_fast", dout, (N, F, OH, OW))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)
@@ -88,8 +89,8 @@ def max_pool_forward_fast(x, pool_param):
     Inputs: x (N, C, H, W), pool_param {'pool_height', 'pool_width', 'stride'}.
     Returns: out (N, C, OH, OW), cache (the argmax positions and x's shape).
     """
-    height, width, stride, _, _ = kernels.pool_geometry(x, pool_param)
-    kernels.float_dtype(x)
+    height, width, stride, _, _ = pool_geometry(x, pool_param)
+    float_dtype(x)
     out, argmax = kernels.max_pool(x, height, width, stride)
     return out, (argmax, np.shape(x))
 

@@ -1,13 +1,11 @@
 """Reference layers, NumPy only: ``*_forward(x, ...) -> (out, cache)``, ``*_backward(dout, cache)``."""
 import numpy as np
 
-from cifar_lessons import kernels
-from cifar_lessons.fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
-                                       max_pool_forward_fast)
+from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, pool_geometry
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 1: affine, ReLU and the two classification losses
+# Backpropagation (notebook 01): affine, ReLU and the two classification losses
 
 
 def affine_forward(x, w, b):
@@ -39,7 +37,7 @@ def affine_backward(dout, cache):
     Returns ``(dx, dw, db)`` with the shapes of x (N, d_1, ..., d_k), w (D, M) and b (M,).
     """
     x, w, b = cache
-    kernels.check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
+    check_dout("affine_backward", dout, (x.shape[0], w.shape[1]))
     dx = (dout @ w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T @ dout
     db = dout.sum(axis=0)
@@ -60,22 +58,8 @@ def relu_backward(dout, cache):
     Inputs: dout of x's shape; cache = x from :func:`relu_forward`. Returns dx of x's shape.
     """
     x = cache
-    kernels.check_dout("relu_backward", dout, x.shape)
+    check_dout("relu_backward", dout, x.shape)
     return dout * (x > 0)
-
-
-def affine_relu_forward(x, w, b):
-    """An affine layer followed by ReLU. Shapes as :func:`affine_forward`: x (N, d_1, ..., d_k),
-    w (D, M), b (M,). Returns ``(out, cache)``: out (N, M), cache = (affine cache, relu cache)."""
-    a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
-    return out, (fc_cache, relu_cache)
-
-
-def affine_relu_backward(dout, cache):
-    """Gradients of :func:`affine_relu_forward`: dout (N, M) -> ``(dx, dw, db)``."""
-    fc_cache, relu_cache = cache
-    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
 
 
 def _check_scores_and_labels(name, x, y):
@@ -127,10 +111,11 @@ def svm_loss(x, y):
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 2: normalization and dropout
+# Batch normalization (notebook 03) and dropout (notebook 04)
 
-BATCHNORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.9}
-LAYERNORM_DEFAULTS = {"eps": 1e-5}
+# Every normalization layer's defaults: eps keeps the division finite; momentum is batch norm's
+# running-average decay (PyTorch's momentum=0.1).
+NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.9}
 
 
 def _check_norm_inputs(name, x, gamma, beta, eps):
@@ -193,8 +178,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Returns (out, cache): out is (N, D); cache is what :func:`batchnorm_backward` needs.
     """
     mode = _mode("batchnorm_forward", bn_param)
-    eps = bn_param.get("eps", BATCHNORM_DEFAULTS["eps"])
-    momentum = bn_param.get("momentum", BATCHNORM_DEFAULTS["momentum"])
+    eps = bn_param.get("eps", NORM_DEFAULTS["eps"])
+    momentum = bn_param.get("momentum", NORM_DEFAULTS["momentum"])
     _check_norm_inputs("batchnorm_forward", x, gamma, beta, eps)
     if not 0 <= momentum <= 1:
         raise ValueError(f"batchnorm_forward: momentum must be in [0, 1] (the weight kept by the "
@@ -264,7 +249,7 @@ def _train_cache(name, dout, cache):
     if cache is None:
         raise ValueError(f"{name}: the cache comes from a test-mode forward pass, which has no "
                          "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'")
-    kernels.check_dout(name, dout, cache[0].shape)
+    check_dout(name, dout, cache[0].shape)
     return cache
 
 
@@ -281,7 +266,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
 
     Returns (out, cache): out is (N, D); cache is what :func:`layernorm_backward` needs.
     """
-    eps = ln_param.get("eps", LAYERNORM_DEFAULTS["eps"])
+    eps = ln_param.get("eps", NORM_DEFAULTS["eps"])
     _check_norm_inputs("layernorm_forward", x, gamma, beta, eps)
     x_hat, inv_std = _standardize(x, axis=1, eps=eps)
     return gamma * x_hat + beta, (x_hat, inv_std, gamma)
@@ -294,7 +279,7 @@ def layernorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, D), (D,), (D,).
     """
     x_hat, inv_std, gamma = cache
-    kernels.check_dout("layernorm_backward", dout, x_hat.shape)
+    check_dout("layernorm_backward", dout, x_hat.shape)
     dgamma = (dout * x_hat).sum(axis=0)
     dbeta = dout.sum(axis=0)
     dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)
@@ -338,15 +323,12 @@ def dropout_backward(dout, cache):
     _, mask = cache
     if mask is None:
         return dout
-    kernels.check_dout("dropout_backward", dout, mask.shape)
+    check_dout("dropout_backward", dout, mask.shape)
     return dout * mask
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 3: convolution, max pooling, spatial normalization and the conv sandwiches
-
-GROUPNORM_DEFAULTS = {"eps": 1e-5}
-
+# Convolutional networks (notebook 05): convolution, max pooling, spatial normalization
 
 def conv_forward_naive(x, w, b, conv_param):
     """Convolution (cross-correlation, as in every deep learning library), straight from its formula.
@@ -362,10 +344,10 @@ def conv_forward_naive(x, w, b, conv_param):
     The windows must tile the padded input: (H + 2*pad - HH) must be a multiple of stride (W too).
     Returns (out, cache): out is (N, F, OH, OW) with OH = 1 + (H + 2*pad - HH) // stride, OW likewise.
     """
-    stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
+    stride, pad, OH, OW = conv_geometry(x, w, b, conv_param)
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.empty((N, F, OH, OW), dtype=kernels.float_dtype(x, w, b))
+    out = np.empty((N, F, OH, OW), dtype=float_dtype(x, w, b))
     for i in range(OH):
         for j in range(OW):
             window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (N, C, HH, WW)
@@ -380,8 +362,8 @@ def conv_backward_naive(dout, cache):
     Returns (dx, dw, db) of shapes (N, C, H, W), (F, C, HH, WW), (F,).
     """
     x, w, b, conv_param = cache
-    stride, pad, OH, OW = kernels.conv_geometry(x, w, b, conv_param)
-    kernels.check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
+    stride, pad, OH, OW = conv_geometry(x, w, b, conv_param)
+    check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
     H, W, HH, WW = x.shape[2], x.shape[3], w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
@@ -402,7 +384,7 @@ def max_pool_forward_naive(x, pool_param):
     ((H - pool_height) must be a multiple of stride, W too).
     Returns (out, cache): out (N, C, OH, OW) with OH = 1 + (H - pool_height) // stride, OW likewise.
     """
-    height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
+    height, width, stride, OH, OW = pool_geometry(x, pool_param)
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
     for i in range(OH):
         for j in range(OW):
@@ -416,8 +398,8 @@ def max_pool_backward_naive(dout, cache):
     Inputs: dout (N, C, OH, OW); cache = (x, pool_param). Returns dx (N, C, H, W).
     """
     x, pool_param = cache
-    height, width, stride, OH, OW = kernels.pool_geometry(x, pool_param)
-    kernels.check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
+    height, width, stride, OH, OW = pool_geometry(x, pool_param)
+    check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
     N, C = x.shape[:2]
     n, c = np.ogrid[:N, :C]
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
@@ -455,7 +437,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 def spatial_batchnorm_backward(dout, cache):
     """Gradients of :func:`spatial_batchnorm_forward`: dout (N, C, H, W) -> (dx, dgamma (C,), dbeta (C,))."""
     bn_cache, shape = cache
-    kernels.check_dout("spatial_batchnorm_backward", dout, shape)
+    check_dout("spatial_batchnorm_backward", dout, shape)
     dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), bn_cache)
     return _channels_first(dx, shape), dgamma, dbeta
 
@@ -483,7 +465,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     gn_param: dict with optional "eps" (default 1e-5).
     Returns (out, cache): out (N, C, H, W).
     """
-    eps = gn_param.get("eps", GROUPNORM_DEFAULTS["eps"])
+    eps = gn_param.get("eps", NORM_DEFAULTS["eps"])
     _check_groupnorm_inputs(x, gamma, beta, G, eps)
     N, C, H, W = x.shape
     group_size = C // int(G) * H * W  # spelled out: -1 is ambiguous in an empty batch
@@ -499,66 +481,10 @@ def spatial_groupnorm_backward(dout, cache):
     Returns (dx, dgamma, dbeta) of shapes (N, C, H, W), (1, C, 1, 1), (1, C, 1, 1).
     """
     x_hat, inv_std, gamma, G = cache
-    kernels.check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
+    check_dout("spatial_groupnorm_backward", dout, x_hat.shape)
     N, C, H, W = x_hat.shape
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
     groups = (N, G, C // G * H * W)  # spelled out: -1 is ambiguous in an empty batch
     dx = _standardize_backward((dout * gamma).reshape(groups), x_hat.reshape(groups), inv_std, axis=2)
     return dx.reshape(x_hat.shape), dgamma, dbeta
-
-
-def conv_relu_forward(x, w, b, conv_param):
-    """Fast convolution then ReLU. x (N, C, H, W), w (F, C, HH, WW), b (F,) -> out (N, F, OH, OW), cache."""
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    out, relu_cache = relu_forward(a)
-    return out, (conv_cache, relu_cache)
-
-
-def conv_relu_backward(dout, cache):
-    """Gradients of :func:`conv_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db)."""
-    conv_cache, relu_cache = cache
-    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
-
-
-def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
-    """Fast convolution, ReLU, then fast max pooling. Returns out (N, F, OH', OW') pooled, cache."""
-    a, conv_relu_cache = conv_relu_forward(x, w, b, conv_param)
-    out, pool_cache = max_pool_forward_fast(a, pool_param)
-    return out, (conv_relu_cache, pool_cache)
-
-
-def conv_relu_pool_backward(dout, cache):
-    """Gradients of :func:`conv_relu_pool_forward`: dout (N, F, OH', OW') -> (dx, dw, db)."""
-    conv_relu_cache, pool_cache = cache
-    return conv_relu_backward(max_pool_backward_fast(dout, pool_cache), conv_relu_cache)
-
-
-def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
-    """Fast convolution, spatial batch norm (gamma, beta (F,)), then ReLU. Returns out (N, F, OH, OW), cache."""
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    normed, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(normed)
-    return out, (conv_cache, bn_cache, relu_cache)
-
-
-def conv_bn_relu_backward(dout, cache):
-    """Gradients of :func:`conv_bn_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db, dgamma, dbeta)."""
-    conv_cache, bn_cache, relu_cache = cache
-    dnormed, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    return (*conv_backward_fast(dnormed, conv_cache), dgamma, dbeta)
-
-
-def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
-    """Fast convolution, spatial group norm (gamma, beta (1, F, 1, 1), G groups), then ReLU."""
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    normed, gn_cache = spatial_groupnorm_forward(a, gamma, beta, G, gn_param)
-    out, relu_cache = relu_forward(normed)
-    return out, (conv_cache, gn_cache, relu_cache)
-
-
-def conv_gn_relu_backward(dout, cache):
-    """Gradients of :func:`conv_gn_relu_forward`: dout (N, F, OH, OW) -> (dx, dw, db, dgamma, dbeta)."""
-    conv_cache, gn_cache, relu_cache = cache
-    dnormed, dgamma, dbeta = spatial_groupnorm_backward(relu_backward(dout, relu_cache), gn_cache)
-    return (*conv_backward_fast(dnormed, conv_cache), dgamma, dbeta)

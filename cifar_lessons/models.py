@@ -1,7 +1,7 @@
 """Networks assembled from the layer functions in :mod:`cifar_lessons.layers`."""
 import numpy as np
 
-from cifar_lessons import layers
+from cifar_lessons import layer_utils, layers
 
 # normalization name -> its (forward, backward) layer functions
 NORMALIZATIONS = {
@@ -198,8 +198,8 @@ class ThreeLayerConvNet:
         """
         X = np.asarray(X).astype(self.dtype, copy=False)
         p = self.params
-        pooled, conv_cache = layers.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
-        hidden, hidden_cache = layers.affine_relu_forward(pooled, p["W2"], p["b2"])
+        pooled, conv_cache = layer_utils.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
+        hidden, hidden_cache = layer_utils.affine_relu_forward(pooled, p["W2"], p["b2"])
         scores, scores_cache = layers.affine_forward(hidden, p["W3"], p["b3"])
         if y is None:
             return scores
@@ -207,8 +207,8 @@ class ThreeLayerConvNet:
         loss, dscores = layers.softmax_loss(scores, y)
         grads = {}
         dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, scores_cache)
-        dpooled, grads["W2"], grads["b2"] = layers.affine_relu_backward(dhidden, hidden_cache)
-        _, grads["W1"], grads["b1"] = layers.conv_relu_pool_backward(dpooled, conv_cache)
+        dpooled, grads["W2"], grads["b2"] = layer_utils.affine_relu_backward(dhidden, hidden_cache)
+        _, grads["W1"], grads["b1"] = layer_utils.conv_relu_pool_backward(dpooled, conv_cache)
         for name in ("W1", "W2", "W3"):
             loss += 0.5 * self.reg * np.sum(p[name] * p[name])
             grads[name] += self.reg * p[name]

@@ -27,15 +27,17 @@ def test_kernels_match_numpy_and_are_adjoint(geometry):
     shape, fh, fw, pad, stride, dtype, seed = geometry
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    cols = kernels.im2col(x, fh, fw, pad, stride)
+    cols = kernels.im2col_matrix(x, fh, fw, pad, stride)
     assert cols.dtype == dtype
-    np.testing.assert_array_equal(cols, kernels.im2col_numpy(x, fh, fw, pad, stride))
+    np.testing.assert_array_equal(cols, np.concatenate(list(kernels.im2col_numpy(x, fh, fw, pad, stride)), axis=1))
 
     y = rng.standard_normal(cols.shape).astype(dtype)
-    back = kernels.col2im(y, shape, fh, fw, pad, stride)
+    back = kernels.col2im_matrix(y, shape, fh, fw, pad, stride)
     assert back.dtype == dtype and back.shape == shape
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(back, kernels.col2im_numpy(y, shape, fh, fw, pad, stride), rtol=tolerance, atol=tolerance)
+    per_image = y.reshape(cols.shape[0], shape[0], -1).transpose(1, 0, 2)
+    np.testing.assert_allclose(back, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride),
+                               rtol=tolerance, atol=tolerance)
     # col2im is the adjoint of im2col: <im2col(x), y> == <x, col2im(y)>, up to the rounding of
     # col2im's sums, which is relative to the size of the terms, not of a sum that may cancel
     x64 = x.astype(np.float64)
@@ -45,10 +47,10 @@ def test_kernels_match_numpy_and_are_adjoint(geometry):
 
 
 def test_layout_matches_a_weight_matrix_product():
-    """cols is laid out so that w.reshape(F, -1) @ cols is the convolution, already NCHW."""
+    """cols is laid out so that w.reshape(F, -1) @ cols is the convolution, image after image."""
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 3, 3))
-    out = (w.reshape(4, -1) @ kernels.im2col(x, 3, 3, pad=1, stride=2)).reshape(2, 4, 3, 3)
+    out = (w.reshape(4, -1) @ kernels.im2col_matrix(x, 3, 3, pad=1, stride=2)).reshape(4, 2, 3, 3).transpose(1, 0, 2, 3)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     expected = np.einsum("nchw,fchw->nf", padded[:, :, 2:5, 4:7], w)  # output position (1, 2)
     np.testing.assert_allclose(out[:, :, 1, 2], expected)
@@ -56,16 +58,17 @@ def test_layout_matches_a_weight_matrix_product():
 
 def test_non_contiguous_input_is_accepted():
     x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))[:, :, ::2]
-    np.testing.assert_array_equal(kernels.im2col(x, 2, 2, 0, 1), kernels.im2col_numpy(x, 2, 2, 0, 1))
+    np.testing.assert_array_equal(kernels.im2col_matrix(x, 2, 2, 0, 1),
+                                  np.concatenate(list(kernels.im2col_numpy(x, 2, 2, 0, 1)), axis=1))
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: kernels.im2col(np.zeros((2, 3, 4)), 2, 2), "4-d NCHW"),
-    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
-    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 6, 2, pad=0), "does not fit"),
-    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 2, 2, stride=0), "stride must be a positive"),
-    (lambda: kernels.im2col(np.zeros((1, 1, 4, 4)), 2, 2, pad=-1), "pad must be a non-negative"),
-    (lambda: kernels.col2im(np.zeros((1, 4, 8)), (1, 1, 4, 4), 2, 2), r"needs \(1, 4, 9\)"),
+    (lambda: kernels.im2col_matrix(np.zeros((2, 3, 4)), 2, 2), "4-d NCHW"),
+    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
+    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 6, 2, pad=0), "does not fit"),
+    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, stride=0), "stride must be a positive"),
+    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, pad=-1), "pad must be a non-negative"),
+    (lambda: kernels.col2im_matrix(np.zeros((4, 8)), (1, 1, 4, 4), 2, 2), r"needs \(4, 9\)"),
 ])
 def test_bad_arguments_say_what_is_wrong(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -85,7 +88,7 @@ def test_missing_extension_falls_back_loudly_to_numpy():
         "    from cifar_lessons import kernels\n"
         "import numpy as np\n"
         "x = np.arange(32.).reshape(1, 2, 4, 4)\n"
-        "assert np.array_equal(kernels.im2col(x, 2, 2, 1, 2), kernels.im2col_numpy(x, 2, 2, 1, 2))\n"
+        "assert np.array_equal(kernels.im2col_matrix(x, 2, 2, 1, 2), kernels.im2col_numpy(x, 2, 2, 1, 2)[0])\n"
         "print(kernels.BACKEND)\n"
         "print(caught[0].message)\n"
     )

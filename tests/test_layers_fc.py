@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import layers
+from cifar_lessons import layer_utils, layers
 from cifar_lessons.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, model_gradient_errors, rel_error
 from cifar_lessons.models import FullyConnectedNet
 
@@ -31,7 +31,7 @@ def torch_affine(x, w, b):
 @given(shapes, st.integers(1, 5), seeds)
 @pytest.mark.parametrize("forward, backward, torch_fn", [
     (layers.affine_forward, layers.affine_backward, torch_affine),
-    (layers.affine_relu_forward, layers.affine_relu_backward, lambda x, w, b: torch.relu(torch_affine(x, w, b))),
+    (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward, lambda x, w, b: torch.relu(torch_affine(x, w, b))),
 ], ids=["affine", "affine_relu"])
 def test_affine_layers_match_autograd(forward, backward, torch_fn, shape, M, seed):
     N, dims = shape
@@ -81,7 +81,7 @@ def test_backward_passes_match_numerical_gradients():
     x, w, b = rng.standard_normal((3, 2, 5)), rng.standard_normal((10, 4)), rng.standard_normal(4)
     dout = rng.standard_normal((3, 4))
     for forward, backward in ((layers.affine_forward, layers.affine_backward),
-                              (layers.affine_relu_forward, layers.affine_relu_backward)):
+                              (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward)):
         dx, dw, db = backward(dout, forward(x, w, b)[1])
         assert rel_error(dx, eval_numerical_gradient_array(lambda v: forward(v, w, b)[0], x.copy(), dout)) < 1e-7
         assert rel_error(dw, eval_numerical_gradient_array(lambda v: forward(x, v, b)[0], w.copy(), dout)) < 1e-7

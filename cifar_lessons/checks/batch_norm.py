@@ -38,7 +38,7 @@ def _forward_hints(case, axis, eps):
 def check_batchnorm_forward(batchnorm_forward):
     """Train mode (output, running estimates) and test mode of a learner's batch norm forward pass."""
     name, case = "batchnorm_forward", _normalization_case()
-    momentum, eps = layers.BATCHNORM_DEFAULTS["momentum"], layers.BATCHNORM_DEFAULTS["eps"]
+    momentum, eps = layers.NORM_DEFAULTS["momentum"], layers.NORM_DEFAULTS["eps"]
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
 
     def param(mode):
@@ -120,7 +120,7 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
     passed(name)
 
 
-BATCHNORM_CHECK_PARAM = {"mode": "train", **layers.BATCHNORM_DEFAULTS}
+BATCHNORM_CHECK_PARAM = {"mode": "train", **layers.NORM_DEFAULTS}
 
 
 def check_batchnorm_backward(batchnorm_forward, batchnorm_backward):
@@ -137,7 +137,7 @@ def check_batchnorm_backward_alt(batchnorm_forward, batchnorm_backward_alt):
 
 def check_layernorm_forward(layernorm_forward):
     """A learner's layer norm forward pass on a batch and on single examples."""
-    name, case, eps = "layernorm_forward", _normalization_case(), layers.LAYERNORM_DEFAULTS["eps"]
+    name, case, eps = "layernorm_forward", _normalization_case(), layers.NORM_DEFAULTS["eps"]
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
     expected, _ = layers.layernorm_forward(x, gamma, beta, {"eps": eps})
     out, _ = expect_tuple(name, call(name, layernorm_forward, x, gamma, beta, {"eps": eps}), ["out", "cache"])
@@ -152,4 +152,4 @@ def check_layernorm_forward(layernorm_forward):
 def check_layernorm_backward(layernorm_forward, layernorm_backward):
     """Gradients of a learner's layer norm (forward for the cache, backward under test)."""
     _check_normalization_backward("layernorm_backward", layernorm_forward, layernorm_backward,
-                                  (layers.layernorm_forward, layers.layernorm_backward), dict(layers.LAYERNORM_DEFAULTS), 1)
+                                  (layers.layernorm_forward, layers.layernorm_backward), dict(layers.NORM_DEFAULTS), 1)
