@@ -27,12 +27,13 @@ WORKDIR /opt/cifar-lessons
 
 COPY --chown=jovyan:jovyan requirements.txt pyproject.toml setup.py Makefile README.md ./
 COPY --chown=jovyan:jovyan cifar_lessons/ cifar_lessons/
+COPY --chown=jovyan:jovyan book_tools/ book_tools/
 ENV PIP_NO_CACHE_DIR=1
 RUN make install VENV=/opt/venv
 
 COPY --chown=jovyan:jovyan book/ /home/jovyan/book/
 # The learners' copies: ~/exercises, each solution blanked to a TODO stub (~/book keeps them).
-RUN /opt/venv/bin/python -m cifar_lessons.exercises /home/jovyan/exercises /home/jovyan/book
+RUN /opt/venv/bin/python -m book_tools.exercises /home/jovyan/exercises /home/jovyan/book
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /home/jovyan
 EXPOSE 8888

@@ -35,7 +35,7 @@ notebooks: $(INSTALLED)
 	done
 
 exercises: $(INSTALLED)
-	$(BIN)/python -m cifar_lessons.exercises exercises book
+	$(BIN)/python -m book_tools.exercises exercises book
 
 clean:
 	rm -rf _build build exercises cifar_lessons/*.so cifar_lessons/_im2col.c

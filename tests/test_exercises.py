@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from cifar_lessons import exercises
+from book_tools import exercises
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 

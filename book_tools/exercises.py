@@ -1,6 +1,6 @@
 """Learner notebooks: the book's notebooks with every exercise's solution blanked to a stub.
 
-    python -m cifar_lessons.exercises OUT_DIR [BOOK_DIR]
+    python -m book_tools.exercises OUT_DIR [BOOK_DIR]
 
 An exercise is a code cell tagged ``solution`` holding function or class definitions; the next
 code cell checks them. In the learner's copy each function keeps its ``def`` line and docstring
@@ -107,7 +107,7 @@ def write_exercises(out_dir, book_dir="book"):
         raise FileNotFoundError(f"no notebooks in {book_dir.resolve()}: give the book's folder")
     if out_dir.exists() and out_dir.samefile(book_dir):  # the learner copies would replace the solutions
         raise ValueError(f"OUT_DIR {str(out_dir)!r} is the book folder itself ({book_dir.resolve()}): "
-                         "give another folder, e.g. `python -m cifar_lessons.exercises exercises book`")
+                         "give another folder, e.g. `python -m book_tools.exercises exercises book`")
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(book_dir.iterdir()):
         if path.suffix == ".ipynb":
@@ -126,7 +126,7 @@ def write_exercises(out_dir, book_dir="book"):
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (1, 2):
-        sys.exit("usage: python -m cifar_lessons.exercises OUT_DIR [BOOK_DIR]")
+        sys.exit("usage: python -m book_tools.exercises OUT_DIR [BOOK_DIR]")
     write_exercises(*args)
 
 
