@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 
 from cifar_lessons import optim
+from cifar_lessons.metrics import accuracy, predict
 from cifar_lessons.atomic_file import open_atomically
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -112,8 +113,7 @@ class Solver:
         if num_samples is not None and len(X) > num_samples:
             keep = self.rng.choice(len(X), num_samples, replace=False)
             X, y = X[keep], y[keep]
-        predictions = [np.argmax(self.model.loss(X[i:i + batch_size]), axis=1) for i in range(0, len(X), batch_size)]
-        return float(np.mean(np.concatenate(predictions) == y))
+        return accuracy(predict(self.model, X, batch_size), y)
 
     def _save_checkpoint(self):
         info = {

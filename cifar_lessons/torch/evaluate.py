@@ -1,6 +1,8 @@
 """Predictions, optionally averaged over flipped and shifted copies (test-time augmentation)."""
 import torch
 
+from cifar_lessons import metrics
+
 from cifar_lessons.torch.augment import flip, shift
 
 TTA_MODES = ("none", "flip", "flip_shift")
@@ -36,7 +38,8 @@ def predict(model, images, tta="none", shift_pixels=1, batch_size=1000):
 
 def accuracy(model, images, labels, tta="none", shift_pixels=1, batch_size=1000):
     """Fraction of ``images`` whose predicted class (see :func:`predict`) equals ``labels`` (n,)."""
-    return (predict(model, images, tta, shift_pixels, batch_size).argmax(1) == labels).float().mean().item()
+    predictions = predict(model, images, tta, shift_pixels, batch_size).argmax(1)
+    return metrics.accuracy(predictions.cpu().numpy(), labels.cpu().numpy())
 
 
 def recipe_accuracy(model, images, labels, recipe, tta=None):
