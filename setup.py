@@ -1,4 +1,5 @@
 """Builds the Cython kernels; everything else about the package is in pyproject.toml."""
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup

@@ -11,6 +11,7 @@ shows medians over rounds and ratios of throughput (higher is better for us).
 PyTorch). On a machine shared with other work, ``--threads 1`` compares the code rather than
 how each thread pool copes with being descheduled.
 """
+
 import argparse
 import json
 import os
@@ -55,9 +56,11 @@ def _torch_step(case, x, w, stride, pad):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     x = torch.from_numpy(x).requires_grad_()
     if case == "pool":
+
         def step():
             out = F.max_pool2d(x, w[0], stride)
             out.backward(torch.ones_like(out))
+
         return step
     w = torch.from_numpy(w).requires_grad_()
     b = torch.zeros(w.shape[0], dtype=w.dtype, requires_grad=True)
@@ -65,6 +68,7 @@ def _torch_step(case, x, w, stride, pad):
     def step():
         out = F.conv2d(x, w, b, stride=stride, padding=pad)
         out.backward(torch.ones_like(out))
+
     return step
 
 
@@ -77,14 +81,18 @@ def _numpy_step(case, contestant, x, w, stride, pad):
         def step():
             out, cache = fast_layers.max_pool_forward_fast(x, pool_param)
             fast_layers.max_pool_backward_fast(np.ones_like(out), cache)
+
         return step
-    forward, backward = {"fast": (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
-                         "naive": (layers.conv_forward_naive, layers.conv_backward_naive)}[contestant]
+    forward, backward = {
+        "fast": (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
+        "naive": (layers.conv_forward_naive, layers.conv_backward_naive),
+    }[contestant]
     b = np.zeros(w.shape[0], dtype=w.dtype)
 
     def step():
         out, cache = forward(x, w, b, {"stride": stride, "pad": pad})
         backward(np.ones_like(out), cache)
+
     return step
 
 
@@ -104,6 +112,7 @@ def _gemm_step(x, w, stride, pad):
         np.matmul(filters, fields, out=grads)
         np.matmul(grads, fields.T, out=dfilters)
         np.matmul(filters.T, grads, out=fields)
+
     return step
 
 
@@ -142,10 +151,16 @@ def main(rounds, threads):
     from cifar_lessons import kernels
 
     has_torch = _torch_available()
-    entries = [(case, contestant) for case, spec in CASES.items() for contestant in spec[5]
-               if contestant != "torch" or has_torch]
-    print(f"{os.cpu_count()} cores, {threads} threads per contestant, im2col kernels: {kernels.BACKEND}, "
-          f"{rounds} rounds of {REPEATS} timed runs, each contestant in its own process")
+    entries = [
+        (case, contestant)
+        for case, spec in CASES.items()
+        for contestant in spec[5]
+        if contestant != "torch" or has_torch
+    ]
+    print(
+        f"{os.cpu_count()} cores, {threads} threads per contestant, im2col kernels: {kernels.BACKEND}, "
+        f"{rounds} rounds of {REPEATS} timed runs, each contestant in its own process"
+    )
     seconds = {entry: [] for entry in entries}
     for round_index in range(rounds):
         shift = round_index % len(entries)  # rotate who goes first
@@ -158,15 +173,16 @@ def main(rounds, threads):
         medians = {c: float(np.median(seconds[(case, c)])) for c in contestants if (case, c) in seconds}
         for contestant, median in medians.items():
             rate = f"{flops / median / 1e9:7.1f} GFLOP/s" if flops else ""
-            ratio = (f"{medians[baseline] / median:6.2f}x {baseline}'s throughput"
-                     if baseline in medians else "")
+            ratio = f"{medians[baseline] / median:6.2f}x {baseline}'s throughput" if baseline in medians else ""
             spread = ", ".join(f"{s * 1e3:.0f}" for s in seconds[(case, contestant)])
             print(f"  {contestant:6s} {median * 1e3:9.1f} ms  {rate:16s} {ratio:28s} (rounds: {spread} ms)")
         target = TARGETS.get((case, baseline))
         if target and baseline in medians:
             reached = medians[baseline] / medians["fast"]
-            print(f"  target: fast >= {target}x {baseline}'s throughput: "
-                  f"{'met' if reached >= target else 'NOT met'} ({reached:.2f}x)")
+            print(
+                f"  target: fast >= {target}x {baseline}'s throughput: "
+                f"{'met' if reached >= target else 'NOT met'} ({reached:.2f}x)"
+            )
 
 
 if __name__ == "__main__":

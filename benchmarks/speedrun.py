@@ -9,6 +9,7 @@ small recipe (notebook 07), where none of the GPU tricks apply.
     python benchmarks/speedrun.py                  # auto: full data if present
     python benchmarks/speedrun.py --subset lesson --epochs 2
 """
+
 import argparse
 import dataclasses
 import statistics
@@ -23,8 +24,16 @@ from cifar_lessons.torch.recipe import Recipe
 from cifar_lessons.torch.tensors import to_tensors
 from cifar_lessons.torch.train import train
 
-GPU_RECIPE = Recipe(widths=(64, 256, 256), epochs=10, batch_size=500, lr=0.4, weight_decay=5e-4,
-                    label_smoothing=0.2, ema=0.98, compile=True)
+GPU_RECIPE = Recipe(
+    widths=(64, 256, 256),
+    epochs=10,
+    batch_size=500,
+    lr=0.4,
+    weight_decay=5e-4,
+    label_smoothing=0.2,
+    ema=0.98,
+    compile=True,
+)
 
 
 def load(subset):
@@ -58,8 +67,10 @@ def main(argv=None):
     data, subset = load(args.subset)
     tensors = to_tensors(data, device)
     images = len(tensors["y_train"]) * recipe.epochs
-    print(f"PyTorch {torch.__version__} on {device_name(device)}; {subset} data: {len(tensors['y_train']):,} "
-          f"training, {len(tensors['y_test']):,} test images; {recipe}")
+    print(
+        f"PyTorch {torch.__version__} on {device_name(device)}; {subset} data: {len(tensors['y_train']):,} "
+        f"training, {len(tensors['y_test']):,} test images; {recipe}"
+    )
     if recipe.compile and device.type == "cuda":
         run(dataclasses.replace(recipe, epochs=1), tensors)  # compiles the kernels; not timed
     accuracies, seconds = [], []
@@ -67,11 +78,15 @@ def main(argv=None):
         test_accuracy, train_seconds = run(dataclasses.replace(recipe, seed=seed), tensors)
         accuracies.append(test_accuracy)
         seconds.append(train_seconds)
-        print(f"run {seed}: test accuracy {test_accuracy:.2%}, {train_seconds:.2f} s, "
-              f"{images / train_seconds:,.0f} images/s")
+        print(
+            f"run {seed}: test accuracy {test_accuracy:.2%}, {train_seconds:.2f} s, "
+            f"{images / train_seconds:,.0f} images/s"
+        )
     if args.runs > 1:
-        print(f"mean of {args.runs} runs: test accuracy {statistics.mean(accuracies):.2%} "
-              f"(std {statistics.stdev(accuracies):.2%}), {statistics.mean(seconds):.2f} s")
+        print(
+            f"mean of {args.runs} runs: test accuracy {statistics.mean(accuracies):.2%} "
+            f"(std {statistics.stdev(accuracies):.2%}), {statistics.mean(seconds):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ and its body becomes a TODO that raises ``NotImplementedError``, so the check sa
 implemented yet" until the learner writes it. The outputs of both cells are cleared; every other
 cell, with its outputs, is copied unchanged, and so is every other file of BOOK_DIR.
 """
+
 import ast
 import copy
 import shutil
@@ -57,8 +58,10 @@ def stub(source):
     tree = ast.parse(source)
     for node in tree.body:
         if not isinstance(node, DEFINITIONS) and node is not _docstring(tree):
-            raise ValueError(f"a solution cell may hold only imports, functions and classes, but line "
-                             f"{node.lineno} is a {type(node).__name__}: move it to another cell")
+            raise ValueError(
+                f"a solution cell may hold only imports, functions and classes, but line "
+                f"{node.lineno} is a {type(node).__name__}: move it to another cell"
+            )
     lines = source.splitlines(keepends=True)
     for name, function in sorted(_functions(tree.body), key=lambda f: f[1].lineno, reverse=True):
         docstring = _docstring(function)
@@ -74,8 +77,10 @@ def stub(source):
         last = _end_of_trailing_comments(lines, body[-1].end_lineno if body else first, function.col_offset)
         indent = " " * function.body[0].col_offset
         see = " (see its docstring)" if docstring else ""
-        lines[first:last] = [f"{indent}# TODO: write the body of {name}{see}, then run the check below.\n",
-                             f"{indent}raise NotImplementedError\n"]
+        lines[first:last] = [
+            f"{indent}# TODO: write the body of {name}{see}, then run the check below.\n",
+            f"{indent}raise NotImplementedError\n",
+        ]
     return "".join(lines).rstrip("\n")
 
 
@@ -93,7 +98,7 @@ def learner_notebook(notebook):
         except (ValueError, SyntaxError) as error:
             opening = cell.source.strip().partition("\n")[0]
             raise ValueError(f"solution cell {number} (which starts {opening!r}): {error}") from error
-        for _, cleared in [(number, cell)] + code[index + 1:index + 2]:
+        for _, cleared in [(number, cell)] + code[index + 1 : index + 2]:
             cleared.outputs, cleared.execution_count = [], None
     return learner
 
@@ -106,8 +111,10 @@ def write_exercises(out_dir, book_dir="book"):
     if not any(book_dir.glob("*.ipynb")):
         raise FileNotFoundError(f"no notebooks in {book_dir.resolve()}: give the book's folder")
     if out_dir.exists() and out_dir.samefile(book_dir):  # the learner copies would replace the solutions
-        raise ValueError(f"OUT_DIR {str(out_dir)!r} is the book folder itself ({book_dir.resolve()}): "
-                         "give another folder, e.g. `python -m book_tools.exercises exercises book`")
+        raise ValueError(
+            f"OUT_DIR {str(out_dir)!r} is the book folder itself ({book_dir.resolve()}): "
+            "give another folder, e.g. `python -m book_tools.exercises exercises book`"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(book_dir.iterdir()):
         if path.suffix == ".ipynb":

@@ -1,4 +1,5 @@
 """The Results page's data: every result the chapters recorded, read from their stored outputs."""
+
 import json
 from pathlib import Path
 

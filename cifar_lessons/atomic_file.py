@@ -1,4 +1,5 @@
 """Files that are replaced whole or not at all: what a crash or a full disk interrupts is never half-written."""
+
 import contextlib
 import os
 from pathlib import Path

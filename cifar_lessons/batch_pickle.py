@@ -7,6 +7,7 @@ recognizes the few globals a batch refers to and rebuilds its arrays itself: pla
 dtypes only, from a byte string exactly as long as the shape needs. A hostile or damaged file
 can only make :func:`load` raise :class:`BadBatchFile`.
 """
+
 import io
 import math
 import pickle
@@ -20,8 +21,18 @@ MAX_NDIM = 4
 
 # What a pickle that is not a well-formed batch can raise while it is read: its opcodes build
 # and call the wrong things, or promise more data (or larger numbers) than the file holds.
-_DECODING_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-                    KeyError, MemoryError, OverflowError, RecursionError)
+_DECODING_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    MemoryError,
+    OverflowError,
+    RecursionError,
+)
 
 
 class BadBatchFile(ValueError):
@@ -32,8 +43,9 @@ class _Ndarray:
     """``numpy.ndarray`` as a pickle names it: only :func:`_reconstruct` may receive it."""
 
     def __call__(self, *args):
-        raise BadBatchFile("it calls numpy.ndarray directly (a buffer can then be read with any strides); "
-                           "a batch never does")
+        raise BadBatchFile(
+            "it calls numpy.ndarray directly (a buffer can then be read with any strides); a batch never does"
+        )
 
 
 _NDARRAY = _Ndarray()
@@ -44,17 +56,25 @@ class _Dtype:
 
     def __init__(self, spec, *_flags):  # NumPy also writes align and copy flags: they change nothing here
         if not isinstance(spec, str) or spec not in INTEGER_DTYPES:
-            raise BadBatchFile(f"refusing dtype {spec!r}: a batch holds only plain integers "
-                               f"({', '.join(sorted(INTEGER_DTYPES))})")
+            raise BadBatchFile(
+                f"refusing dtype {spec!r}: a batch holds only plain integers ({', '.join(sorted(INTEGER_DTYPES))})"
+            )
         self.dtype = np.dtype(spec)
 
     def __setstate__(self, state):
         # (version, byte order, subarray, names, fields, itemsize, alignment, flags): NumPy writes
         # None, None, None, -1, -1, 0 after the byte order for every plain integer type.
-        if not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3 and state[1] in ("<", ">", "|", "=")
-                and state[2:] == (None, None, None, -1, -1, 0)):
-            raise BadBatchFile(f"refusing the dtype state {state!r}: a plain integer dtype has "
-                               "(3, byteorder, None, None, None, -1, -1, 0)")
+        if not (
+            isinstance(state, tuple)
+            and len(state) == 8
+            and state[0] == 3
+            and state[1] in ("<", ">", "|", "=")
+            and state[2:] == (None, None, None, -1, -1, 0)
+        ):
+            raise BadBatchFile(
+                f"refusing the dtype state {state!r}: a plain integer dtype has "
+                "(3, byteorder, None, None, None, -1, -1, 0)"
+            )
         if state[1] in ("<", ">"):
             self.dtype = self.dtype.newbyteorder(state[1])
 
@@ -78,8 +98,9 @@ class _Array:
             raise BadBatchFile(f"an array's contents are a {type(raw).__name__}, not bytes")
         needed = math.prod(shape) * dtype.dtype.itemsize
         if len(raw) != needed:
-            raise BadBatchFile(f"an array of shape {shape} and dtype {dtype.dtype} needs {needed} bytes, "
-                               f"the file holds {len(raw)}")
+            raise BadBatchFile(
+                f"an array of shape {shape} and dtype {dtype.dtype} needs {needed} bytes, the file holds {len(raw)}"
+            )
         order = "F" if fortran else "C"
         self._array = np.frombuffer(raw, dtype.dtype).reshape(shape, order=order).copy()
 
@@ -90,8 +111,9 @@ class _Array:
 
 
 def _shape(shape):
-    if not (isinstance(shape, tuple) and len(shape) <= MAX_NDIM
-            and all(type(size) is int and size >= 0 for size in shape)):
+    if not (
+        isinstance(shape, tuple) and len(shape) <= MAX_NDIM and all(type(size) is int and size >= 0 for size in shape)
+    ):
         raise BadBatchFile(f"an array's shape {shape!r} is not a tuple of at most {MAX_NDIM} sizes")
     return shape
 
@@ -106,8 +128,9 @@ def _reconstruct(cls, shape, typecode):
 def _latin1(text, encoding):
     # How Python 3 writes bytes at protocol 2: _codecs.encode(text, "latin1"). Nothing else is needed.
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise BadBatchFile(f"it calls _codecs.encode with {type(text).__name__} and {encoding!r}; "
-                           "a batch only encodes text as latin1")
+        raise BadBatchFile(
+            f"it calls _codecs.encode with {type(text).__name__} and {encoding!r}; a batch only encodes text as latin1"
+        )
     return text.encode("latin1")
 
 

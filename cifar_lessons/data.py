@@ -13,6 +13,7 @@ The *lesson subset* is the first 1,000 rows of each training batch and the first
 500 rows of the test batch: the same arrays whether the folder holds the full
 release or only those rows, so the book's outputs match on every machine.
 """
+
 import gzip
 import hashlib
 import os
@@ -49,8 +50,40 @@ SUBSETS = {
 
 # The red channel's first row of the first training image (a frog), as the official release holds
 # it: a copy whose bytes were moved or changed does not start this way.
-RELEASE_FIRST_ROW = (59, 43, 50, 68, 98, 119, 139, 145, 149, 149, 131, 125, 142, 144, 137, 129,
-                     137, 134, 124, 139, 139, 133, 136, 139, 152, 163, 168, 159, 158, 158, 152, 148)
+RELEASE_FIRST_ROW = (
+    59,
+    43,
+    50,
+    68,
+    98,
+    119,
+    139,
+    145,
+    149,
+    149,
+    131,
+    125,
+    142,
+    144,
+    137,
+    129,
+    137,
+    134,
+    124,
+    139,
+    139,
+    133,
+    136,
+    139,
+    152,
+    163,
+    168,
+    159,
+    158,
+    158,
+    152,
+    148,
+)
 
 
 class CIFAR10Error(RuntimeError):
@@ -96,8 +129,10 @@ def find_cifar10(path=None, download=True, cache_dir=None):
         if folder is None:
             continue
         if not str(folder).strip():  # an empty setting is a mistake, not a request for the default
-            raise CIFAR10Error(f"{source} is empty. Set it to the folder holding '{BATCHES_DIRNAME}', or "
-                               f"unset it to download the dataset into {default_cache_dir()}.")
+            raise CIFAR10Error(
+                f"{source} is empty. Set it to the folder holding '{BATCHES_DIRNAME}', or "
+                f"unset it to download the dataset into {default_cache_dir()}."
+            )
         found = _batches_dir(folder)
         if found is None:
             raise CIFAR10Error(
@@ -134,18 +169,23 @@ class _RetryableDownloadError(Exception):
 
 
 def _cache_advice():
-    return ("Set XDG_CACHE_HOME to a writable folder with "
-            f"{MAX_DOWNLOAD_BYTES // 2**20} MB free, or point CIFAR10_DIR at a copy of the dataset.")
+    return (
+        "Set XDG_CACHE_HOME to a writable folder with "
+        f"{MAX_DOWNLOAD_BYTES // 2**20} MB free, or point CIFAR10_DIR at a copy of the dataset."
+    )
 
 
 def _offline_advice():
-    return (f"download {CIFAR10_URL} elsewhere, unpack it, and point CIFAR10_DIR at the folder "
-            f"holding '{BATCHES_DIRNAME}'")
+    return (
+        f"download {CIFAR10_URL} elsewhere, unpack it, and point CIFAR10_DIR at the folder holding '{BATCHES_DIRNAME}'"
+    )
 
 
 def _too_large(url, max_bytes):
-    return CIFAR10Error(f"{url} sends more than {max_bytes} bytes, more than the CIFAR-10 release: it is "
-                        f"not the dataset. Check the URL, or {_offline_advice()}.")
+    return CIFAR10Error(
+        f"{url} sends more than {max_bytes} bytes, more than the CIFAR-10 release: it is "
+        f"not the dataset. Check the URL, or {_offline_advice()}."
+    )
 
 
 def _received(url, timeout, progress, max_bytes, deadline):
@@ -166,8 +206,10 @@ def _received(url, timeout, progress, max_bytes, deadline):
                     if received > max_bytes:
                         raise _too_large(url, max_bytes)
                     if time.monotonic() > deadline:
-                        raise CIFAR10Error(f"downloading {url} takes too long ({received} bytes in the time "
-                                           f"allowed): the connection is too slow; {_offline_advice()}.")
+                        raise CIFAR10Error(
+                            f"downloading {url} takes too long ({received} bytes in the time "
+                            f"allowed): the connection is too slow; {_offline_advice()}."
+                        )
                     bar.update(len(chunk))
                     yield chunk
             if expected is not None and received != expected:
@@ -189,8 +231,9 @@ def _fetch(url, destination, timeout, progress, max_bytes, deadline):
                 out.write(chunk)
                 digest.update(chunk)
     except OSError as error:  # _received turns network errors into others: this is the disk
-        raise CIFAR10Error(f"could not write the download to {destination} ({error}). Free some space "
-                           f"there. {_cache_advice()}") from error
+        raise CIFAR10Error(
+            f"could not write the download to {destination} ({error}). Free some space there. {_cache_advice()}"
+        ) from error
     return digest.hexdigest()
 
 
@@ -208,8 +251,17 @@ def _remove_stale_leftovers(dest_dir):
             pass
 
 
-def download_cifar10(dest_dir, url=CIFAR10_URL, md5=CIFAR10_MD5, retries=3, backoff=1.0, timeout=60,
-                     progress=True, max_bytes=MAX_DOWNLOAD_BYTES, max_seconds=MAX_DOWNLOAD_SECONDS):
+def download_cifar10(
+    dest_dir,
+    url=CIFAR10_URL,
+    md5=CIFAR10_MD5,
+    retries=3,
+    backoff=1.0,
+    timeout=60,
+    progress=True,
+    max_bytes=MAX_DOWNLOAD_BYTES,
+    max_seconds=MAX_DOWNLOAD_SECONDS,
+):
     """Download, verify and unpack the CIFAR-10 python tarball into ``dest_dir``.
 
     The tarball is streamed to a temporary file beside its destination, its MD5 is checked,
@@ -267,9 +319,11 @@ def _unpack(tarball, dest_dir, url):
             shutil.rmtree(target)  # an incomplete earlier copy: _batches_dir did not accept it
         os.replace(unpacked, target)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise CIFAR10Error(f"the archive downloaded from {url} cannot be unpacked ({type(error).__name__}: "
-                           f"{error}): it is not the CIFAR-10 release. Check the URL and checksum, or "
-                           f"{_offline_advice()}.") from error
+        raise CIFAR10Error(
+            f"the archive downloaded from {url} cannot be unpacked ({type(error).__name__}: "
+            f"{error}): it is not the CIFAR-10 release. Check the URL and checksum, or "
+            f"{_offline_advice()}."
+        ) from error
     except OSError as error:
         raise CIFAR10Error(f"could not unpack the download into {dest_dir} ({error}). {_cache_advice()}") from error
     finally:
@@ -281,16 +335,20 @@ def _unpack(tarball, dest_dir, url):
 
 
 def _refetch_advice(path):
-    return (f"Delete '{Path(path).parent}' and run again to download a fresh copy (or copy the "
-            "folder again if CIFAR10_DIR points at a local copy).")
+    return (
+        f"Delete '{Path(path).parent}' and run again to download a fresh copy (or copy the "
+        "folder again if CIFAR10_DIR points at a local copy)."
+    )
 
 
 def _checked_images(data, path):
     width = int(np.prod(IMAGE_SHAPE))
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
-        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got "
-                           f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
-                           f"{_refetch_advice(path)}")
+        raise CIFAR10Error(
+            f"{path}: 'data' should be uint8 of shape (n, {width}), got "
+            f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
+            f"{_refetch_advice(path)}"
+        )
     return data
 
 
@@ -310,15 +368,19 @@ def _first_wrong_label(labels):
 def _checked_labels(labels, count, path):
     """``labels`` as int64, after checking their type and number before their values."""
     if not (type(labels) is list or isinstance(labels, np.ndarray) and labels.ndim == 1):
-        raise CIFAR10Error(f"{path}: 'labels' should be a list of integers, got {type(labels).__name__} "
-                           f"{getattr(labels, 'shape', '')}. {_refetch_advice(path)}")
+        raise CIFAR10Error(
+            f"{path}: 'labels' should be a list of integers, got {type(labels).__name__} "
+            f"{getattr(labels, 'shape', '')}. {_refetch_advice(path)}"
+        )
     if len(labels) != count:
         raise CIFAR10Error(f"{path}: {count} images but {len(labels)} labels. {_refetch_advice(path)}")
     wrong = _first_wrong_label(labels)
     if wrong is not None:
-        raise CIFAR10Error(f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {reprlib.repr(wrong[0])} "
-                           f"({type(wrong[0]).__name__}), where every label is an integer class index. "
-                           f"{_refetch_advice(path)}")
+        raise CIFAR10Error(
+            f"{path}: labels outside 0..{len(CLASS_NAMES) - 1}: found {reprlib.repr(wrong[0])} "
+            f"({type(wrong[0]).__name__}), where every label is an integer class index. "
+            f"{_refetch_advice(path)}"
+        )
     return np.array(labels, dtype=np.int64)
 
 
@@ -385,9 +447,12 @@ def load_cifar10(path=None, subset="lesson", num_val=DEFAULT_NUM_VAL, dtype=np.f
     X_test, y_test = read_batch(folder / TEST_BATCH, test_rows)
     split = len(y) - num_val
     return {
-        "X_train": X[:split].astype(dtype), "y_train": y[:split],
-        "X_val": X[split:].astype(dtype), "y_val": y[split:],
-        "X_test": X_test.astype(dtype), "y_test": y_test,
+        "X_train": X[:split].astype(dtype),
+        "y_train": y[:split],
+        "X_val": X[split:].astype(dtype),
+        "y_val": y[split:],
+        "X_test": X_test.astype(dtype),
+        "y_test": y_test,
         "class_names": CLASS_NAMES,
     }
 
@@ -403,8 +468,7 @@ def normalize(data, method="mean_image"):
     if method == "mean_image":
         stats = {"mean": X_train.mean(axis=0)}
     elif method == "per_channel":
-        stats = {"mean": X_train.mean(axis=(0, 2, 3), keepdims=True),
-                 "std": X_train.std(axis=(0, 2, 3), keepdims=True)}
+        stats = {"mean": X_train.mean(axis=(0, 2, 3), keepdims=True), "std": X_train.std(axis=(0, 2, 3), keepdims=True)}
     else:
         raise ValueError(f"method must be 'mean_image' or 'per_channel', got {method!r}")
     normalized = dict(data)
@@ -419,5 +483,8 @@ def normalize(data, method="mean_image"):
 def with_mirror_images(data):
     """``data`` with a left-right mirror image of every training image added (labels repeated):
     a flipped photo of a cat is still a cat. Validation and test splits are left as they are."""
-    return dict(data, X_train=np.concatenate([data["X_train"], data["X_train"][..., ::-1]]),
-                y_train=np.concatenate([data["y_train"], data["y_train"]]))
+    return dict(
+        data,
+        X_train=np.concatenate([data["X_train"], data["X_train"][..., ::-1]]),
+        y_train=np.concatenate([data["y_train"], data["y_train"]]),
+    )

@@ -6,6 +6,7 @@ run by. So every comparison that is the point of a section runs over :data:`SEED
 reported as mean ± standard deviation, and :func:`paired_difference` says whether a
 difference stands out of that noise.
 """
+
 import numpy as np
 
 from cifar_lessons.models import FullyConnectedNet
@@ -14,8 +15,7 @@ from cifar_lessons.solver import Solver
 SEEDS = (0, 1, 2)
 
 
-def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0,
-                          **model_kwargs):
+def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0, **model_kwargs):
     """Train a :class:`FullyConnectedNet` with Adam and return its Solver (histories and model).
 
     ``model_kwargs`` go to the network (``normalization``, ``dropout_keep_ratio``,
@@ -25,8 +25,17 @@ def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, lear
     """
     np.random.seed(seed)
     model = FullyConnectedNet(hidden_dims, **model_kwargs)
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": learning_rate},
-                    batch_size=batch_size, num_epochs=num_epochs, verbose=False, progress=False, seed=seed)
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": learning_rate},
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        verbose=False,
+        progress=False,
+        seed=seed,
+    )
     solver.train()
     return solver
 

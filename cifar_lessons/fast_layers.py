@@ -9,6 +9,7 @@ batch at once; the backward pass recomputes the fields chunk by chunk rather
 than keeping them. Caches hold copies, so changing ``x`` or ``w`` in place
 after the forward pass does not change the gradients.
 """
+
 import numpy as np
 
 from cifar_lessons import kernels
@@ -43,11 +44,15 @@ def conv_forward_fast(x, w, b, conv_param):
     bias = np.asarray(b, dtype=dtype)[:, None]
     for start, stop in chunks:
         count = stop - start
-        fields = kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride,
-                                       out=cols[: rows * count * positions].reshape(rows, -1))
+        fields = kernels.im2col_matrix(
+            x[start:stop], HH, WW, pad, stride, out=cols[: rows * count * positions].reshape(rows, -1)
+        )
         result = np.matmul(filters, fields, out=product[: F * count * positions].reshape(F, -1))
-        np.add(result.reshape(F, count, positions).transpose(1, 0, 2), bias,
-               out=out[start:stop].reshape(count, F, positions))
+        np.add(
+            result.reshape(F, count, positions).transpose(1, 0, 2),
+            bias,
+            out=out[start:stop].reshape(count, F, positions),
+        )
     return out, (x, w, stride, pad)
 
 

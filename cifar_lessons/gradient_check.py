@@ -4,6 +4,7 @@ The central difference ``(f(x + h) - f(x - h)) / 2h`` has error O(h^2); with h =
 float64 that is far below the 1e-7 relative errors a correct backward pass shows. In float32
 the rounding of f swamps it, so check gradients in float64.
 """
+
 import numpy as np
 
 
@@ -57,7 +58,10 @@ def model_gradient_errors(model, X, y, h=1e-5):
         def loss(value):
             model.params[name] = value
             return model.loss(X, y)[0]
+
         return loss
 
-    return {name: rel_error(grads[name], eval_numerical_gradient(loss_at(name), model.params[name], verbose=False, h=h))
-            for name in sorted(model.params)}
+    return {
+        name: rel_error(grads[name], eval_numerical_gradient(loss_at(name), model.params[name], verbose=False, h=h))
+        for name in sorted(model.params)
+    }

@@ -16,6 +16,7 @@ NumPy: the reference the kernels are tested against, and what runs when they are
 
 ``BACKEND`` says which implementation is live: ``"cython"`` or ``"numpy"``.
 """
+
 import warnings
 
 import numpy as np
@@ -50,14 +51,14 @@ def im2col_matrix(x, field_height, field_width, pad=0, stride=1, out=None):
     if out is None:
         out = np.empty((rows, N * positions), dtype=x.dtype)
     elif out.shape != (rows, N * positions) or out.dtype != x.dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {(rows, N * positions)}, "
-                         f"got {out.dtype} {out.shape}")
+        raise ValueError(
+            f"out must be a C-contiguous {x.dtype} array of shape {(rows, N * positions)}, got {out.dtype} {out.shape}"
+        )
     if _im2col is None:
         cols = im2col_numpy(x, field_height, field_width, pad, stride)
         out.reshape(rows, N, positions)[...] = cols.transpose(1, 0, 2)
     else:
-        _im2col.im2col_strided(x, out.reshape(-1), positions, N * positions,
-                               field_height, field_width, pad, stride)
+        _im2col.im2col_strided(x, out.reshape(-1), positions, N * positions, field_height, field_width, pad, stride)
     return out
 
 
@@ -67,15 +68,17 @@ def col2im_matrix(cols, x_shape, field_height, field_width, pad=0, stride=1, out
     if out is None:
         out = np.empty(x_shape, dtype=cols.dtype)
     elif out.shape != tuple(x_shape) or out.dtype != cols.dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous {cols.dtype} array of shape {tuple(x_shape)}, "
-                         f"got {out.dtype} {out.shape}")
+        raise ValueError(
+            f"out must be a C-contiguous {cols.dtype} array of shape {tuple(x_shape)}, got {out.dtype} {out.shape}"
+        )
     if _im2col is None:
         rows, columns = cols.shape
         per_image = cols.reshape(rows, x_shape[0], columns // x_shape[0]).transpose(1, 0, 2)
         out[...] = col2im_numpy(per_image, x_shape, field_height, field_width, pad, stride)
     else:
-        _im2col.col2im_strided(cols.reshape(-1), out, cols.shape[1] // x_shape[0], cols.shape[1],
-                               field_height, field_width, pad, stride)
+        _im2col.col2im_strided(
+            cols.reshape(-1), out, cols.shape[1] // x_shape[0], cols.shape[1], field_height, field_width, pad, stride
+        )
     return out
 
 
@@ -107,8 +110,10 @@ def max_pool_scatter(dout, argmax, x_shape):
         raise TypeError(f"argmax must hold integer positions, as max_pool returns them, got {argmax.dtype}")
     # The kernel writes to these positions unchecked: one outside its plane would corrupt memory.
     if argmax.size and (argmax.min() < 0 or argmax.max() >= H * W):
-        raise ValueError(f"argmax holds positions outside the {H}x{W} planes of x_shape (found "
-                         f"{argmax.min()}..{argmax.max()}, valid 0..{H * W - 1}): pass the argmax max_pool returned")
+        raise ValueError(
+            f"argmax holds positions outside the {H}x{W} planes of x_shape (found "
+            f"{argmax.min()}..{argmax.max()}, valid 0..{H * W - 1}): pass the argmax max_pool returned"
+        )
     if _im2col is None:
         return max_pool_scatter_numpy(dout, argmax, x_shape)
     dx = np.empty(x_shape, dtype=dout.dtype)
@@ -138,8 +143,9 @@ def _checked_cols(cols, x_shape, field_height, field_width, pad, stride):
     N, rows, positions = _cols_shape(x_shape, field_height, field_width, pad, stride)
     expected = (rows, N * positions)
     if cols.shape != expected:
-        raise ValueError(f"cols has shape {cols.shape}, but x_shape {tuple(x_shape)} with these "
-                         f"window settings needs {expected}")
+        raise ValueError(
+            f"cols has shape {cols.shape}, but x_shape {tuple(x_shape)} with these window settings needs {expected}"
+        )
     return np.ascontiguousarray(cols)
 
 

@@ -1,8 +1,8 @@
 """Reference layers, NumPy only: ``*_forward(x, ...) -> (out, cache)``, ``*_backward(dout, cache)``."""
+
 import numpy as np
 
 from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, pool_geometry
-
 
 # ---------------------------------------------------------------------------------------------
 # Backpropagation (notebook 01): affine, ReLU and the two classification losses
@@ -21,11 +21,12 @@ def affine_forward(x, w, b):
         raise ValueError(f"affine_forward: w must be 2-D (D, M), got shape {np.shape(w)}")
     D, M = w.shape
     if np.ndim(x) < 2 or int(np.prod(x.shape[1:])) != D:
-        raise ValueError(f"affine_forward: x of shape {np.shape(x)} does not flatten to (N, {D}) rows as w "
-                         f"of shape {w.shape} needs; x must be (N, d_1, ..., d_k) with d_1 * ... * d_k = {D}")
+        raise ValueError(
+            f"affine_forward: x of shape {np.shape(x)} does not flatten to (N, {D}) rows as w "
+            f"of shape {w.shape} needs; x must be (N, d_1, ..., d_k) with d_1 * ... * d_k = {D}"
+        )
     if np.shape(b) != (M,):
-        raise ValueError(f"affine_forward: b must have shape ({M},) to match w of shape {w.shape}, "
-                         f"got {np.shape(b)}")
+        raise ValueError(f"affine_forward: b must have shape ({M},) to match w of shape {w.shape}, got {np.shape(b)}")
     out = x.reshape(x.shape[0], D) @ w + b
     return out, (x, w, b)
 
@@ -70,11 +71,11 @@ def _check_scores_and_labels(name, x, y):
         raise ValueError(f"{name}: x must hold scores for at least one example and one class, got shape {x.shape}")
     y = np.asarray(y)
     if y.shape != (N,) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"{name}: y must be ({N},) integer labels to match x of shape {x.shape}, "
-                         f"got {y.dtype} of shape {y.shape}")
+        raise ValueError(
+            f"{name}: y must be ({N},) integer labels to match x of shape {x.shape}, got {y.dtype} of shape {y.shape}"
+        )
     if y.min() < 0 or y.max() >= C:
-        raise ValueError(f"{name}: labels must lie in 0..{C - 1} for {C} classes, "
-                         f"found {y.min()}..{y.max()}")
+        raise ValueError(f"{name}: labels must lie in 0..{C - 1} for {C} classes, found {y.min()}..{y.max()}")
     return y
 
 
@@ -121,13 +122,16 @@ NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.9}
 def _check_norm_inputs(name, x, gamma, beta, eps):
     """Raise a clear ValueError unless x is (N, D), gamma and beta are (D,) and eps > 0."""
     if np.ndim(x) != 2:
-        raise ValueError(f"{name}: x must be 2-D (N, D), got shape {np.shape(x)}; "
-                         "flatten each example first, e.g. x.reshape(len(x), -1)")
+        raise ValueError(
+            f"{name}: x must be 2-D (N, D), got shape {np.shape(x)}; "
+            "flatten each example first, e.g. x.reshape(len(x), -1)"
+        )
     D = x.shape[1]
     for label, param in (("gamma", gamma), ("beta", beta)):
         if np.shape(param) != (D,):
-            raise ValueError(f"{name}: {label} must have shape ({D},) to match x of shape {x.shape}, "
-                             f"got {np.shape(param)}")
+            raise ValueError(
+                f"{name}: {label} must have shape ({D},) to match x of shape {x.shape}, got {np.shape(param)}"
+            )
     if not eps > 0:
         raise ValueError(f"{name}: eps must be > 0 (it keeps the division finite), got {eps}")
 
@@ -151,8 +155,9 @@ def _standardize_backward(dx_hat, x_hat, inv_std, axis):
 
     With means over ``axis``: dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)).
     """
-    return inv_std * (dx_hat - dx_hat.mean(axis=axis, keepdims=True)
-                      - x_hat * (dx_hat * x_hat).mean(axis=axis, keepdims=True))
+    return inv_std * (
+        dx_hat - dx_hat.mean(axis=axis, keepdims=True) - x_hat * (dx_hat * x_hat).mean(axis=axis, keepdims=True)
+    )
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -182,24 +187,29 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     momentum = bn_param.get("momentum", NORM_DEFAULTS["momentum"])
     _check_norm_inputs("batchnorm_forward", x, gamma, beta, eps)
     if not 0 <= momentum <= 1:
-        raise ValueError(f"batchnorm_forward: momentum must be in [0, 1] (the weight kept by the "
-                         f"running estimates), got {momentum}")
+        raise ValueError(
+            f"batchnorm_forward: momentum must be in [0, 1] (the weight kept by the running estimates), got {momentum}"
+        )
     N, D = x.shape
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))
     for label, running in (("running_mean", running_mean), ("running_var", running_var)):
         if np.shape(running) != (D,):
-            raise ValueError(f"batchnorm_forward: bn_param[{label!r}] has shape {np.shape(running)} "
-                             f"but x has {D} features; a bn_param belongs to one layer")
+            raise ValueError(
+                f"batchnorm_forward: bn_param[{label!r}] has shape {np.shape(running)} "
+                f"but x has {D} features; a bn_param belongs to one layer"
+            )
     if mode == "test":
         out = (x - running_mean) / np.sqrt(running_var + eps) * gamma + beta
         return out, None
     if N < 2:
-        raise ValueError("batchnorm_forward: train mode needs at least 2 rows to estimate a variance, "
-                         f"got x of shape {x.shape}; use a larger batch or mode='test'")
+        raise ValueError(
+            "batchnorm_forward: train mode needs at least 2 rows to estimate a variance, "
+            f"got x of shape {x.shape}; use a larger batch or mode='test'"
+        )
     mean = x.mean(axis=0)
     centered = x - mean
-    var = (centered ** 2).mean(axis=0)
+    var = (centered**2).mean(axis=0)
     std = np.sqrt(var + eps)
     x_hat = centered / std
     out = gamma * x_hat + beta
@@ -222,7 +232,7 @@ def batchnorm_backward(dout, cache):
     # x_hat = centered * (1 / std): both factors depend on x
     dcentered = dx_hat / std
     dinv_std = (dx_hat * centered).sum(axis=0)
-    dstd = -dinv_std / std ** 2
+    dstd = -dinv_std / std**2
     dvar = dstd / (2 * std)
     # var = mean(centered ** 2)
     dcentered += 2 * centered * dvar / N
@@ -247,8 +257,10 @@ def batchnorm_backward_alt(dout, cache):
 
 def _train_cache(name, dout, cache):
     if cache is None:
-        raise ValueError(f"{name}: the cache comes from a test-mode forward pass, which has no "
-                         "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'")
+        raise ValueError(
+            f"{name}: the cache comes from a test-mode forward pass, which has no "
+            "backward pass; run batchnorm_forward with bn_param['mode'] = 'train'"
+        )
     check_dout(name, dout, cache[0].shape)
     return cache
 
@@ -304,8 +316,7 @@ def dropout_forward(x, dropout_param):
         raise ValueError("dropout_forward: dropout_param needs 'p', the probability of keeping a unit")
     p = dropout_param["p"]
     if not 0 < p <= 1:
-        raise ValueError(f"dropout_forward: p is the probability of KEEPING a unit and must be in "
-                         f"(0, 1], got {p}")
+        raise ValueError(f"dropout_forward: p is the probability of KEEPING a unit and must be in (0, 1], got {p}")
     if mode == "test":
         return x, (dropout_param, None)
     seed = dropout_param.get("seed")
@@ -330,6 +341,7 @@ def dropout_backward(dout, cache):
 # ---------------------------------------------------------------------------------------------
 # Convolutional networks (notebook 05): convolution, max pooling, spatial normalization
 
+
 def conv_forward_naive(x, w, b, conv_param):
     """Convolution (cross-correlation, as in every deep learning library), straight from its formula.
 
@@ -350,7 +362,7 @@ def conv_forward_naive(x, w, b, conv_param):
     out = np.empty((N, F, OH, OW), dtype=float_dtype(x, w, b))
     for i in range(OH):
         for j in range(OW):
-            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (N, C, HH, WW)
+            window = x_pad[:, :, i * stride : i * stride + HH, j * stride : j * stride + WW]  # (N, C, HH, WW)
             out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
     return out, (x.copy(), w.copy(), b.copy(), dict(conv_param))
 
@@ -374,7 +386,7 @@ def conv_backward_naive(dout, cache):
             grad = dout[:, :, i, j]  # (N, F)
             dw += np.tensordot(grad, x_pad[:, :, rows, cols], axes=([0], [0]))
             dx_pad[:, :, rows, cols] += np.tensordot(grad, w, axes=([1], [0]))
-    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+    return dx_pad[:, :, pad : pad + H, pad : pad + W], dw, dout.sum(axis=(0, 2, 3))
 
 
 def max_pool_forward_naive(x, pool_param):
@@ -388,7 +400,9 @@ def max_pool_forward_naive(x, pool_param):
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
     for i in range(OH):
         for j in range(OW):
-            out[:, :, i, j] = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width].max(axis=(2, 3))
+            out[:, :, i, j] = x[:, :, i * stride : i * stride + height, j * stride : j * stride + width].max(
+                axis=(2, 3)
+            )
     return out, (x.copy(), dict(pool_param))
 
 
@@ -405,7 +419,7 @@ def max_pool_backward_naive(dout, cache):
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     for i in range(OH):
         for j in range(OW):
-            window = x[:, :, i * stride:i * stride + height, j * stride:j * stride + width]
+            window = x[:, :, i * stride : i * stride + height, j * stride : j * stride + width]
             best = window.reshape(N, C, height * width).argmax(axis=2)
             dx[n, c, i * stride + best // width, j * stride + best % width] += dout[:, :, i, j]
     return dx
@@ -448,8 +462,9 @@ def _check_groupnorm_inputs(x, gamma, beta, G, eps):
     C = x.shape[1]
     for label, param in (("gamma", gamma), ("beta", beta)):
         if np.shape(param) != (1, C, 1, 1):
-            raise ValueError(f"spatial_groupnorm_forward: {label} must have shape (1, {C}, 1, 1), "
-                             f"got {np.shape(param)}")
+            raise ValueError(
+                f"spatial_groupnorm_forward: {label} must have shape (1, {C}, 1, 1), got {np.shape(param)}"
+            )
     if isinstance(G, bool) or int(G) != G or G < 1 or C % G:
         raise ValueError(f"spatial_groupnorm_forward: G must be a positive divisor of the {C} channels, got {G!r}")
     if not eps > 0:

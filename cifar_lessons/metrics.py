@@ -1,4 +1,5 @@
 """Scores and sizes every chapter reports the same way."""
+
 import numpy as np
 
 
@@ -19,8 +20,9 @@ def confusion_matrix(predictions, labels, num_classes=10):
 
 def predict(model, X, batch_size=1000):
     """Class indices (N,) a NumPy model (``loss(X)`` returning scores) predicts for X (N, ...), in batches."""
-    return np.concatenate([np.argmax(model.loss(X[start:start + batch_size]), axis=1)
-                           for start in range(0, len(X), batch_size)])
+    return np.concatenate(
+        [np.argmax(model.loss(X[start : start + batch_size]), axis=1) for start in range(0, len(X), batch_size)]
+    )
 
 
 def parameter_count(model):

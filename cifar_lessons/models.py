@@ -1,4 +1,5 @@
 """Networks assembled from the layer functions in :mod:`cifar_lessons.layers`."""
+
 import numpy as np
 
 from cifar_lessons import layer_utils, layers
@@ -42,17 +43,28 @@ class FullyConnectedNet:
             NumPy's global generator (which ``start(seed)`` seeds), as training needs
     """
 
-    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
-                 normalization=None, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        hidden_dims,
+        input_dim=3 * 32 * 32,
+        num_classes=10,
+        dropout_keep_ratio=1,
+        normalization=None,
+        reg=0.0,
+        weight_scale=1e-2,
+        dtype=np.float32,
+        seed=None,
+    ):
         hidden_dims = list(hidden_dims)
         if not all(isinstance(d, (int, np.integer)) and d > 0 for d in hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
         if normalization is not None and normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be None or one of {sorted(NORMALIZATIONS)}, "
-                             f"got {normalization!r}")
+            raise ValueError(f"normalization must be None or one of {sorted(NORMALIZATIONS)}, got {normalization!r}")
         if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
-                             f"(0, 1], got {dropout_keep_ratio}")
+            raise ValueError(
+                f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
+                f"(0, 1], got {dropout_keep_ratio}"
+            )
         _check_model_settings(reg, weight_scale, dtype)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
@@ -165,11 +177,25 @@ class ThreeLayerConvNet:
         seed: fixes the initial weights (None: fresh randomness)
     """
 
-    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
-                 weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        input_dim=(3, 32, 32),
+        num_filters=32,
+        filter_size=7,
+        hidden_dim=100,
+        num_classes=10,
+        weight_scale=1e-3,
+        reg=0.0,
+        dtype=np.float32,
+        seed=None,
+    ):
         C, H, W = input_dim
-        for name, value in (("num_filters", num_filters), ("filter_size", filter_size),
-                            ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
+        for name, value in (
+            ("num_filters", num_filters),
+            ("filter_size", filter_size),
+            ("hidden_dim", hidden_dim),
+            ("num_classes", num_classes),
+        ):
             if not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if filter_size % 2 == 0:
@@ -182,8 +208,11 @@ class ThreeLayerConvNet:
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
         rng = np.random.default_rng(seed)
-        shapes = {"W1": (num_filters, C, filter_size, filter_size), "W2": (num_filters * H * W // 4, hidden_dim),
-                  "W3": (hidden_dim, num_classes)}
+        shapes = {
+            "W1": (num_filters, C, filter_size, filter_size),
+            "W2": (num_filters * H * W // 4, hidden_dim),
+            "W3": (hidden_dim, num_classes),
+        }
         self.params = {}
         for i, shape in enumerate(shapes.values(), start=1):
             self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)).astype(dtype)

@@ -4,6 +4,7 @@
 count). Pass the returned config back in on the next step; the Solver keeps one per parameter.
 A missing config, or missing keys, take the defaults below; an unknown key is a typo and raises.
 """
+
 import numpy as np
 
 DEFAULTS = {
@@ -22,8 +23,10 @@ def _config(rule, w, dw, config):
     config = {} if config is None else config
     unknown = set(config) - set(DEFAULTS[rule]) - set(STATE[rule])
     if unknown:
-        raise ValueError(f"{rule}: unknown config keys {sorted(unknown)}; it takes "
-                         f"{sorted(DEFAULTS[rule])} (and keeps its state in {list(STATE[rule])})")
+        raise ValueError(
+            f"{rule}: unknown config keys {sorted(unknown)}; it takes "
+            f"{sorted(DEFAULTS[rule])} (and keeps its state in {list(STATE[rule])})"
+        )
     for key, value in DEFAULTS[rule].items():
         config.setdefault(key, value)
     if not config["learning_rate"] > 0:

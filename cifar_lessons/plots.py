@@ -1,4 +1,5 @@
 """Pictures the chapters share. Imports matplotlib, so the package does not import this module."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -30,8 +31,9 @@ def image_grid(X, labels=None, class_names=None, ncols=10, size=1.2, titles=None
 
 def class_examples(X, y, class_names, per_class=8, size=1.0):
     """One row per class: the first ``per_class`` images of each, the class name at the left."""
-    fig, axes = plt.subplots(len(class_names), per_class, figsize=(per_class * size, len(class_names) * size),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(class_names), per_class, figsize=(per_class * size, len(class_names) * size), squeeze=False
+    )
     for label, name in enumerate(class_names):
         for column, index in enumerate(np.flatnonzero(y == label)[:per_class]):
             ax = axes[label, column]
@@ -40,7 +42,7 @@ def class_examples(X, y, class_names, per_class=8, size=1.0):
             ax.set_yticks([])
             if column == 0:
                 ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
-        for ax in axes[label, column + 1:]:
+        for ax in axes[label, column + 1 :]:
             ax.axis("off")
         for spine in ("top", "right", "bottom", "left"):
             for ax in axes[label]:
@@ -61,8 +63,15 @@ def confusion_matrix_plot(confusion, class_names, ax=None):
     ax.set_ylabel("true")
     threshold = confusion.max() / 2
     for (row, column), count in np.ndenumerate(confusion):
-        ax.text(column, row, int(count), ha="center", va="center", fontsize=7,
-                color="white" if count > threshold else "black")
+        ax.text(
+            column,
+            row,
+            int(count),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if count > threshold else "black",
+        )
     return ax
 
 
@@ -80,14 +89,25 @@ def computational_graph(nodes, edges, ax=None):
         _, ax = plt.subplots(figsize=(7, 3))
     for start, end, value, gradient in edges:
         (x0, y0, _), (x1, y1, _) = nodes[start], nodes[end]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "0.4"})
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={"arrowstyle": "->", "shrinkA": 18, "shrinkB": 18, "color": "0.4"},
+        )
         xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
         ax.text(xm, ym + 0.12, f"{value:g}", color="green", ha="center", fontsize=11)
         ax.text(xm, ym - 0.2, f"{gradient:g}", color="red", ha="center", fontsize=11)
     for x, y, text in nodes.values():
-        ax.text(x, y, text, ha="center", va="center", fontsize=12,
-                bbox={"boxstyle": "circle", "facecolor": "white", "edgecolor": "0.3"})
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=12,
+            bbox={"boxstyle": "circle", "facecolor": "white", "edgecolor": "0.3"},
+        )
     xs, ys = [n[0] for n in nodes.values()], [n[1] for n in nodes.values()]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
@@ -100,11 +120,22 @@ def _curves(run):
     Solver (loss per iteration, accuracies from epoch 0) or a PyTorch training history (one dict
     per epoch with ``train_loss`` and ``val_accuracy``, or a result holding it as ``history``)."""
     if hasattr(run, "loss_history"):
-        return (np.arange(1, len(run.loss_history) + 1), np.asarray(run.loss_history),
-                np.arange(len(run.val_acc_history)), run.val_acc_history, run.train_acc_history)
+        return (
+            np.arange(1, len(run.loss_history) + 1),
+            np.asarray(run.loss_history),
+            np.arange(len(run.val_acc_history)),
+            run.val_acc_history,
+            run.train_acc_history,
+        )
     history = getattr(run, "history", run)
     epochs = np.array([row["epoch"] for row in history])
-    return epochs, np.array([row["train_loss"] for row in history]), epochs, [row["val_accuracy"] for row in history], None
+    return (
+        epochs,
+        np.array([row["train_loss"] for row in history]),
+        epochs,
+        [row["val_accuracy"] for row in history],
+        None,
+    )
 
 
 def training_curves(runs, smooth=10, title=None):
@@ -117,12 +148,15 @@ def training_curves(runs, smooth=10, title=None):
         steps, loss, epochs, val, train = _curves(run)
         window = max(1, min(smooth, len(loss)))
         averaged = np.convolve(loss, np.ones(window) / window, mode="valid")
-        line, = loss_ax.plot(steps[window - 1:], averaged, label=label)
+        (line,) = loss_ax.plot(steps[window - 1 :], averaged, label=label)
         acc_ax.plot(epochs, val, "-o", color=line.get_color(), markersize=3, label=f"{label} val")
         if train is not None:
             acc_ax.plot(epochs, train, "--", color=line.get_color(), alpha=0.6)
-    loss_ax.set(xlabel="iteration" if hasattr(next(iter(runs.values())), "loss_history") else "epoch",
-                ylabel="training loss", title="loss (moving average)")
+    loss_ax.set(
+        xlabel="iteration" if hasattr(next(iter(runs.values())), "loss_history") else "epoch",
+        ylabel="training loss",
+        title="loss (moving average)",
+    )
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="validation (solid) and training (dashed) accuracy")
     loss_ax.legend()
     if title:
@@ -154,8 +188,9 @@ def loss_curve_grid(runs, row_name, column_name, ylim=(0, 5)):
     as a grid with ``row_name`` down and ``column_name`` across, all on the same y axis
     (``ylim``, so that a diverging run shows as a curve leaving the top)."""
     rows, columns = sorted({r for r, _ in runs}), sorted({c for _, c in runs})
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(3 * len(columns), 2.2 * len(rows)),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), len(columns), figsize=(3 * len(columns), 2.2 * len(rows)), sharex=True, sharey=True, squeeze=False
+    )
     for (r, c), loss in runs.items():
         ax = axes[rows.index(r), columns.index(c)]
         ax.plot(loss, linewidth=0.8)
@@ -184,8 +219,16 @@ def sweep_plot(values, series, xlabel, ylabel="validation accuracy", logx=False,
     for label, ys in series.items():
         ys = np.asarray(ys, dtype=np.float64)
         if ys.ndim == 2:
-            ax.errorbar(values, ys.mean(axis=0), yerr=ys.std(axis=0, ddof=1), fmt="-o", ms=4, capsize=3,
-                        label=f"{label} (mean ± sd, {len(ys)} seeds)", **line_style)
+            ax.errorbar(
+                values,
+                ys.mean(axis=0),
+                yerr=ys.std(axis=0, ddof=1),
+                fmt="-o",
+                ms=4,
+                capsize=3,
+                label=f"{label} (mean ± sd, {len(ys)} seeds)",
+                **line_style,
+            )
         else:
             ax.plot(values, ys, "-o", ms=4, label=label, **line_style)
     if logx:
@@ -237,8 +280,10 @@ def keep_ratio_summary(runs):
         if ax is not axes[0]:
             ax.set_ylabel("")
             ax.get_legend().remove()
-    final = {"training": [runs[r].train_acc_history[-1] for r in ratios],
-             "validation": [runs[r].val_acc_history[-1] for r in ratios]}
+    final = {
+        "training": [runs[r].train_acc_history[-1] for r in ratios],
+        "validation": [runs[r].val_acc_history[-1] for r in ratios],
+    }
     summary = sweep_plot(ratios, final, xlabel="keep ratio p", ylabel="final accuracy", ax=axes[-1])
     summary.fill_between(ratios, final["validation"], final["training"], color="C3", alpha=0.15)
     summary.set(ylim=(0, 1.02), title="the gap against p")
@@ -351,8 +396,9 @@ def tensor_grid(images, nrow=8, title=None, figsize=(8, 4.4), **make_grid_option
     each image scaled to its own range. Returns the figure."""
     import torchvision
 
-    grid = torchvision.utils.make_grid(images.detach().cpu(), nrow=nrow, normalize=True, scale_each=True,
-                                       **{"padding": 1, **make_grid_options})
+    grid = torchvision.utils.make_grid(
+        images.detach().cpu(), nrow=nrow, normalize=True, scale_each=True, **{"padding": 1, **make_grid_options}
+    )
     fig, ax = plt.subplots(figsize=figsize)
     ax.imshow(grid.permute(1, 2, 0).numpy())
     ax.axis("off")

@@ -5,6 +5,7 @@ as it was when displayed: a finished run would keep "0%" in the saved notebook's
 bar is displayed with a display id and redrawn once it closes, so the text stored beside the
 widget is the finished bar. Outside a notebook it is tqdm's terminal bar.
 """
+
 from tqdm import auto, notebook
 
 

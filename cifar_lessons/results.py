@@ -5,6 +5,7 @@ metadata of that output under its own key (:data:`RESULT_MIME`), from which the 
 read it back without running anything; the page shows only its summary line. Training time
 varies run to run, so the cell that calls ``record`` carries the ``nbval-ignore-output`` tag.
 """
+
 import os
 import platform
 from pathlib import Path
@@ -38,11 +39,17 @@ def record(model, test_accuracy, train_seconds, parameters, device=None):
     """
     from IPython.display import display
 
-    result = {"model": model, "test_accuracy": round(float(test_accuracy), 4),
-              "train_seconds": round(float(train_seconds), 1), "parameters": int(parameters),
-              "machine": machine(device)}
-    summary = (f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
-               f"{result['train_seconds']:.0f} s, {result['parameters']:,} parameters")
+    result = {
+        "model": model,
+        "test_accuracy": round(float(test_accuracy), 4),
+        "train_seconds": round(float(train_seconds), 1),
+        "parameters": int(parameters),
+        "machine": machine(device),
+    }
+    summary = (
+        f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
+        f"{result['train_seconds']:.0f} s, {result['parameters']:,} parameters"
+    )
     display({"text/plain": summary}, metadata={RESULT_MIME: result}, raw=True)
     return result
 
@@ -56,13 +63,24 @@ def table(results):
     if not results:
         return "No chapter has recorded a result yet."
     machines = {r.get("machine", "not recorded") for r in results}
-    rows = [{"Model": r["model"], "Notebook": Path(r["notebook"]).stem, "Test accuracy": f"{r['test_accuracy']:.1%}",
-             "Training time": f"{r['train_seconds']:.0f} s", "Parameters": f"{r['parameters']:,}",
-             "Trained on": r.get("machine", "not recorded")} for r in results]
+    rows = [
+        {
+            "Model": r["model"],
+            "Notebook": Path(r["notebook"]).stem,
+            "Test accuracy": f"{r['test_accuracy']:.1%}",
+            "Training time": f"{r['train_seconds']:.0f} s",
+            "Parameters": f"{r['parameters']:,}",
+            "Trained on": r.get("machine", "not recorded"),
+        }
+        for r in results
+    ]
     numbers = ["Test accuracy", "Training time", "Parameters"]
     if len(machines) > 1:
         return markdown_table(rows, right=numbers)
-    return markdown_table(rows, columns=list(rows[0])[:-1], right=numbers) + f"\n\nEvery model trained on: {machines.pop()}."
+    return (
+        markdown_table(rows, columns=list(rows[0])[:-1], right=numbers)
+        + f"\n\nEvery model trained on: {machines.pop()}."
+    )
 
 
 def plot(results):
@@ -82,9 +100,14 @@ def plot(results):
     ax.margins(x=0.25, y=0.15)
     middle = np.sqrt(np.prod(ax.get_xlim()))
     for x, y, result in points:  # labels point inwards, so none runs off the plot
-        ax.annotate(f"{result['model']}\n({result['parameters']:,} parameters)", (x, y),
-                    textcoords="offset points", xytext=(6 if x < middle else -6, 4),
-                    ha="left" if x < middle else "right", fontsize=8)
+        ax.annotate(
+            f"{result['model']}\n({result['parameters']:,} parameters)",
+            (x, y),
+            textcoords="offset points",
+            xytext=(6 if x < middle else -6, 4),
+            ha="left" if x < middle else "right",
+            fontsize=8,
+        )
     ax.set_xlabel("training time (s, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, which="both", alpha=0.3)

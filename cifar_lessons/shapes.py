@@ -1,6 +1,7 @@
 """What the layers agree on about their inputs: window geometry, upstream-gradient shapes and the
 float dtypes they compute in. NumPy only; the naive layers, the fast layers and the kernels all
 check their arguments here, so they reject the same inputs with the same messages."""
+
 import numpy as np
 
 
@@ -34,11 +35,14 @@ def window_steps(size, field, pad, stride, axis):
     """Number of window positions along one axis; the windows must tile the padded input exactly."""
     span = size + 2 * pad - field
     if span < 0:
-        raise ValueError(f"a window of {field} does not fit the {axis} {size} padded by {pad}: "
-                         f"use a smaller window or more padding")
+        raise ValueError(
+            f"a window of {field} does not fit the {axis} {size} padded by {pad}: use a smaller window or more padding"
+        )
     if span % stride:
-        raise ValueError(f"stride {stride} does not tile the {axis}: {axis} {size} + 2 * {pad} (pad) - {field} "
-                         f"(window) = {span} is not a multiple of {stride}; change the padding or the stride")
+        raise ValueError(
+            f"stride {stride} does not tile the {axis}: {axis} {size} + 2 * {pad} (pad) - {field} "
+            f"(window) = {span} is not a multiple of {stride}; change the padding or the stride"
+        )
     return span // stride + 1
 
 
@@ -55,8 +59,9 @@ def conv_geometry(x, w, b, conv_param):
     if np.shape(b) != (w.shape[0],):
         raise ValueError(f"b must have shape ({w.shape[0]},), one bias per filter, got {np.shape(b)}")
     if 0 in w.shape[:2]:
-        raise ValueError(f"a convolution needs at least one input channel and one filter, got x {x.shape} and "
-                         f"w {w.shape}")
+        raise ValueError(
+            f"a convolution needs at least one input channel and one filter, got x {x.shape} and w {w.shape}"
+        )
     missing = {"stride", "pad"} - set(conv_param)
     if missing:
         raise ValueError(f"conv_param needs the keys 'stride' and 'pad'; missing {sorted(missing)}")
@@ -81,14 +86,21 @@ def pool_geometry(x, pool_param):
     width = positive_int(pool_param["pool_width"], "pool_param['pool_width']")
     stride = positive_int(pool_param["stride"], "pool_param['stride']")
     _, _, H, W = x.shape
-    return height, width, stride, window_steps(H, height, 0, stride, "height"), window_steps(W, width, 0, stride, "width")
+    return (
+        height,
+        width,
+        stride,
+        window_steps(H, height, 0, stride, "height"),
+        window_steps(W, width, 0, stride, "width"),
+    )
 
 
 def check_dout(name, dout, expected_shape):
     """Raise a ValueError naming the layer ``name`` unless ``dout`` has the forward output's shape."""
     if np.shape(dout) != tuple(expected_shape):
-        raise ValueError(f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, "
-                         f"got {np.shape(dout)}")
+        raise ValueError(
+            f"{name}: dout must have the shape of the forward output {tuple(expected_shape)}, got {np.shape(dout)}"
+        )
 
 
 def float_dtype(*arrays, name="the inputs"):

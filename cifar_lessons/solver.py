@@ -3,13 +3,14 @@
 The model needs ``params`` (name -> array) and ``loss(X, y=None)`` returning scores
 (N, C) without labels and ``(loss, grads)`` with them. ``data`` holds ``X_train, y_train,
 X_val, y_val``. After ``train()`` the model holds the parameters (and the batch norm running
-statistics in ``bn_params``, if it has any) that scored best on the validation split, and the solver keeps ``loss_history``, ``train_acc_history`` and
-``val_acc_history``::
+statistics in ``bn_params``, if it has any) that scored best on the validation split, and the
+solver keeps ``loss_history``, ``train_acc_history`` and ``val_acc_history``::
 
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
                     num_epochs=10, batch_size=100, seed=0)
     solver.train()
 """
+
 import copy
 import json
 import zipfile
@@ -17,8 +18,8 @@ import zipfile
 import numpy as np
 
 from cifar_lessons import optim
-from cifar_lessons.metrics import accuracy, predict
 from cifar_lessons.atomic_file import open_atomically
+from cifar_lessons.metrics import accuracy, predict
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 # A checkpoint is an .npz archive: each parameter under this prefix, the rest as JSON text under INFO_KEY.
@@ -45,9 +46,25 @@ class Solver:
     Any other keyword is an error.
     """
 
-    def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
-                 num_epochs=10, num_train_samples=1000, num_val_samples=None, checkpoint_name=None,
-                 print_every=10, verbose=True, progress=True, seed=None, **unknown):
+    def __init__(
+        self,
+        model,
+        data,
+        *,
+        update_rule="sgd",
+        optim_config=None,
+        lr_decay=1.0,
+        batch_size=100,
+        num_epochs=10,
+        num_train_samples=1000,
+        num_val_samples=None,
+        checkpoint_name=None,
+        print_every=10,
+        verbose=True,
+        progress=True,
+        seed=None,
+        **unknown,
+    ):
         if unknown:
             raise ValueError(f"Solver: unrecognized arguments {', '.join(sorted(unknown))}")
         missing = [key for key in DATA_KEYS if key not in data]
@@ -56,12 +73,16 @@ class Solver:
         for split in ("train", "val"):  # checked now: a mismatch would otherwise fail mid-training
             rows, labels = len(data[f"X_{split}"]), len(data[f"y_{split}"])
             if rows == 0 or rows != labels:
-                raise ValueError(f"Solver: data['X_{split}'] has {rows} rows and data['y_{split}'] {labels} labels; "
-                                 "they need one label per row, and at least one row")
+                raise ValueError(
+                    f"Solver: data['X_{split}'] has {rows} rows and data['y_{split}'] {labels} labels; "
+                    "they need one label per row, and at least one row"
+                )
         if isinstance(update_rule, str):
             if update_rule not in optim.DEFAULTS:
-                raise ValueError(f"Solver: unknown update_rule {update_rule!r}; choose one of "
-                                 f"{', '.join(optim.DEFAULTS)} or pass a function")
+                raise ValueError(
+                    f"Solver: unknown update_rule {update_rule!r}; choose one of "
+                    f"{', '.join(optim.DEFAULTS)} or pass a function"
+                )
             self.update_rule = getattr(optim, update_rule)
         elif callable(update_rule):
             self.update_rule = update_rule
@@ -105,8 +126,9 @@ class Solver:
         loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
         self.loss_history.append(loss)
         for name, w in self.model.params.items():
-            self.model.params[name], self.optim_configs[name] = self.update_rule(w, grads[name],
-                                                                                 self.optim_configs[name])
+            self.model.params[name], self.optim_configs[name] = self.update_rule(
+                w, grads[name], self.optim_configs[name]
+            )
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):
         """Fraction of (a random subsample of ``num_samples`` of) X (N, ...) classified as y (N,)."""
@@ -184,8 +206,10 @@ def _plain(value):
 def _write_checkpoint(filename, params, info):
     for name, w in params.items():
         if not isinstance(w, np.ndarray) or w.dtype.hasobject:
-            raise TypeError(f"Solver: params[{name!r}] must be a NumPy array of numbers to be saved, "
-                            f"got {getattr(w, 'dtype', type(w).__name__)}")
+            raise TypeError(
+                f"Solver: params[{name!r}] must be a NumPy array of numbers to be saved, "
+                f"got {getattr(w, 'dtype', type(w).__name__)}"
+            )
     arrays = {PARAMS_PREFIX + name: w for name, w in params.items()}
     arrays[INFO_KEY] = np.array(json.dumps(info, default=_plain))
     with open_atomically(filename) as f:
@@ -207,12 +231,15 @@ def load_checkpoint(filename):
             if info.dtype.kind != "U" or info.ndim:
                 raise ValueError(f"its {INFO_KEY!r} entry is not text")
             info = json.loads(str(info))
-            params = {key.removeprefix(PARAMS_PREFIX): archive[key]
-                      for key in archive.files if key.startswith(PARAMS_PREFIX)}
+            params = {
+                key.removeprefix(PARAMS_PREFIX): archive[key] for key in archive.files if key.startswith(PARAMS_PREFIX)
+            }
     except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{filename} is not a Solver checkpoint ({error}): it should be the .npz file a "
-                         "Solver with checkpoint_name writes. (A .pkl checkpoint is a pickle, which is not "
-                         "loaded: a pickle can run code.)") from error
+        raise ValueError(
+            f"{filename} is not a Solver checkpoint ({error}): it should be the .npz file a "
+            "Solver with checkpoint_name writes. (A .pkl checkpoint is a pickle, which is not "
+            "loaded: a pickle can run code.)"
+        ) from error
     if not isinstance(info, dict):
         raise ValueError(f"{filename} is not a Solver checkpoint: its {INFO_KEY!r} entry is not a dict")
     return {**info, "params": params}

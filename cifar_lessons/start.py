@@ -1,4 +1,5 @@
 """The first cell of every notebook: seed, find the data, pick the device, say what was found."""
+
 import importlib.metadata
 import os
 import random
@@ -26,8 +27,11 @@ def _find_data():
     except data.CIFAR10Error:
         if os.environ.get("CIFAR10_DIR") is not None:
             raise  # a wrong (or empty) CIFAR10_DIR: its message says what to fix
-    print(f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
-          f"{_shown(data.default_cache_dir())} (set CIFAR10_DIR to use a copy you already have)", flush=True)
+    print(
+        f"CIFAR-10 is not on this machine yet: downloading it once (163 MB) into "
+        f"{_shown(data.default_cache_dir())} (set CIFAR10_DIR to use a copy you already have)",
+        flush=True,
+    )
     return data.find_cifar10()
 
 
@@ -44,8 +48,10 @@ def _torch_device(seed):
     try:
         import torch
     except ImportError:
-        raise ImportError("this chapter needs PyTorch, which is not installed here: "
-                          "`%pip install torch torchvision`, then restart the kernel") from None
+        raise ImportError(
+            "this chapter needs PyTorch, which is not installed here: "
+            "`%pip install torch torchvision`, then restart the kernel"
+        ) from None
     from cifar_lessons.torch.device import device_name, setup_torch
 
     device = setup_torch(seed)
@@ -65,8 +71,10 @@ def start(seed=0, need_data=True, use_torch=False):
         lines.append(f"CIFAR-10 found in {_shown(folder)}")
         mismatch = data.release_mismatch(folder)
         if mismatch:
-            lines.append(f"{NOT_THE_RELEASE}: {mismatch}. Results will differ from a correct copy's; "
-                         "replace it (or unset CIFAR10_DIR to download the release).")
+            lines.append(
+                f"{NOT_THE_RELEASE}: {mismatch}. Results will differ from a correct copy's; "
+                "replace it (or unset CIFAR10_DIR to download the release)."
+            )
     device = None
     if use_torch:
         device, line = _torch_device(seed)

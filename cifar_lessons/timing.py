@@ -1,4 +1,5 @@
 """Wall-clock timing for the notebooks' quick speed comparisons (``benchmarks/`` measures carefully)."""
+
 import time
 
 

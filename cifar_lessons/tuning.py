@@ -15,6 +15,7 @@ takes it (``reg``, ``weight_scale``, widths) or the Solver (``learning_rate`` in
 Everything is reproducible from ``seed``: the folds and the Solver's minibatches (the
 model's own seed is ``build``'s business).
 """
+
 import functools
 import itertools
 
@@ -57,8 +58,11 @@ def cross_validate(build, X, y, k=3, seed=0, preprocess=None, **solver_kwargs):
         solver = Solver(model, data, **kwargs)
         solver.train()
         accuracies.append(solver.best_val_acc)
-    return {"val_acc": float(np.mean(accuracies)), "val_acc_std": float(np.std(accuracies)),
-            "fold_accuracies": accuracies}
+    return {
+        "val_acc": float(np.mean(accuracies)),
+        "val_acc_std": float(np.std(accuracies)),
+        "fold_accuracies": accuracies,
+    }
 
 
 def _search(build, points, X, y, k, seed, progress, solver_kwargs):

@@ -3,6 +3,7 @@
 Every demo has a static twin in :mod:`cifar_lessons.plots` that draws the same thing for
 all slider positions at once: the book's static pages show that, the live notebook both.
 """
+
 import functools
 
 import ipywidgets
@@ -21,15 +22,20 @@ def loss_curve_demo(train, learning_rates, weight_scales):
         loss = cached(learning_rate, weight_scale).loss_history
         _, ax = plt.subplots(figsize=(6, 3))
         ax.plot(loss, linewidth=0.8)
-        ax.set(xlabel="iteration", ylabel="training loss", ylim=(0, 5),
-               title=f"learning_rate={learning_rate:g}, weight_scale={weight_scale:g}")
+        ax.set(
+            xlabel="iteration",
+            ylabel="training loss",
+            ylim=(0, 5),
+            title=f"learning_rate={learning_rate:g}, weight_scale={weight_scale:g}",
+        )
         plt.show()
 
     def slider(values, description):  # starts in the middle of the range
         return ipywidgets.SelectionSlider(options=list(values), value=values[len(values) // 2], description=description)
 
-    return ipywidgets.interactive(draw, learning_rate=slider(learning_rates, "learning rate"),
-                                  weight_scale=slider(weight_scales, "weight scale"))
+    return ipywidgets.interactive(
+        draw, learning_rate=slider(learning_rates, "learning rate"), weight_scale=slider(weight_scales, "weight scale")
+    )
 
 
 def keep_ratio_explorer(runs):
@@ -46,4 +52,5 @@ def keep_ratio_explorer(runs):
         plt.show()
 
     return ipywidgets.interactive(
-        draw, keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio"))
+        draw, keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio")
+    )

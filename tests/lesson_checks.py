@@ -1,5 +1,6 @@
 """The two tests every lesson's checks get: a correct implementation written differently from the
 reference passes, and a stub fails as "not implemented yet"."""
+
 import pytest
 
 from cifar_lessons.checks.core import ExerciseError
@@ -18,7 +19,7 @@ def check_tests(independent):
         def stub(*args):
             raise NotImplementedError
 
-        with pytest.raises(ExerciseError, match=f"^{check.__name__[len('check_'):]}: not implemented yet"):
+        with pytest.raises(ExerciseError, match=f"^{check.__name__[len('check_') :]}: not implemented yet"):
             check(stub)
 
     return test_a_correct_implementation_written_differently_passes, test_stub_is_not_implemented_yet

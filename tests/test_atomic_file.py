@@ -1,4 +1,5 @@
 """Files replaced whole or not at all."""
+
 import pytest
 
 from cifar_lessons.atomic_file import open_atomically

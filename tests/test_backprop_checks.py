@@ -1,12 +1,19 @@
 """The backpropagation lesson's checks pass independent, correct implementations and name planted mistakes."""
+
 import numpy as np
 import pytest
+from lesson_checks import check_tests
 
 from cifar_lessons import layers
-from cifar_lessons.checks.backprop import (check_affine_backward, check_affine_forward, check_relu_backward,
-                                           check_relu_forward, check_softmax_loss, check_svm_loss)
+from cifar_lessons.checks.backprop import (
+    check_affine_backward,
+    check_affine_forward,
+    check_relu_backward,
+    check_relu_forward,
+    check_softmax_loss,
+    check_svm_loss,
+)
 from cifar_lessons.checks.core import ExerciseError, expect_gradients
-from lesson_checks import check_tests
 
 
 def affine_forward(x, w, b):
@@ -15,8 +22,11 @@ def affine_forward(x, w, b):
 
 def affine_backward(dout, cache):
     x, w, _ = cache
-    return (np.einsum("nm,dm->nd", dout, w).reshape(x.shape), np.einsum("nd,nm->dm", x.reshape(len(x), -1), dout),
-            np.einsum("nm->m", dout))
+    return (
+        np.einsum("nm,dm->nd", dout, w).reshape(x.shape),
+        np.einsum("nd,nm->dm", x.reshape(len(x), -1), dout),
+        np.einsum("nm->m", dout),
+    )
 
 
 def relu_forward(x):
@@ -44,9 +54,14 @@ def svm_loss(x, y):
     return loss / len(y), dx / len(y)
 
 
-INDEPENDENT = {check_affine_forward: (affine_forward,), check_affine_backward: (affine_backward,),
-               check_relu_forward: (relu_forward,), check_relu_backward: (relu_backward,),
-               check_softmax_loss: (softmax_loss,), check_svm_loss: (svm_loss,)}
+INDEPENDENT = {
+    check_affine_forward: (affine_forward,),
+    check_affine_backward: (affine_backward,),
+    check_relu_forward: (relu_forward,),
+    check_relu_backward: (relu_backward,),
+    check_softmax_loss: (softmax_loss,),
+    check_svm_loss: (svm_loss,),
+}
 
 
 test_a_correct_implementation_written_differently_passes, test_stub_is_not_implemented_yet = check_tests(INDEPENDENT)
@@ -83,23 +98,43 @@ def svm_loss_summed_not_averaged(x, y):
     return loss * len(y), dx * len(y)
 
 
-@pytest.mark.parametrize("check, fn, message", [
-    (check_affine_forward, lambda x, w, b: x.reshape(len(x), -1) @ w + b, r"should return \(out, cache\)"),
-    (check_affine_forward, lambda x, w, b: (x.reshape(len(x), -1) @ w, None),
-     r"out for x of shape \(4, 7\) is wrong: relative error"),
-    (check_affine_backward, affine_backward_transposed_dw, r"dw has shape \(6, 7\), expected \(7, 6\) \(transposed\?\)"),
-    (check_affine_backward, lambda dout, cache: layers.affine_backward(dout, cache)[:2],
-     r"should return \(dx, dw, db\), got a tuple of 2"),
-    (check_relu_forward, lambda x: (np.abs(x), x), "out is wrong.*only where the input is negative"),
-    (check_relu_backward, relu_backward_without_mask,
-     "dx is wrong.*only where the input was negative: there the gradient must be 0"),
-    (check_relu_backward, relu_backward_blocking_positives, "only where the input was positive"),
-    (check_relu_backward, lambda dout, cache: -layers.relu_backward(dout, cache), "wrong sign"),
-    (check_softmax_loss, softmax_loss_without_shift, "NaN or inf for scores around 1e4; subtract each row's maximum"),
-    (check_softmax_loss, lambda x, y: layers.softmax_loss(x, y)[0], r"should return \(loss, dx\)"),
-    (check_svm_loss, svm_loss_summed_not_averaged, "svm_loss: loss on scores near 0 is wrong"),
-    (check_svm_loss, lambda x, y: 1 / 0, "svm_loss crashed: ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "check, fn, message",
+    [
+        (check_affine_forward, lambda x, w, b: x.reshape(len(x), -1) @ w + b, r"should return \(out, cache\)"),
+        (
+            check_affine_forward,
+            lambda x, w, b: (x.reshape(len(x), -1) @ w, None),
+            r"out for x of shape \(4, 7\) is wrong: relative error",
+        ),
+        (
+            check_affine_backward,
+            affine_backward_transposed_dw,
+            r"dw has shape \(6, 7\), expected \(7, 6\) \(transposed\?\)",
+        ),
+        (
+            check_affine_backward,
+            lambda dout, cache: layers.affine_backward(dout, cache)[:2],
+            r"should return \(dx, dw, db\), got a tuple of 2",
+        ),
+        (check_relu_forward, lambda x: (np.abs(x), x), "out is wrong.*only where the input is negative"),
+        (
+            check_relu_backward,
+            relu_backward_without_mask,
+            "dx is wrong.*only where the input was negative: there the gradient must be 0",
+        ),
+        (check_relu_backward, relu_backward_blocking_positives, "only where the input was positive"),
+        (check_relu_backward, lambda dout, cache: -layers.relu_backward(dout, cache), "wrong sign"),
+        (
+            check_softmax_loss,
+            softmax_loss_without_shift,
+            "NaN or inf for scores around 1e4; subtract each row's maximum",
+        ),
+        (check_softmax_loss, lambda x, y: layers.softmax_loss(x, y)[0], r"should return \(loss, dx\)"),
+        (check_svm_loss, svm_loss_summed_not_averaged, "svm_loss: loss on scores near 0 is wrong"),
+        (check_svm_loss, lambda x, y: 1 / 0, "svm_loss crashed: ZeroDivisionError"),
+    ],
+)
 def test_checks_catch_planted_mistakes(check, fn, message):
     with pytest.raises(ExerciseError, match=message):
         check(fn)
@@ -111,8 +146,11 @@ def test_square_transposed_gradient_is_named():
         dx, dw, db = layers.affine_backward(dout, cache)
         return dx, dw.T, db
 
-    square = {"x": np.random.default_rng(0).standard_normal((5, 4)), "w": np.random.default_rng(1).standard_normal((4, 4)),
-              "b": np.zeros(4)}
+    square = {
+        "x": np.random.default_rng(0).standard_normal((5, 4)),
+        "w": np.random.default_rng(1).standard_normal((4, 4)),
+        "b": np.zeros(4),
+    }
     with pytest.raises(ExerciseError, match="dw is wrong.*It looks transposed"):
         expect_gradients("affine_backward", backward, layers.affine_forward, square, np.ones((5, 4)))
 

@@ -3,6 +3,7 @@
 Files are read in a separate Python process, so that a file which crashes the interpreter
 fails its test instead of ending the test run.
 """
+
 import pickle
 import pickletools
 import select
@@ -53,8 +54,9 @@ class Reader:
         self._start()
 
     def _start(self):
-        self.process = subprocess.Popen([sys.executable, "-c", READER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", READER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def read(self, path):
         self.process.stdin.write(f"{path}\n")
@@ -124,11 +126,15 @@ def test_an_object_dtype_is_refused_before_numpy_sees_it(tmp_path, reader, key):
     assert answer.startswith("refused") and "refusing dtype 'O8'" in answer, answer
 
 
-@pytest.mark.parametrize("images, problem", [
-    # numpy.ndarray called directly reads a 3 KB buffer with a row stride of 0 as 10^8 images
-    (Reduce(np.ndarray, ((10**8, 3072), "u1", bytes(3072), 0, (0, 1))), "calls numpy.ndarray directly"),
-    (crafted_array((10**10, 3072), bytes(3072)), r"needs 30720000000000 bytes, the file holds 3072"),
-], ids=["zero strides", "short contents"])
+@pytest.mark.parametrize(
+    "images, problem",
+    [
+        # numpy.ndarray called directly reads a 3 KB buffer with a row stride of 0 as 10^8 images
+        (Reduce(np.ndarray, ((10**8, 3072), "u1", bytes(3072), 0, (0, 1))), "calls numpy.ndarray directly"),
+        (crafted_array((10**10, 3072), bytes(3072)), r"needs 30720000000000 bytes, the file holds 3072"),
+    ],
+    ids=["zero strides", "short contents"],
+)
 def test_an_array_claiming_more_than_the_file_holds_is_refused(tmp_path, images, problem):
     labels = Reduce(np.ndarray, ((10**8,), "i8", bytes(8), 0, (0,)))
     with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: .*{problem}"):
@@ -147,7 +153,9 @@ def test_labels_sharing_one_long_list_are_refused_before_any_is_converted(tmp_pa
 def test_a_length_prefix_larger_than_memory_is_named(tmp_path, length, error):
     path = tmp_path / "data_batch_1"
     path.write_bytes(b"\x80\x04\x8e" + length.to_bytes(8, "little") + b"abc")  # BINBYTES8: length, then bytes
-    with pytest.raises(data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt \\({error}"):
+    with pytest.raises(
+        data.CIFAR10Error, match=f"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt \\({error}"
+    ):
         data.read_batch(path)
 
 
@@ -161,8 +169,11 @@ def _py2_style_batch():
     return pickle.dumps({"labels": [3, 7], "data": crafted_array((2, 3072), raw)}, protocol=2)
 
 
-VALID = [pickle.dumps({"batch_label": "fuzz", "labels": labels, "data": images(2)}, protocol=protocol)
-         for labels in ([3, 7], np.array([3, 7])) for protocol in (2, 4)] + [_py2_style_batch()]
+VALID = [
+    pickle.dumps({"batch_label": "fuzz", "labels": labels, "data": images(2)}, protocol=protocol)
+    for labels in ([3, 7], np.array([3, 7]))
+    for protocol in (2, 4)
+] + [_py2_style_batch()]
 OPCODES = sorted({op.code.encode("latin1") for op in pickletools.opcodes})
 
 
@@ -173,7 +184,9 @@ def _opcode_starts(payload):
 def _structure(payload):
     """Positions of every opcode and of the first bytes of its argument (lengths, numbers), not image bytes."""
     starts = _opcode_starts(payload)
-    return sorted({p for start, end in zip(starts, starts[1:] + [len(payload)]) for p in range(start, min(end, start + 10))})
+    return sorted(
+        {p for start, end in zip(starts, starts[1:] + [len(payload)]) for p in range(start, min(end, start + 10))}
+    )
 
 
 @st.composite
@@ -181,13 +194,13 @@ def mutated_batches(draw):
     payload = bytearray(draw(st.sampled_from(VALID)))
     mutation = draw(st.sampled_from(["truncate", "flip bits", "swap opcode"]))
     if mutation == "truncate":
-        return bytes(payload[:draw(st.integers(0, len(payload) - 1))])
+        return bytes(payload[: draw(st.integers(0, len(payload) - 1))])
     if mutation == "flip bits":
         for position in draw(st.lists(st.sampled_from(_structure(bytes(payload))), min_size=1, max_size=4)):
             payload[position] ^= 1 << draw(st.integers(0, 7))
         return bytes(payload)
     position = draw(st.sampled_from(_opcode_starts(bytes(payload))))
-    payload[position:position + 1] = draw(st.sampled_from(OPCODES))
+    payload[position : position + 1] = draw(st.sampled_from(OPCODES))
     return bytes(payload)
 
 

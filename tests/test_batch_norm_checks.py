@@ -1,12 +1,17 @@
 """The batch normalization lesson's checks fail stubs cleanly and name each planted mistake (the
 notebook's own solutions passing them is tested with the learner copies, in test_exercises)."""
+
 import numpy as np
 import pytest
 
 from cifar_lessons import layers as L
-from cifar_lessons.checks.batch_norm import (check_batchnorm_backward, check_batchnorm_backward_alt,
-                                             check_batchnorm_forward, check_layernorm_backward,
-                                             check_layernorm_forward)
+from cifar_lessons.checks.batch_norm import (
+    check_batchnorm_backward,
+    check_batchnorm_backward_alt,
+    check_batchnorm_forward,
+    check_layernorm_backward,
+    check_layernorm_forward,
+)
 from cifar_lessons.checks.core import ExerciseError
 
 
@@ -16,9 +21,11 @@ def stub(*args):
 
 def with_output(forward, change):
     """``forward`` with its output replaced by ``change(out, x, gamma, beta, param)``."""
+
     def planted(x, gamma, beta, param):
         out, cache = forward(x, gamma, beta, param)
         return change(out, x, gamma, beta, param), cache
+
     return planted
 
 
@@ -52,35 +59,59 @@ def bn_batch_stats_in_test(x, gamma, beta, param):
     return L.batchnorm_forward(x, gamma, beta, param)
 
 
-@pytest.mark.parametrize("check, args, name", [
-    (check_batchnorm_forward, (stub,), "batchnorm_forward"),
-    (check_batchnorm_backward, (L.batchnorm_forward, stub), "batchnorm_backward"),
-    (check_batchnorm_backward, (stub, stub), "batchnorm_forward"),  # the stub that ran first is named
-    (check_batchnorm_backward_alt, (L.batchnorm_forward, stub), "batchnorm_backward_alt"),
-    (check_layernorm_forward, (stub,), "layernorm_forward"),
-    (check_layernorm_backward, (L.layernorm_forward, stub), "layernorm_backward"),
-])
+@pytest.mark.parametrize(
+    "check, args, name",
+    [
+        (check_batchnorm_forward, (stub,), "batchnorm_forward"),
+        (check_batchnorm_backward, (L.batchnorm_forward, stub), "batchnorm_backward"),
+        (check_batchnorm_backward, (stub, stub), "batchnorm_forward"),  # the stub that ran first is named
+        (check_batchnorm_backward_alt, (L.batchnorm_forward, stub), "batchnorm_backward_alt"),
+        (check_layernorm_forward, (stub,), "layernorm_forward"),
+        (check_layernorm_backward, (L.layernorm_forward, stub), "layernorm_backward"),
+    ],
+)
 def test_stubs_fail_as_not_implemented(check, args, name):
     with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
         check(*args)
 
 
-@pytest.mark.parametrize("planted, message", [
-    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 1) + b),
-     "the train-mode output is wrong: it normalizes each example over its features (axis=1), which is layer norm"),
-    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, ddof=1) + b),
-     "use the biased variance"),
-    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: normalized(x, 0)),
-     "scale by gamma and shift by beta"),
-    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, eps=0) + b),
-     "add eps under the square root"),
-    (with_output(L.batchnorm_forward, lambda out, x, g, b, p: out + 1e-3), "the train-mode output is wrong: relative error"),
-    (lambda x, g, b, p: (L.batchnorm_forward(x, g, b, p)[0],), "batchnorm_forward should return (out, cache), got a tuple of 1"),
-    (bn_momentum_swapped, "bn_param['running_mean'] after a train step is wrong: momentum weights the old estimate"),
-    (bn_unbiased_running_var, "bn_param['running_var'] after a train step is wrong: fold in the biased"),
-    (bn_no_update, "bn_param['running_mean'] after a train step is wrong: train mode must update it"),
-    (bn_batch_stats_in_test, "the test-mode output is wrong: test mode normalizes with bn_param['running_mean']"),
-])
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (
+            with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 1) + b),
+            "the train-mode output is wrong: it normalizes each example over its features (axis=1), "
+            "which is layer norm",
+        ),
+        (
+            with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, ddof=1) + b),
+            "use the biased variance",
+        ),
+        (
+            with_output(L.batchnorm_forward, lambda out, x, g, b, p: normalized(x, 0)),
+            "scale by gamma and shift by beta",
+        ),
+        (
+            with_output(L.batchnorm_forward, lambda out, x, g, b, p: g * normalized(x, 0, eps=0) + b),
+            "add eps under the square root",
+        ),
+        (
+            with_output(L.batchnorm_forward, lambda out, x, g, b, p: out + 1e-3),
+            "the train-mode output is wrong: relative error",
+        ),
+        (
+            lambda x, g, b, p: (L.batchnorm_forward(x, g, b, p)[0],),
+            "batchnorm_forward should return (out, cache), got a tuple of 1",
+        ),
+        (
+            bn_momentum_swapped,
+            "bn_param['running_mean'] after a train step is wrong: momentum weights the old estimate",
+        ),
+        (bn_unbiased_running_var, "bn_param['running_var'] after a train step is wrong: fold in the biased"),
+        (bn_no_update, "bn_param['running_mean'] after a train step is wrong: train mode must update it"),
+        (bn_batch_stats_in_test, "the test-mode output is wrong: test mode normalizes with bn_param['running_mean']"),
+    ],
+)
 def test_batchnorm_forward_mistakes_are_named(planted, message):
     with pytest.raises(ExerciseError, match="^batchnorm_forward[: ]") as error:
         check_batchnorm_forward(planted)
@@ -89,8 +120,12 @@ def test_batchnorm_forward_mistakes_are_named(planted, message):
 
 def test_batchnorm_running_stats_must_be_created():
     def never_stores(x, gamma, beta, param):
-        return L.batchnorm_forward(x, gamma, beta, dict(param)) if "running_mean" not in param else \
-            L.batchnorm_forward(x, gamma, beta, param)
+        return (
+            L.batchnorm_forward(x, gamma, beta, dict(param))
+            if "running_mean" not in param
+            else L.batchnorm_forward(x, gamma, beta, param)
+        )
+
     with pytest.raises(ExerciseError, match=r"must create bn_param\['running_mean'\] of shape \(5,\)"):
         check_batchnorm_forward(never_stores)
 
@@ -99,6 +134,7 @@ def gradient_planted(backward, change):
     def planted(dout, cache):
         dx, dgamma, dbeta = backward(dout, cache)
         return change(dx, dgamma, dbeta, dout, cache)
+
     return planted
 
 
@@ -113,18 +149,31 @@ def mean_only_dx(dout, cache):
     return (dx_hat - dx_hat.mean(axis=0)) / std
 
 
-@pytest.mark.parametrize("backward, message", [
-    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (constants_dx(dout, c), dg, db)),
-     "batchnorm_backward: dx is wrong: it treats the mean and variance as constants"),
-    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (mean_only_dx(dout, c), dg, db)),
-     "batchnorm_backward: dx is wrong: it misses the path through the variance"),
-    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, 2 * dg, db)),
-     "batchnorm_backward: dgamma is wrong: relative error"),
-    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg, db[:-1])),
-     "batchnorm_backward: dbeta has shape (4,), expected (5,)"),
-    (gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg)),
-     "batchnorm_backward should return (dx, dgamma, dbeta), got a tuple of 2"),
-])
+@pytest.mark.parametrize(
+    "backward, message",
+    [
+        (
+            gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (constants_dx(dout, c), dg, db)),
+            "batchnorm_backward: dx is wrong: it treats the mean and variance as constants",
+        ),
+        (
+            gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (mean_only_dx(dout, c), dg, db)),
+            "batchnorm_backward: dx is wrong: it misses the path through the variance",
+        ),
+        (
+            gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, 2 * dg, db)),
+            "batchnorm_backward: dgamma is wrong: relative error",
+        ),
+        (
+            gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg, db[:-1])),
+            "batchnorm_backward: dbeta has shape (4,), expected (5,)",
+        ),
+        (
+            gradient_planted(L.batchnorm_backward, lambda dx, dg, db, dout, c: (dx, dg)),
+            "batchnorm_backward should return (dx, dgamma, dbeta), got a tuple of 2",
+        ),
+    ],
+)
 def test_batchnorm_backward_mistakes_are_named(backward, message):
     with pytest.raises(ExerciseError) as error:
         check_batchnorm_backward(L.batchnorm_forward, backward)
@@ -133,13 +182,17 @@ def test_batchnorm_backward_mistakes_are_named(backward, message):
 
 def test_layernorm_mistakes_are_named():
     batch_axis = with_output(L.layernorm_forward, lambda out, x, g, b, p: g * normalized(x, 0) + b)
-    with pytest.raises(ExerciseError, match=r"^layernorm_forward: the output is wrong: it normalizes each feature "
-                                            r"over the batch \(axis=0\), which is batch norm"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"^layernorm_forward: the output is wrong: it normalizes each feature "
+        r"over the batch \(axis=0\), which is batch norm",
+    ):
         check_layernorm_forward(batch_axis)
 
     def batchnorm_gradient(dout, cache):
         x_hat, inv_std, gamma = cache
         _, batch_cache = L.batchnorm_forward(x_hat / inv_std, gamma, np.zeros_like(gamma), {"mode": "train"})
         return L.batchnorm_backward(dout, batch_cache)
+
     with pytest.raises(ExerciseError, match="^layernorm_backward: dx is wrong"):
         check_layernorm_backward(L.layernorm_forward, batchnorm_gradient)

@@ -1,4 +1,5 @@
 """The timing helper and the feature-map and timing plots of the convolution chapter."""
+
 import itertools
 
 import matplotlib

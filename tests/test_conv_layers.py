@@ -1,4 +1,5 @@
 """Convolution, max pooling and spatial normalization: naive, fast and PyTorch agree, forward and backward."""
+
 import subprocess
 import sys
 
@@ -55,7 +56,8 @@ def test_conv_naive_fast_and_torch_agree(case):
     fast, fast_cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
     dout = np.random.default_rng(0).standard_normal(naive.shape).astype(x.dtype)
     expected, expected_grads = torch_grads(
-        lambda x, w, b: F.conv2d(x, w, b, stride=conv_param["stride"], padding=conv_param["pad"]), (x, w, b), dout)
+        lambda x, w, b: F.conv2d(x, w, b, stride=conv_param["stride"], padding=conv_param["pad"]), (x, w, b), dout
+    )
     assert_close(naive, expected, x.dtype)
     assert_close(fast, expected, x.dtype)
     for grads in (layers.conv_backward_naive(dout, naive_cache), fast_layers.conv_backward_fast(dout, fast_cache)):
@@ -91,8 +93,10 @@ def test_max_pool_naive_fast_and_torch_agree(case):
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_once():
     x = np.ones((1, 1, 2, 2))
-    for forward, backward in ((layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-                              (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
+    for forward, backward in (
+        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
+    ):
         out, cache = forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
         np.testing.assert_array_equal(backward(np.full(out.shape, 3.0), cache), [[[[3.0, 0], [0, 0]]]])
 
@@ -107,8 +111,9 @@ def test_max_pool_nan_wins_its_window_in_both_layers():
     assert np.isnan(naive[0, 0, 0, 0]) and np.isnan(naive[0, 1, 1, 1])
     np.testing.assert_array_equal(fast, naive)
     dout = np.arange(1.0, 9.0).reshape(naive.shape)
-    np.testing.assert_array_equal(fast_layers.max_pool_backward_fast(dout, fast_cache),
-                                  layers.max_pool_backward_naive(dout, naive_cache))
+    np.testing.assert_array_equal(
+        fast_layers.max_pool_backward_fast(dout, fast_cache), layers.max_pool_backward_naive(dout, naive_cache)
+    )
 
 
 def test_fast_conv_spans_several_chunks(monkeypatch):
@@ -132,10 +137,12 @@ def test_naive_layers_pass_numerical_gradient_checks():
     dout = rng.standard_normal(out.shape)
     inputs = (x, w, b)
     for position, grad in enumerate(layers.conv_backward_naive(dout, cache)):
+
         def f(value, position=position):
             args = list(inputs)
             args[position] = value
             return layers.conv_forward_naive(*args, conv_param)[0]
+
         assert rel_error(grad, eval_numerical_gradient_array(f, inputs[position].copy(), dout)) < 1e-8
 
     x = rng.permutation(2 * 2 * 6 * 6).reshape(2, 2, 6, 6) * 0.01
@@ -151,8 +158,10 @@ def test_caches_are_copies_not_views():
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     conv_param = {"stride": 1, "pad": 1}
-    for forward, backward in ((layers.conv_forward_naive, layers.conv_backward_naive),
-                              (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)):
+    for forward, backward in (
+        (layers.conv_forward_naive, layers.conv_backward_naive),
+        (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
+    ):
         changed_x, changed_w = x.copy(), w.copy()
         out, cache = forward(changed_x, changed_w, b, conv_param)
         changed_x *= -1
@@ -161,13 +170,16 @@ def test_caches_are_copies_not_views():
         for grad, wanted in zip(backward(dout, cache), backward(dout, forward(x, w, b, conv_param)[1])):
             np.testing.assert_array_equal(grad, wanted)
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    for forward, backward in ((layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-                              (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
+    for forward, backward in (
+        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
+    ):
         changed = x.copy()
         out, cache = forward(changed, pool_param)
         changed *= -1
-        np.testing.assert_array_equal(backward(np.ones_like(out), cache),
-                                      backward(np.ones_like(out), forward(x, pool_param)[1]))
+        np.testing.assert_array_equal(
+            backward(np.ones_like(out), cache), backward(np.ones_like(out), forward(x, pool_param)[1])
+        )
 
 
 CONV_MISTAKES = [
@@ -190,8 +202,13 @@ def test_bad_convolutions_say_what_is_wrong(forward, x_shape, w_shape, conv_para
         forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), conv_param)
 
 
-@pytest.mark.parametrize("forward, backward", [(layers.conv_forward_naive, layers.conv_backward_naive),
-                                               (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)])
+@pytest.mark.parametrize(
+    "forward, backward",
+    [
+        (layers.conv_forward_naive, layers.conv_backward_naive),
+        (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
+    ],
+)
 @pytest.mark.parametrize("dout_shape", [(2, 3, 24, 1), (2, 3, 6, 4), (2, 3, 4, 6, 1)])
 def test_conv_backward_refuses_a_dout_not_shaped_as_the_output(forward, backward, dout_shape):
     out, cache = forward(np.zeros((2, 1, 4, 6)), np.zeros((3, 1, 3, 3)), np.zeros(3), {"stride": 1, "pad": 1})
@@ -201,8 +218,9 @@ def test_conv_backward_refuses_a_dout_not_shaped_as_the_output(forward, backward
 
 
 @pytest.mark.parametrize("forward", [layers.conv_forward_naive, fast_layers.conv_forward_fast])
-@pytest.mark.parametrize("x_shape, w_shape", [((1, 0, 4, 4), (2, 0, 3, 3)), ((1, 3, 4, 4), (0, 3, 3, 3))],
-                         ids=["no channels", "no filters"])
+@pytest.mark.parametrize(
+    "x_shape, w_shape", [((1, 0, 4, 4), (2, 0, 3, 3)), ((1, 3, 4, 4), (0, 3, 3, 3))], ids=["no channels", "no filters"]
+)
 def test_a_convolution_without_channels_or_filters_says_so(forward, x_shape, w_shape):
     with pytest.raises(ValueError, match="needs at least one input channel and one filter"):
         forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]), {"stride": 1, "pad": 1})
@@ -211,13 +229,17 @@ def test_a_convolution_without_channels_or_filters_says_so(forward, x_shape, w_s
 def test_an_empty_batch_passes_through_every_spatial_layer():
     x, w, b = np.zeros((0, 4, 4, 4)), np.zeros((2, 4, 3, 3)), np.zeros(2)
     conv_param, pool_param = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
-    for forward, backward in ((layers.conv_forward_naive, layers.conv_backward_naive),
-                              (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast)):
+    for forward, backward in (
+        (layers.conv_forward_naive, layers.conv_backward_naive),
+        (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
+    ):
         out, cache = forward(x, w, b, conv_param)
         assert out.shape == (0, 2, 4, 4)
         assert [grad.shape for grad in backward(out, cache)] == [x.shape, w.shape, b.shape]
-    for forward, backward in ((layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-                              (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
+    for forward, backward in (
+        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
+    ):
         out, cache = forward(x, pool_param)
         assert out.shape == (0, 4, 2, 2) and backward(out, cache).shape == x.shape
     gamma = np.ones((1, 4, 1, 1))
@@ -228,12 +250,15 @@ def test_an_empty_batch_passes_through_every_spatial_layer():
 
 
 @pytest.mark.parametrize("forward", [layers.max_pool_forward_naive, fast_layers.max_pool_forward_fast])
-@pytest.mark.parametrize("pool_param, message", [
-    ({"pool_height": 2, "pool_width": 2, "stride": 2}, "stride 2 does not tile the height"),
-    ({"pool_height": 2, "pool_width": 0, "stride": 1}, "pool_width'\\] must be a positive integer"),
-    ({"pool_height": 9, "pool_width": 2, "stride": 1}, "does not fit"),
-    ({"pool_height": 2, "stride": 1}, "missing \\['pool_width'\\]"),
-])
+@pytest.mark.parametrize(
+    "pool_param, message",
+    [
+        ({"pool_height": 2, "pool_width": 2, "stride": 2}, "stride 2 does not tile the height"),
+        ({"pool_height": 2, "pool_width": 0, "stride": 1}, "pool_width'\\] must be a positive integer"),
+        ({"pool_height": 9, "pool_width": 2, "stride": 1}, "does not fit"),
+        ({"pool_height": 2, "stride": 1}, "missing \\['pool_width'\\]"),
+    ],
+)
 def test_bad_pooling_says_what_is_wrong(forward, pool_param, message):
     with pytest.raises(ValueError, match=message):
         forward(np.zeros((1, 1, 5, 6)), pool_param)
@@ -295,8 +320,9 @@ def spatial_cases(draw):
 def test_spatial_batchnorm_and_groupnorm_match_torch(case):
     x, G, gamma, beta, dout = case
     out, cache = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    expected, expected_grads = torch_grads(lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5),
-                                           (x, gamma, beta), dout)
+    expected, expected_grads = torch_grads(
+        lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5), (x, gamma, beta), dout
+    )
     assert_close(out, expected, np.float64)
     for grad, wanted in zip(layers.spatial_batchnorm_backward(dout, cache), expected_grads):
         np.testing.assert_allclose(grad, wanted, atol=1e-8)
@@ -321,22 +347,32 @@ def test_spatial_batchnorm_test_mode_uses_running_statistics():
     np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=0.05)
 
 
-@pytest.mark.parametrize("G, gamma_shape, message", [
-    (4, (1, 6, 1, 1), "G must be a positive divisor of the 6 channels"),
-    (0, (1, 6, 1, 1), "G must be a positive divisor"),
-    (2, (6,), "gamma must have shape \\(1, 6, 1, 1\\)"),
-])
+@pytest.mark.parametrize(
+    "G, gamma_shape, message",
+    [
+        (4, (1, 6, 1, 1), "G must be a positive divisor of the 6 channels"),
+        (0, (1, 6, 1, 1), "G must be a positive divisor"),
+        (2, (6,), "gamma must have shape \\(1, 6, 1, 1\\)"),
+    ],
+)
 def test_bad_groupnorm_says_what_is_wrong(G, gamma_shape, message):
     with pytest.raises(ValueError, match=message):
         layers.spatial_groupnorm_forward(np.zeros((2, 6, 3, 3)), np.ones(gamma_shape), np.zeros((1, 6, 1, 1)), G, {})
 
 
 SANDWICHES = [
-    ("conv_relu", lambda x, w, b: layer_utils.conv_relu_forward(x, w, b, {"stride": 1, "pad": 1}),
-     layer_utils.conv_relu_backward),
-    ("conv_relu_pool", lambda x, w, b: layer_utils.conv_relu_pool_forward(
-        x, w, b, {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}),
-     layer_utils.conv_relu_pool_backward),
+    (
+        "conv_relu",
+        lambda x, w, b: layer_utils.conv_relu_forward(x, w, b, {"stride": 1, "pad": 1}),
+        layer_utils.conv_relu_backward,
+    ),
+    (
+        "conv_relu_pool",
+        lambda x, w, b: layer_utils.conv_relu_pool_forward(
+            x, w, b, {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+        ),
+        layer_utils.conv_relu_pool_backward,
+    ),
 ]
 
 
@@ -347,9 +383,11 @@ def test_sandwiches_pass_numerical_gradient_checks(name, forward, backward):
     out, cache = forward(*inputs)
     dout = rng.standard_normal(out.shape)
     for position, grad in enumerate(backward(dout, cache)):
+
         def f(value, position=position):
             args = list(inputs)
             args[position] = value
             return forward(*args)[0]
+
         numeric = eval_numerical_gradient_array(f, inputs[position].copy(), dout)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)

@@ -1,4 +1,5 @@
 """ThreeLayerConvNet: gradients match numerical ones, it overfits a few images, bad settings are refused."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,16 @@ from cifar_lessons.solver import Solver
 def test_gradients_match_numerical_gradients(reg):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((2, 3, 6, 6)), rng.integers(10, size=2)
-    model = ThreeLayerConvNet(input_dim=(3, 6, 6), num_filters=3, filter_size=3, hidden_dim=7, weight_scale=1e-1,
-                              reg=reg, dtype=np.float64, seed=0)
+    model = ThreeLayerConvNet(
+        input_dim=(3, 6, 6),
+        num_filters=3,
+        filter_size=3,
+        hidden_dim=7,
+        weight_scale=1e-1,
+        reg=reg,
+        dtype=np.float64,
+        seed=0,
+    )
     loss, grads = model.loss(X, y)
     assert sorted(grads) == sorted(model.params) == ["W1", "W2", "W3", "b1", "b2", "b3"]
     assert all(grads[name].shape == param.shape for name, param in model.params.items())
@@ -34,24 +43,41 @@ def test_initial_loss_is_log_of_the_class_count_and_shapes_follow_the_arguments(
 
 def test_overfits_fifty_images():
     rng = np.random.default_rng(2)
-    data = {"X_train": rng.standard_normal((50, 3, 16, 16)), "y_train": rng.integers(10, size=50),
-            "X_val": rng.standard_normal((10, 3, 16, 16)), "y_val": rng.integers(10, size=10)}
-    model = ThreeLayerConvNet(input_dim=(3, 16, 16), num_filters=8, filter_size=3, hidden_dim=50,
-                              weight_scale=1e-1, seed=0)
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 4e-3}, num_epochs=25,
-                    batch_size=10, verbose=False, progress=False, seed=0)
+    data = {
+        "X_train": rng.standard_normal((50, 3, 16, 16)),
+        "y_train": rng.integers(10, size=50),
+        "X_val": rng.standard_normal((10, 3, 16, 16)),
+        "y_val": rng.integers(10, size=10),
+    }
+    model = ThreeLayerConvNet(
+        input_dim=(3, 16, 16), num_filters=8, filter_size=3, hidden_dim=50, weight_scale=1e-1, seed=0
+    )
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 4e-3},
+        num_epochs=25,
+        batch_size=10,
+        verbose=False,
+        progress=False,
+        seed=0,
+    )
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
     assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"filter_size": 4}, "filter_size must be odd"),
-    ({"input_dim": (3, 31, 32)}, "must be even for the 2x2 pool"),
-    ({"num_filters": 0}, "num_filters must be a positive integer"),
-    ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
-    ({"reg": -1}, "reg must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"filter_size": 4}, "filter_size must be odd"),
+        ({"input_dim": (3, 31, 32)}, "must be even for the 2x2 pool"),
+        ({"num_filters": 0}, "num_filters must be a positive integer"),
+        ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
+        ({"reg": -1}, "reg must be >= 0"),
+    ],
+)
 def test_bad_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ThreeLayerConvNet(**kwargs)

@@ -1,5 +1,6 @@
 """The convolutional networks lesson's checks fail stubs cleanly and name each planted mistake (the
 notebook's own solutions passing them is tested with the learner copies, in test_exercises)."""
+
 import numpy as np
 import pytest
 
@@ -9,10 +10,13 @@ from cifar_lessons.checks.core import ExerciseError
 
 FORWARDS = ["conv_forward_naive", "max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_forward"]
 BACKWARDS = ["conv_backward_naive", "max_pool_backward_naive"]
-PAIRS = [("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
-         ("spatial_groupnorm_forward", "spatial_groupnorm_backward")]
-CHECKS = ([(name, (getattr(L, name),)) for name in FORWARDS + BACKWARDS]
-          + [(backward, (getattr(L, forward), getattr(L, backward))) for forward, backward in PAIRS])
+PAIRS = [
+    ("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
+    ("spatial_groupnorm_forward", "spatial_groupnorm_backward"),
+]
+CHECKS = [(name, (getattr(L, name),)) for name in FORWARDS + BACKWARDS] + [
+    (backward, (getattr(L, forward), getattr(L, backward))) for forward, backward in PAIRS
+]
 
 
 def stub(*args):
@@ -40,11 +44,22 @@ def conv_without_padding(x, w, b, conv_param):
 
 def conv_without_stride(x, w, b, conv_param):
     p = conv_param["pad"]
-    out = np.stack([[[(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))[n, :, i:i + w.shape[2], j:j + w.shape[3]]
-                       * w[f]).sum() + b[f]
-                      for j in range(x.shape[3] + 2 * p - w.shape[3] + 1)]
-                     for i in range(x.shape[2] + 2 * p - w.shape[2] + 1)]
-                    for n in range(len(x)) for f in range(len(w))])
+    out = np.stack(
+        [
+            [
+                [
+                    (
+                        np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))[n, :, i : i + w.shape[2], j : j + w.shape[3]] * w[f]
+                    ).sum()
+                    + b[f]
+                    for j in range(x.shape[3] + 2 * p - w.shape[3] + 1)
+                ]
+                for i in range(x.shape[2] + 2 * p - w.shape[2] + 1)
+            ]
+            for n in range(len(x))
+            for f in range(len(w))
+        ]
+    )
     return out.reshape(len(x), len(w), *out.shape[1:]), None
 
 
@@ -64,8 +79,8 @@ def pool_backward_assigning(dout, cache):
     h, w, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
     for n, c, i, j in np.ndindex(dout.shape):
-        window = dx[n, c, i * s:i * s + h, j * s:j * s + w]
-        window[np.unravel_index(x[n, c, i * s:i * s + h, j * s:j * s + w].argmax(), (h, w))] = dout[n, c, i, j]
+        window = dx[n, c, i * s : i * s + h, j * s : j * s + w]
+        window[np.unravel_index(x[n, c, i * s : i * s + h, j * s : j * s + w].argmax(), (h, w))] = dout[n, c, i, j]
     return dx
 
 
@@ -88,8 +103,11 @@ def group_norm_over(axes, grouping):
     def forward(x, gamma, beta, G, gn_param):
         N, C, H, W = x.shape
         grouped = x.reshape(grouping(N, C, H, W, G))
-        x_hat = (grouped - grouped.mean(axis=axes, keepdims=True)) / np.sqrt(grouped.var(axis=axes, keepdims=True) + 1e-5)
+        x_hat = (grouped - grouped.mean(axis=axes, keepdims=True)) / np.sqrt(
+            grouped.var(axis=axes, keepdims=True) + 1e-5
+        )
         return gamma * x_hat.reshape(x.shape) + beta, None
+
     return forward
 
 
@@ -114,14 +132,16 @@ MISTAKES = [
     ("max_pool_backward_naive", (pool_backward_assigning,), r"add \(\+=\) each window's gradient"),
     ("spatial_batchnorm_forward", (spatial_bn_reshaped_without_transpose,), "mixes channels"),
     ("spatial_batchnorm_forward", (spatial_bn_per_pixel,), "over the batch alone"),
-    ("spatial_batchnorm_backward", (L.spatial_batchnorm_forward, spatial_bn_backward_halved_dgamma),
-     "dgamma is wrong"),
+    ("spatial_batchnorm_backward", (L.spatial_batchnorm_forward, spatial_bn_backward_halved_dgamma), "dgamma is wrong"),
     ("spatial_groupnorm_forward", (groupnorm_as_layernorm,), "G = 1, layer norm"),
     ("spatial_groupnorm_forward", (groupnorm_as_instancenorm,), "G = C, instance norm"),
     ("spatial_groupnorm_forward", (groupnorm_strided_groups,), "every G-th channel"),
     ("spatial_groupnorm_forward", (groupnorm_over_batch,), "pools statistics over the batch"),
-    ("spatial_groupnorm_backward", (L.spatial_groupnorm_forward, groupnorm_backward_flat_dgamma),
-     r"dgamma has shape \(4,\), expected \(1, 4, 1, 1\)"),
+    (
+        "spatial_groupnorm_backward",
+        (L.spatial_groupnorm_forward, groupnorm_backward_flat_dgamma),
+        r"dgamma has shape \(4,\), expected \(1, 4, 1, 1\)",
+    ),
 ]
 
 

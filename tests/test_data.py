@@ -1,4 +1,5 @@
 """The CIFAR-10 loader: real lesson subset, downloads over a local HTTP server, hostile files."""
+
 import functools
 import hashlib
 import http.server
@@ -227,9 +228,12 @@ def test_offline_error_names_cifar10_dir_and_url(tmp_path):
 
 def test_an_unwritable_cache_is_named_with_the_fix(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
-    with pytest.raises(data.CIFAR10Error, match=r"cannot write the download into .*a-file/cifar_lessons.*XDG_CACHE_HOME"):
-        data.download_cifar10(tmp_path / "a-file" / "cifar_lessons", url="http://127.0.0.1:9/none.tar.gz",
-                              retries=0, progress=False)
+    with pytest.raises(
+        data.CIFAR10Error, match=r"cannot write the download into .*a-file/cifar_lessons.*XDG_CACHE_HOME"
+    ):
+        data.download_cifar10(
+            tmp_path / "a-file" / "cifar_lessons", url="http://127.0.0.1:9/none.tar.gz", retries=0, progress=False
+        )
 
 
 def _evil_tarball(tmp_path):
@@ -241,8 +245,11 @@ def _evil_tarball(tmp_path):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("payload", [b"plain text, not an archive", b"\x1f\x8b\x08truncated gzip", None],
-                         ids=["not gzip", "truncated gzip", "member outside"])
+@pytest.mark.parametrize(
+    "payload",
+    [b"plain text, not an archive", b"\x1f\x8b\x08truncated gzip", None],
+    ids=["not gzip", "truncated gzip", "member outside"],
+)
 def test_an_archive_that_cannot_be_unpacked_is_named_and_nothing_is_left(tmp_path, serve, payload):
     payload = payload or _evil_tarball(tmp_path)
     server = serve(payload)
@@ -255,8 +262,11 @@ def test_load_downloads_into_the_cache_when_nothing_is_configured(tmp_path, serv
     payload, md5 = _tarball(tmp_path, rows=1000)
     server = serve(payload)
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    monkeypatch.setattr(data, "download_cifar10", functools.partial(
-        data.download_cifar10, url=server.url, md5=md5, backoff=0.01, timeout=5, progress=False))
+    monkeypatch.setattr(
+        data,
+        "download_cifar10",
+        functools.partial(data.download_cifar10, url=server.url, md5=md5, backoff=0.01, timeout=5, progress=False),
+    )
     loaded = data.load_cifar10(num_val=100)
     assert loaded["X_train"].shape == (4900, 3, 32, 32) and loaded["X_test"].shape == (500, 3, 32, 32)
     assert (data.default_cache_dir() / data.BATCHES_DIRNAME).is_dir()
@@ -281,18 +291,23 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 def test_truncated_batch_names_the_file_and_the_fix(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(_batch_pickle(12)[:5000])
-    with pytest.raises(data.CIFAR10Error, match=r"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt.*Delete"):
+    with pytest.raises(
+        data.CIFAR10Error, match=r"data_batch_1 is not a CIFAR-10 batch: it is truncated or corrupt.*Delete"
+    ):
         data.read_batch(path)
 
 
-@pytest.mark.parametrize("batch, problem", [
-    ({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, r"shape \(n, 3072\)"),
-    ({"data": np.zeros((4, 3072), np.int16), "labels": [0] * 4}, "should be uint8"),
-    ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "refusing dtype 'f4'"),
-    ({"data": np.zeros((4, 3072), np.uint8), "labels": [0] * 3}, "4 images but 3 labels"),
-    ({"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 10]}, r"labels outside 0\.\.9"),
-    ({"labels": [0]}, "no 'data' and 'labels'"),
-])
+@pytest.mark.parametrize(
+    "batch, problem",
+    [
+        ({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, r"shape \(n, 3072\)"),
+        ({"data": np.zeros((4, 3072), np.int16), "labels": [0] * 4}, "should be uint8"),
+        ({"data": np.zeros((4, 3072), np.float32), "labels": [0] * 4}, "refusing dtype 'f4'"),
+        ({"data": np.zeros((4, 3072), np.uint8), "labels": [0] * 3}, "4 images but 3 labels"),
+        ({"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 10]}, r"labels outside 0\.\.9"),
+        ({"labels": [0]}, "no 'data' and 'labels'"),
+    ],
+)
 def test_malformed_batches_are_rejected(tmp_path, batch, problem):
     path = tmp_path / "data_batch_3"
     path.write_bytes(pickle.dumps(batch, protocol=2))
@@ -300,16 +315,20 @@ def test_malformed_batches_are_rejected(tmp_path, batch, problem):
         data.read_batch(path)
 
 
-@pytest.mark.parametrize("labels, problem", [
-    ([0, 1, float("nan"), 2], r"found nan \(float\)"),  # was read as -9223372036854775808
-    ([0, 1, 6.7, 2], r"found 6\.7 \(float\)"),  # was read as 6
-    ([0, 1, True, 2], r"found True \(bool\)"),
-    ([0, None, 1, 2], r"found None \(NoneType\)"),
-    (["cat", "dog", "cat", "dog"], r"found 'cat' \(str\)"),
-    (np.array([0, 1, 2, 3.0]), "refusing dtype 'f8'"),
-    (np.array([0, 1, 2, 2**63], np.uint64), r"found 9223372036854775808"),
-    (np.zeros((4, 1), np.int64), r"'labels' should be a list of integers, got ndarray \(4, 1\)"),
-], ids=["nan", "float", "bool", "none", "str", "float array", "uint64 array", "2-d array"])
+@pytest.mark.parametrize(
+    "labels, problem",
+    [
+        ([0, 1, float("nan"), 2], r"found nan \(float\)"),  # was read as -9223372036854775808
+        ([0, 1, 6.7, 2], r"found 6\.7 \(float\)"),  # was read as 6
+        ([0, 1, True, 2], r"found True \(bool\)"),
+        ([0, None, 1, 2], r"found None \(NoneType\)"),
+        (["cat", "dog", "cat", "dog"], r"found 'cat' \(str\)"),
+        (np.array([0, 1, 2, 3.0]), "refusing dtype 'f8'"),
+        (np.array([0, 1, 2, 2**63], np.uint64), r"found 9223372036854775808"),
+        (np.zeros((4, 1), np.int64), r"'labels' should be a list of integers, got ndarray \(4, 1\)"),
+    ],
+    ids=["nan", "float", "bool", "none", "str", "float array", "uint64 array", "2-d array"],
+)
 def test_labels_that_are_not_class_indices_are_refused(tmp_path, labels, problem):
     path = tmp_path / "data_batch_3"
     path.write_bytes(pickle.dumps({"data": np.zeros((4, 3072), np.uint8), "labels": labels}, protocol=2))

@@ -1,4 +1,5 @@
 """The hub image: linted, and built by the same install step as the README's commands."""
+
 import re
 import shutil
 import subprocess

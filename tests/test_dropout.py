@@ -1,4 +1,5 @@
 """Inverted dropout: identity at test time, expectation kept in training, one mask per forward pass."""
+
 import re
 
 import numpy as np
@@ -75,12 +76,15 @@ def test_keep_everything_and_float32():
     assert dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 0})[0].dtype == np.float32
 
 
-@pytest.mark.parametrize("param, message", [
-    ({"p": 0.0, "mode": "train"}, "KEEPING a unit and must be in (0, 1], got 0.0"),
-    ({"p": 1.5, "mode": "train"}, "got 1.5"),
-    ({"mode": "train"}, "needs 'p'"),
-    ({"p": 0.5, "mode": "training"}, "mode must be 'train' or 'test'"),
-])
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ({"p": 0.0, "mode": "train"}, "KEEPING a unit and must be in (0, 1], got 0.0"),
+        ({"p": 1.5, "mode": "train"}, "got 1.5"),
+        ({"mode": "train"}, "needs 'p'"),
+        ({"p": 0.5, "mode": "training"}, "mode must be 'train' or 'test'"),
+    ],
+)
 def test_bad_parameters_are_rejected(param, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         dropout_forward(X, param)

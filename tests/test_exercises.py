@@ -4,6 +4,7 @@ For each solution cell of the book, its check cell must raise ExerciseError on t
 on the solution. Both run in a namespace holding only the imports and definitions of the cells
 before them (no data loading, no training), so checks must take the learner's functions alone.
 """
+
 import ast
 import json
 import textwrap
@@ -57,26 +58,38 @@ def test_stub_keeps_signatures_and_docstrings_and_raises():
             return np.maximum(0, x)
         ''')
     stubbed = exercises.stub(source)
-    for kept in ['import numpy as np', 'def affine_forward(x, w, b):',
-                 '    """Computes the forward pass of an affine layer.\n\n    Returns (out, cache).\n    """',
-                 'class TwoLayerNet:\n    """A two-layer net."""', '    @staticmethod\n    def loss(X,\n             y=None):',
-                 '# TODO: write the body of affine_forward (see its docstring), then run the check below.',
-                 '# TODO: write the body of TwoLayerNet.__init__, then run the check below.',
-                 '# TODO: write the body of relu, then run the check below.']:
+    for kept in [
+        "import numpy as np",
+        "def affine_forward(x, w, b):",
+        '    """Computes the forward pass of an affine layer.\n\n    Returns (out, cache).\n    """',
+        'class TwoLayerNet:\n    """A two-layer net."""',
+        "    @staticmethod\n    def loss(X,\n             y=None):",
+        "# TODO: write the body of affine_forward (see its docstring), then run the check below.",
+        "# TODO: write the body of TwoLayerNet.__init__, then run the check below.",
+        "# TODO: write the body of relu, then run the check below.",
+    ]:
         assert kept in stubbed
     for given_away in ["reshape", "self.hidden_dim", "helper", "maximum", "kink"]:
         assert given_away not in stubbed
     namespace = run(stubbed)
-    for call in (lambda: namespace["affine_forward"](1, 2, 3), lambda: namespace["TwoLayerNet"](),
-                 lambda: namespace["TwoLayerNet"].loss(1), lambda: namespace["relu"](1)):
+    for call in (
+        lambda: namespace["affine_forward"](1, 2, 3),
+        lambda: namespace["TwoLayerNet"](),
+        lambda: namespace["TwoLayerNet"].loss(1),
+        lambda: namespace["relu"](1),
+    ):
         with pytest.raises(NotImplementedError):
             call()
 
 
-@pytest.mark.parametrize("source, problem", [
-    ("x = 1\ndef f():\n    return x\n", "line 1 is a Assign"),
-    ("def f(): return 1\n", "f: put its body on the lines after its def line"),
-], ids=["statement", "one-line def"])
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("x = 1\ndef f():\n    return x\n", "line 1 is a Assign"),
+        ("def f(): return 1\n", "f: put its body on the lines after its def line"),
+    ],
+    ids=["statement", "one-line def"],
+)
 def test_stub_refuses_cells_it_cannot_blank_safely(source, problem):
     with pytest.raises(ValueError, match=problem):
         exercises.stub(source)
@@ -102,14 +115,21 @@ def test_stub_blanks_comments_after_the_last_line_of_a_body():
 
 
 def fake_notebook():
-    cells = [nbformat.v4.new_code_cell("import math", execution_count=1),
-             nbformat.v4.new_code_cell("def area(r):\n    \"\"\"Area of a circle.\"\"\"\n    return math.pi * r ** 2",
-                                       execution_count=2, metadata={"tags": ["solution"]}),
-             nbformat.v4.new_markdown_cell("Check it:"),
-             nbformat.v4.new_code_cell("print(area(1))", execution_count=3,
-                                       outputs=[nbformat.v4.new_output("stream", text="3.14\n")]),
-             nbformat.v4.new_code_cell("area(2)", execution_count=4,
-                                       outputs=[nbformat.v4.new_output("stream", text="12.6\n")])]
+    cells = [
+        nbformat.v4.new_code_cell("import math", execution_count=1),
+        nbformat.v4.new_code_cell(
+            'def area(r):\n    """Area of a circle."""\n    return math.pi * r ** 2',
+            execution_count=2,
+            metadata={"tags": ["solution"]},
+        ),
+        nbformat.v4.new_markdown_cell("Check it:"),
+        nbformat.v4.new_code_cell(
+            "print(area(1))", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="3.14\n")]
+        ),
+        nbformat.v4.new_code_cell(
+            "area(2)", execution_count=4, outputs=[nbformat.v4.new_output("stream", text="12.6\n")]
+        ),
+    ]
     return nbformat.v4.new_notebook(cells=cells)
 
 
@@ -138,8 +158,11 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
 
 
-@pytest.mark.parametrize("args", [["book", "book"], ["book"], ["book", "./book/../book"], ["link", "book"]],
-                         ids=["same", "default source", "respelled", "symlink"])
+@pytest.mark.parametrize(
+    "args",
+    [["book", "book"], ["book"], ["book", "./book/../book"], ["link", "book"]],
+    ids=["same", "default source", "respelled", "symlink"],
+)
 def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
     book = tmp_path / "book"
     book.mkdir()
@@ -159,7 +182,9 @@ def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path
     notebook = fake_notebook()
     notebook.cells[1].source = "x = 1\ndef area(r):\n    return x"
     nbformat.write(notebook, book / "01_circles.ipynb")
-    with pytest.raises(ValueError, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"):
+    with pytest.raises(
+        ValueError, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"
+    ):
         exercises.main([str(tmp_path / "out"), str(book)])
     notebook.cells[1].source = "%timeit 1\ndef area(r):\n    return 1"
     with pytest.raises(ValueError, match=r"solution cell 2 \(which starts '%timeit 1'\): invalid syntax"):
@@ -167,8 +192,7 @@ def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path
 
 
 def code_cells(notebook):
-    return [cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-            if cell["cell_type"] == "code"]
+    return [cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "code"]
 
 
 def source(cell):
@@ -182,10 +206,12 @@ def definitions(cell):
     return ast.unparse(tree)
 
 
-EXERCISES = [pytest.param(notebook, index, id=f"{notebook.stem}-cell{index}")
-             for notebook in sorted(BOOK.glob("*.ipynb"))
-             for index, cell in enumerate(code_cells(notebook))
-             if exercises.SOLUTION_TAG in cell["metadata"].get("tags", [])]
+EXERCISES = [
+    pytest.param(notebook, index, id=f"{notebook.stem}-cell{index}")
+    for notebook in sorted(BOOK.glob("*.ipynb"))
+    for index, cell in enumerate(code_cells(notebook))
+    if exercises.SOLUTION_TAG in cell["metadata"].get("tags", [])
+]
 
 
 @pytest.mark.parametrize("notebook, index", EXERCISES)
@@ -195,8 +221,9 @@ def test_check_fails_on_the_stub_and_passes_on_the_solution(notebook, index):
     cells = code_cells(notebook)
     solution, check = cells[index], cells[index + 1]
     context = "\n".join(definitions(cell) for cell in cells[:index])
-    assert exercises.SOLUTION_TAG not in check["metadata"].get("tags", []), \
+    assert exercises.SOLUTION_TAG not in check["metadata"].get("tags", []), (
         f"{notebook.name}: the cell after solution cell {index} must check it, not be another solution"
+    )
 
     namespace = run(exercises.stub(source(solution)), run(context))
     with pytest.raises(ExerciseError, match="not implemented"):

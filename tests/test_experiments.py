@@ -1,5 +1,6 @@
 """A training run is reproducible from its seed, dropout draws a fresh mask every step, and runs over
 seeds are summarized as mean ± sd and compared seed by seed."""
+
 import numpy as np
 import pytest
 
@@ -12,8 +13,18 @@ DATA = {"X_train": X[:40], "y_train": y[:40], "X_val": X[40:], "y_val": y[40:]}
 
 
 def run(seed, **kwargs):
-    return train_fully_connected(DATA, [16], num_epochs=2, batch_size=10, seed=seed, input_dim=8, num_classes=3,
-                                 dropout_keep_ratio=0.5, normalization="batchnorm", **kwargs)
+    return train_fully_connected(
+        DATA,
+        [16],
+        num_epochs=2,
+        batch_size=10,
+        seed=seed,
+        input_dim=8,
+        num_classes=3,
+        dropout_keep_ratio=0.5,
+        normalization="batchnorm",
+        **kwargs,
+    )
 
 
 def test_same_seed_same_run_other_seed_other_run():
@@ -56,7 +67,7 @@ def test_mean_sd_reads_in_percentage_points_with_the_sample_sd():
 def test_a_paired_difference_is_clear_only_when_every_seed_agrees_and_it_beats_its_error():
     mean, sd, clear = paired_difference([0.50, 0.52, 0.51], [0.40, 0.41, 0.42])
     assert mean == pytest.approx(0.1) and sd == pytest.approx(0.01) and clear
-    assert not paired_difference([0.50, 0.40, 0.51], [0.45, 0.45, 0.45])[2]      # seeds disagree on the sign
-    assert not paired_difference([0.55, 0.46, 0.46], [0.45, 0.45, 0.45])[2]      # same sign, too noisy
+    assert not paired_difference([0.50, 0.40, 0.51], [0.45, 0.45, 0.45])[2]  # seeds disagree on the sign
+    assert not paired_difference([0.55, 0.46, 0.46], [0.45, 0.45, 0.45])[2]  # same sign, too noisy
     with pytest.raises(ValueError, match="equal-length"):
         paired_difference([0.5, 0.6], [0.5, 0.6, 0.7])

@@ -1,4 +1,5 @@
 """FullyConnectedNet with batch norm, layer norm and dropout: gradients, parameters, test-time behaviour."""
+
 import numpy as np
 import pytest
 
@@ -30,6 +31,7 @@ def test_gradients_match_numerical(normalization, keep, reg):
     loss, grads = model.loss(X, y)
     assert np.isfinite(loss)
     for name in sorted(model.params):
+
         def loss_at(value, name=name):
             model.params[name] = value
             return model.loss(X, y)[0]
@@ -48,8 +50,17 @@ def test_gamma_and_beta_are_parameters_that_training_changes(normalization):
     np.testing.assert_array_equal(model.params["beta2"], np.zeros(5))
     X, y = batch(1, n=40)
     data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
-    Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2}, num_epochs=3, batch_size=10,
-           verbose=False, progress=False, seed=0).train()
+    Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 1e-2},
+        num_epochs=3,
+        batch_size=10,
+        verbose=False,
+        progress=False,
+        seed=0,
+    ).train()
     assert not np.allclose(model.params["gamma1"], 1) and not np.allclose(model.params["beta2"], 0)
 
 
@@ -95,8 +106,18 @@ def test_solver_restores_the_running_statistics_of_the_best_epoch():
     y = (X[:, :C] + rng.normal(scale=2.0, size=(300, C))).argmax(axis=1)
     data = {"X_train": X[:200], "y_train": y[:200], "X_val": X[200:], "y_val": y[200:]}
     model = small_net(normalization="batchnorm")
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 3e-2}, num_epochs=8,
-                    batch_size=10, num_val_samples=None, verbose=False, progress=False, seed=0)
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 3e-2},
+        num_epochs=8,
+        batch_size=10,
+        num_val_samples=None,
+        verbose=False,
+        progress=False,
+        seed=0,
+    )
     solver.train()
     assert np.argmax(solver.val_acc_history) < len(solver.val_acc_history) - 1  # the best epoch is not the last
     assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc

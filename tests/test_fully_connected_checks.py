@@ -1,10 +1,11 @@
 """The fully connected lesson's checks of the update rules pass independent, correct implementations
 and name planted mistakes."""
+
 import numpy as np
 import pytest
+from lesson_checks import check_tests
 
 from cifar_lessons.checks.core import ExerciseError
-from lesson_checks import check_tests
 from cifar_lessons.checks.fully_connected import check_adam, check_rmsprop, check_sgd, check_sgd_momentum
 
 
@@ -56,13 +57,18 @@ def momentum_forgetting_velocity(w, dw, config=None):
     return w - config["learning_rate"] * dw, {k: v for k, v in config.items() if k != "velocity"}
 
 
-@pytest.mark.parametrize("check, fn, message", [
-    (check_adam, adam_increments_t_after_correction,
-     "next_w after step 1 holds NaN or inf.*Increment t before the bias correction"),
-    (check_sgd_momentum, momentum_forgetting_velocity, "after step 1 config has no 'velocity'"),
-    (check_sgd, lambda w, dw, config=None: (w + 0.1 * dw, config), "next_w after step 1 is wrong"),
-
-])
+@pytest.mark.parametrize(
+    "check, fn, message",
+    [
+        (
+            check_adam,
+            adam_increments_t_after_correction,
+            "next_w after step 1 holds NaN or inf.*Increment t before the bias correction",
+        ),
+        (check_sgd_momentum, momentum_forgetting_velocity, "after step 1 config has no 'velocity'"),
+        (check_sgd, lambda w, dw, config=None: (w + 0.1 * dw, config), "next_w after step 1 is wrong"),
+    ],
+)
 def test_checks_catch_planted_mistakes(check, fn, message):
     with pytest.raises(ExerciseError, match=message):
         check(fn)

@@ -1,4 +1,5 @@
 """im2col / col2im: compiled kernels against the NumPy twin, the adjoint identity, the fallback."""
+
 import subprocess
 import sys
 
@@ -36,14 +37,19 @@ def test_kernels_match_numpy_and_are_adjoint(geometry):
     assert back.dtype == dtype and back.shape == shape
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     per_image = y.reshape(cols.shape[0], shape[0], -1).transpose(1, 0, 2)
-    np.testing.assert_allclose(back, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride),
-                               rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        back, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride), rtol=tolerance, atol=tolerance
+    )
     # col2im is the adjoint of im2col: <im2col(x), y> == <x, col2im(y)>, up to the rounding of
     # col2im's sums, which is relative to the size of the terms, not of a sum that may cancel
     x64 = x.astype(np.float64)
     terms = np.vdot(np.abs(x64), np.abs(back))
-    np.testing.assert_allclose(np.vdot(cols.astype(np.float64), y), np.vdot(x64, back),
-                               rtol=0, atol=(1e-5 if dtype == np.float32 else 1e-12) * terms)
+    np.testing.assert_allclose(
+        np.vdot(cols.astype(np.float64), y),
+        np.vdot(x64, back),
+        rtol=0,
+        atol=(1e-5 if dtype == np.float32 else 1e-12) * terms,
+    )
 
 
 def test_layout_matches_a_weight_matrix_product():
@@ -58,18 +64,22 @@ def test_layout_matches_a_weight_matrix_product():
 
 def test_non_contiguous_input_is_accepted():
     x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))[:, :, ::2]
-    np.testing.assert_array_equal(kernels.im2col_matrix(x, 2, 2, 0, 1),
-                                  np.concatenate(list(kernels.im2col_numpy(x, 2, 2, 0, 1)), axis=1))
+    np.testing.assert_array_equal(
+        kernels.im2col_matrix(x, 2, 2, 0, 1), np.concatenate(list(kernels.im2col_numpy(x, 2, 2, 0, 1)), axis=1)
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: kernels.im2col_matrix(np.zeros((2, 3, 4)), 2, 2), "4-d NCHW"),
-    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
-    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 6, 2, pad=0), "does not fit"),
-    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, stride=0), "stride must be a positive"),
-    (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, pad=-1), "pad must be a non-negative"),
-    (lambda: kernels.col2im_matrix(np.zeros((4, 8)), (1, 1, 4, 4), 2, 2), r"needs \(4, 9\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: kernels.im2col_matrix(np.zeros((2, 3, 4)), 2, 2), "4-d NCHW"),
+        (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4), np.int64), 2, 2), "float32 or float64"),
+        (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 6, 2, pad=0), "does not fit"),
+        (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, stride=0), "stride must be a positive"),
+        (lambda: kernels.im2col_matrix(np.zeros((1, 1, 4, 4)), 2, 2, pad=-1), "pad must be a non-negative"),
+        (lambda: kernels.col2im_matrix(np.zeros((4, 8)), (1, 1, 4, 4), 2, 2), r"needs \(4, 9\)"),
+    ],
+)
 def test_bad_arguments_say_what_is_wrong(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
@@ -115,14 +125,20 @@ def test_matrix_layout_is_the_batch_side_by_side_and_overwrites_its_buffers(geom
     out = np.full(shape, np.nan, dtype=dtype)
     kernels.col2im_matrix(y, shape, fh, fw, pad, stride, out=out)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(out, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride),
-                               rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        out, kernels.col2im_numpy(per_image, shape, fh, fw, pad, stride), rtol=tolerance, atol=tolerance
+    )
 
 
 @st.composite
 def pools(draw):
     height, width, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(height, 9)), draw(st.integers(width, 9)))
+    shape = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(height, 9)),
+        draw(st.integers(width, 9)),
+    )
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     values = draw(st.sampled_from(["distinct", "ties", "nans"]))
     return shape, height, width, stride, dtype, values, draw(st.integers(0, 2**31))
@@ -142,8 +158,11 @@ def test_max_pool_kernels_match_numpy(pool):
     np.testing.assert_array_equal(out, expected_out)
     np.testing.assert_array_equal(argmax, expected_argmax)  # the first maximum on ties (or NaN), in both
     dout = rng.standard_normal(out.shape).astype(dtype)
-    np.testing.assert_allclose(kernels.max_pool_scatter(dout, argmax, shape),
-                               kernels.max_pool_scatter_numpy(dout, expected_argmax, shape), rtol=1e-6)
+    np.testing.assert_allclose(
+        kernels.max_pool_scatter(dout, argmax, shape),
+        kernels.max_pool_scatter_numpy(dout, expected_argmax, shape),
+        rtol=1e-6,
+    )
 
 
 def test_matrix_buffers_of_the_wrong_shape_are_refused():
@@ -152,7 +171,7 @@ def test_matrix_buffers_of_the_wrong_shape_are_refused():
         kernels.im2col_matrix(x, 2, 2, 0, 1, out=np.empty((4, 9)))
 
 
-@pytest.mark.parametrize("position", [-10**9, 16, 10**9])
+@pytest.mark.parametrize("position", [-(10**9), 16, 10**9])
 def test_scatter_refuses_argmax_positions_outside_the_planes(position):
     # In a separate process: an unchecked position is written to, far outside dx, and crashes Python.
     script = (
@@ -169,11 +188,14 @@ def test_scatter_refuses_argmax_positions_outside_the_planes(position):
     assert "argmax holds positions outside the 4x4 planes" in result.stdout
 
 
-@pytest.mark.parametrize("argmax, x_shape, message", [
-    (np.zeros((1, 2, 2, 2), np.float64), (1, 2, 4, 4), "argmax must hold integer positions"),
-    (np.zeros((1, 2, 2, 2), np.int32), (1, 2, 4), r"x_shape must be \(N, C, H, W\)"),
-    (np.zeros((1, 2, 2), np.int32), (1, 2, 4, 4), "must match the pooled output"),
-])
+@pytest.mark.parametrize(
+    "argmax, x_shape, message",
+    [
+        (np.zeros((1, 2, 2, 2), np.float64), (1, 2, 4, 4), "argmax must hold integer positions"),
+        (np.zeros((1, 2, 2, 2), np.int32), (1, 2, 4), r"x_shape must be \(N, C, H, W\)"),
+        (np.zeros((1, 2, 2), np.int32), (1, 2, 4, 4), "must match the pooled output"),
+    ],
+)
 def test_scatter_refuses_what_max_pool_did_not_return(argmax, x_shape, message):
     with pytest.raises((ValueError, TypeError), match=message):
         kernels.max_pool_scatter(np.ones((1, 2, 2, 2)), argmax, x_shape)

@@ -1,11 +1,17 @@
 """Layers and FullyConnectedNet against PyTorch autograd (float64) and numerical gradients."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cifar_lessons import layer_utils, layers
-from cifar_lessons.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, model_gradient_errors, rel_error
+from cifar_lessons.gradient_check import (
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    model_gradient_errors,
+    rel_error,
+)
 from cifar_lessons.models import FullyConnectedNet
 
 torch = pytest.importorskip("torch")
@@ -29,10 +35,18 @@ def torch_affine(x, w, b):
 
 @SETTINGS
 @given(shapes, st.integers(1, 5), seeds)
-@pytest.mark.parametrize("forward, backward, torch_fn", [
-    (layers.affine_forward, layers.affine_backward, torch_affine),
-    (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward, lambda x, w, b: torch.relu(torch_affine(x, w, b))),
-], ids=["affine", "affine_relu"])
+@pytest.mark.parametrize(
+    "forward, backward, torch_fn",
+    [
+        (layers.affine_forward, layers.affine_backward, torch_affine),
+        (
+            layer_utils.affine_relu_forward,
+            layer_utils.affine_relu_backward,
+            lambda x, w, b: torch.relu(torch_affine(x, w, b)),
+        ),
+    ],
+    ids=["affine", "affine_relu"],
+)
 def test_affine_layers_match_autograd(forward, backward, torch_fn, shape, M, seed):
     N, dims = shape
     rng = np.random.default_rng(seed)
@@ -63,8 +77,11 @@ def torch_svm_loss(scores, y):
 
 @SETTINGS
 @given(st.integers(1, 6), st.integers(2, 8), seeds, st.sampled_from([1e-3, 1.0, 1e3]))
-@pytest.mark.parametrize("loss_fn, torch_loss", [(layers.softmax_loss, lambda s, y: torch.nn.functional.cross_entropy(s, y)),
-                                                 (layers.svm_loss, torch_svm_loss)], ids=["softmax", "svm"])
+@pytest.mark.parametrize(
+    "loss_fn, torch_loss",
+    [(layers.softmax_loss, lambda s, y: torch.nn.functional.cross_entropy(s, y)), (layers.svm_loss, torch_svm_loss)],
+    ids=["softmax", "svm"],
+)
 def test_losses_match_torch(loss_fn, torch_loss, N, C, seed, scale):
     rng = np.random.default_rng(seed)
     x, y = scale * rng.standard_normal((N, C)), rng.integers(C, size=N)
@@ -80,8 +97,10 @@ def test_backward_passes_match_numerical_gradients():
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((3, 2, 5)), rng.standard_normal((10, 4)), rng.standard_normal(4)
     dout = rng.standard_normal((3, 4))
-    for forward, backward in ((layers.affine_forward, layers.affine_backward),
-                              (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward)):
+    for forward, backward in (
+        (layers.affine_forward, layers.affine_backward),
+        (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward),
+    ):
         dx, dw, db = backward(dout, forward(x, w, b)[1])
         assert rel_error(dx, eval_numerical_gradient_array(lambda v: forward(v, w, b)[0], x.copy(), dout)) < 1e-7
         assert rel_error(dw, eval_numerical_gradient_array(lambda v: forward(x, v, b)[0], w.copy(), dout)) < 1e-7
@@ -96,27 +115,33 @@ def test_backward_passes_match_numerical_gradients():
 
 def test_numerical_gradient_of_a_known_function():
     x = np.array([[1.0, -2.0], [0.5, 3.0]])
-    np.testing.assert_allclose(eval_numerical_gradient(lambda v: np.sum(v**3), x.copy(), verbose=False), 3 * x**2,
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        eval_numerical_gradient(lambda v: np.sum(v**3), x.copy(), verbose=False), 3 * x**2, rtol=1e-8
+    )
     assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0
     assert rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: layers.affine_forward(np.zeros((2, 3)), np.zeros((4, 5)), np.zeros(5)), "flatten to (N, 4)"),
-    (lambda: layers.affine_forward(np.zeros((2, 4)), np.zeros(4), np.zeros(5)), "w must be 2-D"),
-    (lambda: layers.affine_forward(np.zeros((2, 4)), np.zeros((4, 5)), np.zeros(4)), "b must have shape (5,)"),
-    (lambda: layers.affine_backward(np.zeros((2, 4)), (np.zeros((2, 4)), np.zeros((4, 5)), np.zeros(5))),
-     "dout must have the shape of the forward output (2, 5)"),
-    (lambda: layers.relu_backward(np.zeros(3), np.zeros(4)), "dout must have the shape"),
-    (lambda: layers.softmax_loss(np.zeros(3), np.zeros(3, dtype=int)), "x must be 2-D"),
-    (lambda: layers.softmax_loss(np.zeros((3, 4)), np.zeros(2, dtype=int)), "y must be (3,) integer labels"),
-    (lambda: layers.svm_loss(np.zeros((3, 4)), np.zeros(3)), "integer labels"),
-    (lambda: layers.svm_loss(np.zeros((3, 4)), np.array([0, 1, 4])), "labels must lie in 0..3"),
-    (lambda: layers.softmax_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
-    (lambda: layers.svm_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
-    (lambda: layers.softmax_loss(np.zeros((3, 0)), np.zeros(3, dtype=int)), "at least one example and one class"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: layers.affine_forward(np.zeros((2, 3)), np.zeros((4, 5)), np.zeros(5)), "flatten to (N, 4)"),
+        (lambda: layers.affine_forward(np.zeros((2, 4)), np.zeros(4), np.zeros(5)), "w must be 2-D"),
+        (lambda: layers.affine_forward(np.zeros((2, 4)), np.zeros((4, 5)), np.zeros(4)), "b must have shape (5,)"),
+        (
+            lambda: layers.affine_backward(np.zeros((2, 4)), (np.zeros((2, 4)), np.zeros((4, 5)), np.zeros(5))),
+            "dout must have the shape of the forward output (2, 5)",
+        ),
+        (lambda: layers.relu_backward(np.zeros(3), np.zeros(4)), "dout must have the shape"),
+        (lambda: layers.softmax_loss(np.zeros(3), np.zeros(3, dtype=int)), "x must be 2-D"),
+        (lambda: layers.softmax_loss(np.zeros((3, 4)), np.zeros(2, dtype=int)), "y must be (3,) integer labels"),
+        (lambda: layers.svm_loss(np.zeros((3, 4)), np.zeros(3)), "integer labels"),
+        (lambda: layers.svm_loss(np.zeros((3, 4)), np.array([0, 1, 4])), "labels must lie in 0..3"),
+        (lambda: layers.softmax_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
+        (lambda: layers.svm_loss(np.zeros((0, 4)), np.zeros(0, dtype=int)), "at least one example and one class"),
+        (lambda: layers.softmax_loss(np.zeros((3, 0)), np.zeros(3, dtype=int)), "at least one example and one class"),
+    ],
+)
 def test_bad_shapes_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         call()
@@ -126,8 +151,9 @@ def test_bad_shapes_raise_clear_errors(call, message):
 def test_fully_connected_net_gradients(hidden_dims):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((4, 2, 3, 2)), rng.integers(5, size=4)
-    model = FullyConnectedNet(hidden_dims, input_dim=12, num_classes=5, reg=0.3, weight_scale=0.5,
-                              dtype=np.float64, seed=0)
+    model = FullyConnectedNet(
+        hidden_dims, input_dim=12, num_classes=5, reg=0.3, weight_scale=0.5, dtype=np.float64, seed=0
+    )
     for i in range(1, len(hidden_dims) + 2):  # nonzero biases keep pre-activations off ReLU's kink at 0
         model.params[f"b{i}"] = 0.1 * rng.standard_normal(model.params[f"b{i}"].shape)
     loss, grads = model.loss(X, y)
@@ -147,14 +173,17 @@ def test_fully_connected_net_initial_loss_and_seed():
         np.testing.assert_array_equal(model.params[name], again.params[name])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"hidden_dims": [10, 0]}, "hidden_dims must be positive integers"),
-    ({"normalization": "groupnorm"}, "normalization must be None or one of"),
-    ({"dropout_keep_ratio": 0}, "probability of keeping"),
-    ({"reg": -1}, "reg must be >= 0"),
-    ({"weight_scale": 0}, "weight_scale must be > 0"),
-    ({"dtype": np.int32}, "dtype must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hidden_dims": [10, 0]}, "hidden_dims must be positive integers"),
+        ({"normalization": "groupnorm"}, "normalization must be None or one of"),
+        ({"dropout_keep_ratio": 0}, "probability of keeping"),
+        ({"reg": -1}, "reg must be >= 0"),
+        ({"weight_scale": 0}, "weight_scale must be > 0"),
+        ({"dtype": np.int32}, "dtype must be"),
+    ],
+)
 def test_fully_connected_net_rejects_bad_arguments(kwargs, message):
     kwargs = {"hidden_dims": [10], **kwargs}
     with pytest.raises(ValueError, match=message):

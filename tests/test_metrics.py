@@ -1,4 +1,5 @@
 """Predictions, accuracy and parameter counts are computed one way for every chapter's model."""
+
 import numpy as np
 import pytest
 

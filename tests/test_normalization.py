@@ -7,6 +7,7 @@ PyTorch's ``F.batch_norm`` keeps running statistics with the other convention::
 so ``m = 1 - momentum``; and torch folds in the *unbiased* batch variance (divided by N - 1)
 where ours, like CS231n, folds in the biased one (divided by N) that also normalizes the batch.
 """
+
 import re
 
 import numpy as np
@@ -17,8 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cifar_lessons.gradient_check import eval_numerical_gradient_array
-from cifar_lessons.layers import (batchnorm_backward, batchnorm_backward_alt, batchnorm_forward, layernorm_backward,
-                                  layernorm_forward)
+from cifar_lessons.layers import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+)
 
 
 @st.composite
@@ -29,9 +35,13 @@ def normalization_cases(draw):
     scale = draw(st.sampled_from([0.1, 1.0, 30.0]))
     return {
         "x": rng.normal(draw(st.floats(-5, 5)), scale, size=(N, D)),
-        "gamma": rng.normal(size=D), "beta": rng.normal(size=D), "dout": rng.normal(size=(N, D)),
-        "running_mean": rng.normal(size=D), "running_var": rng.uniform(0.1, 3.0, size=D),
-        "momentum": draw(st.sampled_from([0.0, 0.5, 0.9, 0.99, 1.0])), "eps": draw(st.sampled_from([1e-5, 1e-3])),
+        "gamma": rng.normal(size=D),
+        "beta": rng.normal(size=D),
+        "dout": rng.normal(size=(N, D)),
+        "running_mean": rng.normal(size=D),
+        "running_var": rng.uniform(0.1, 3.0, size=D),
+        "momentum": draw(st.sampled_from([0.0, 0.5, 0.9, 0.99, 1.0])),
+        "eps": draw(st.sampled_from([1e-5, 1e-3])),
     }
 
 
@@ -47,15 +57,21 @@ def _close(actual, expected):
 @given(normalization_cases())
 def test_batchnorm_train_matches_torch(case):
     N = len(case["x"])
-    bn_param = {"mode": "train", "momentum": case["momentum"], "eps": case["eps"],
-                "running_mean": case["running_mean"].copy(), "running_var": case["running_var"].copy()}
+    bn_param = {
+        "mode": "train",
+        "momentum": case["momentum"],
+        "eps": case["eps"],
+        "running_mean": case["running_mean"].copy(),
+        "running_var": case["running_var"].copy(),
+    }
     out, cache = batchnorm_forward(case["x"], case["gamma"], case["beta"], bn_param)
     dx, dgamma, dbeta = batchnorm_backward(case["dout"], cache)
 
     x, gamma, beta = _torch_leaves(case["x"], case["gamma"], case["beta"])
     running_mean, running_var = torch.tensor(case["running_mean"]), torch.tensor(case["running_var"])
-    expected = F.batch_norm(x, running_mean, running_var, gamma, beta, training=True,
-                            momentum=1 - case["momentum"], eps=case["eps"])
+    expected = F.batch_norm(
+        x, running_mean, running_var, gamma, beta, training=True, momentum=1 - case["momentum"], eps=case["eps"]
+    )
     expected.backward(torch.tensor(case["dout"]))
 
     _close(out, expected.detach().numpy())
@@ -71,12 +87,22 @@ def test_batchnorm_train_matches_torch(case):
 @settings(max_examples=40, deadline=None)
 @given(normalization_cases())
 def test_batchnorm_test_mode_matches_torch_eval(case):
-    bn_param = {"mode": "test", "eps": case["eps"],
-                "running_mean": case["running_mean"].copy(), "running_var": case["running_var"].copy()}
+    bn_param = {
+        "mode": "test",
+        "eps": case["eps"],
+        "running_mean": case["running_mean"].copy(),
+        "running_var": case["running_var"].copy(),
+    }
     out, _ = batchnorm_forward(case["x"], case["gamma"], case["beta"], bn_param)
-    expected = F.batch_norm(torch.tensor(case["x"]), torch.tensor(case["running_mean"]),
-                            torch.tensor(case["running_var"]), torch.tensor(case["gamma"]),
-                            torch.tensor(case["beta"]), training=False, eps=case["eps"])
+    expected = F.batch_norm(
+        torch.tensor(case["x"]),
+        torch.tensor(case["running_mean"]),
+        torch.tensor(case["running_var"]),
+        torch.tensor(case["gamma"]),
+        torch.tensor(case["beta"]),
+        training=False,
+        eps=case["eps"],
+    )
     _close(out, expected.numpy())
     _close(bn_param["running_mean"], case["running_mean"])  # test mode leaves the estimates alone
     _close(bn_param["running_var"], case["running_var"])
@@ -86,8 +112,9 @@ def test_batchnorm_test_mode_matches_torch_eval(case):
 @given(normalization_cases())
 def test_batchnorm_backward_alt_equals_backward(case):
     _, cache = batchnorm_forward(case["x"], case["gamma"], case["beta"], {"mode": "train", "eps": case["eps"]})
-    for staged, closed_form in zip(batchnorm_backward(case["dout"], cache),
-                                   batchnorm_backward_alt(case["dout"], cache)):
+    for staged, closed_form in zip(
+        batchnorm_backward(case["dout"], cache), batchnorm_backward_alt(case["dout"], cache)
+    ):
         _close(closed_form, staged)
 
 
@@ -106,9 +133,14 @@ def test_layernorm_matches_torch(case):
     _close(dbeta, beta.grad.numpy())
 
 
-@pytest.mark.parametrize("forward, backward", [(batchnorm_forward, batchnorm_backward),
-                                               (batchnorm_forward, batchnorm_backward_alt),
-                                               (layernorm_forward, layernorm_backward)])
+@pytest.mark.parametrize(
+    "forward, backward",
+    [
+        (batchnorm_forward, batchnorm_backward),
+        (batchnorm_forward, batchnorm_backward_alt),
+        (layernorm_forward, layernorm_backward),
+    ],
+)
 def test_normalization_gradients_match_numerical(forward, backward):
     rng = np.random.default_rng(0)
     x, dout = rng.normal(2, 3, size=(6, 5)), rng.normal(size=(6, 5))
@@ -149,15 +181,18 @@ def test_test_mode_before_any_training_only_scales_and_shifts():
     _close(out, 2.0 * x / np.sqrt(1 + 1e-5) + 0.5)
 
 
-@pytest.mark.parametrize("x_shape, gamma_shape, param, message", [
-    ((4, 3, 2), (3,), {}, "x must be 2-D"),
-    ((4, 3), (4,), {}, "gamma must have shape (3,)"),
-    ((4, 3), (3,), {"eps": 0}, "eps must be > 0"),
-    ((4, 3), (3,), {"mode": "eval"}, "mode must be 'train' or 'test'"),
-    ((4, 3), (3,), {"momentum": 1.5}, "momentum must be in [0, 1]"),
-    ((1, 3), (3,), {}, "at least 2 rows"),
-    ((4, 3), (3,), {"mode": "test", "running_var": np.ones(5)}, "bn_param['running_var'] has shape (5,)"),
-])
+@pytest.mark.parametrize(
+    "x_shape, gamma_shape, param, message",
+    [
+        ((4, 3, 2), (3,), {}, "x must be 2-D"),
+        ((4, 3), (4,), {}, "gamma must have shape (3,)"),
+        ((4, 3), (3,), {"eps": 0}, "eps must be > 0"),
+        ((4, 3), (3,), {"mode": "eval"}, "mode must be 'train' or 'test'"),
+        ((4, 3), (3,), {"momentum": 1.5}, "momentum must be in [0, 1]"),
+        ((1, 3), (3,), {}, "at least 2 rows"),
+        ((4, 3), (3,), {"mode": "test", "running_var": np.ones(5)}, "bn_param['running_var'] has shape (5,)"),
+    ],
+)
 def test_batchnorm_rejects_bad_input(x_shape, gamma_shape, param, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         batchnorm_forward(np.zeros(x_shape), np.ones(gamma_shape), np.zeros(3), param)

@@ -15,6 +15,7 @@ How CS231n's hyperparameters map onto torch.optim's:
   lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps), the same expression as
   lr * m_hat / (sqrt(v_hat) + eps).
 """
+
 import numpy as np
 import pytest
 
@@ -25,12 +26,21 @@ STEPS = 6
 
 CASES = [
     ("sgd", {"learning_rate": 0.1}, lambda p: torch.optim.SGD(p, lr=0.1)),
-    ("sgd_momentum", {"learning_rate": 0.05, "momentum": 0.8},
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, dampening=0, nesterov=False)),
-    ("rmsprop", {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-6},
-     lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-6, momentum=0, centered=False)),
-    ("adam", {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6},
-     lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.95), eps=1e-6)),
+    (
+        "sgd_momentum",
+        {"learning_rate": 0.05, "momentum": 0.8},
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, dampening=0, nesterov=False),
+    ),
+    (
+        "rmsprop",
+        {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-6},
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-6, momentum=0, centered=False),
+    ),
+    (
+        "adam",
+        {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6},
+        lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.95), eps=1e-6),
+    ),
 ]
 
 
@@ -67,13 +77,16 @@ def test_float32_weights_stay_float32():
         assert getattr(optim, name)(w, w)[0].dtype == np.float32, name
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: optim.sgd(np.ones(3), np.ones(3), {"lr": 0.1}), r"unknown config keys \['lr'\]"),
-    (lambda: optim.sgd(np.ones(3), np.ones(4)), r"dw must have the shape of w \(3,\)"),
-    (lambda: optim.adam(np.ones(3), np.ones(3), {"learning_rate": -1}), "learning_rate must be > 0"),
-    (lambda: optim.sgd_momentum(np.ones(3), np.ones(3), {"momentum": 1.0}), r"momentum must lie in \[0, 1\)"),
-    (lambda: optim.rmsprop(np.ones(3), np.ones(3), {"epsilon": 0}), "epsilon must be > 0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: optim.sgd(np.ones(3), np.ones(3), {"lr": 0.1}), r"unknown config keys \['lr'\]"),
+        (lambda: optim.sgd(np.ones(3), np.ones(4)), r"dw must have the shape of w \(3,\)"),
+        (lambda: optim.adam(np.ones(3), np.ones(3), {"learning_rate": -1}), "learning_rate must be > 0"),
+        (lambda: optim.sgd_momentum(np.ones(3), np.ones(3), {"momentum": 1.0}), r"momentum must lie in \[0, 1\)"),
+        (lambda: optim.rmsprop(np.ones(3), np.ones(3), {"epsilon": 0}), "epsilon must be > 0"),
+    ],
+)
 def test_bad_configs_raise(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -1,5 +1,6 @@
 """The figures and widgets draw what they say: checked through what a reader sees (lines, bars,
 labels, images), not through how they are drawn."""
+
 import types
 
 import matplotlib
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
 from types import SimpleNamespace  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
 
 from cifar_lessons import plots  # noqa: E402
 
@@ -31,8 +32,10 @@ def test_computational_graph_writes_values_and_gradients():
 
 
 def test_training_curves_draw_one_loss_and_two_accuracy_lines_per_solver():
-    solvers = {"one": fake_solver(list(np.linspace(2, 1, 30)), [0.1, 0.2], [0.1, 0.3]),
-               "two": fake_solver([2.0, 1.5], [0.1, 0.4], [0.2, 0.5])}
+    solvers = {
+        "one": fake_solver(list(np.linspace(2, 1, 30)), [0.1, 0.2], [0.1, 0.3]),
+        "two": fake_solver([2.0, 1.5], [0.1, 0.4], [0.2, 0.5]),
+    }
     loss_ax, acc_ax = plots.training_curves(solvers, smooth=10).axes
     assert [line.get_label() for line in loss_ax.lines] == ["one", "two"]
     assert len(loss_ax.lines[0].get_xdata()) == 21  # 30 losses averaged over windows of 10
@@ -74,8 +77,11 @@ def fake_run(train, val):
     return SimpleNamespace(loss_history=[2.3, 2.0, 1.5, 1.2], train_acc_history=train, val_acc_history=val)
 
 
-RUNS = {1.0: fake_run([0.1, 0.6, 0.9], [0.1, 0.3, 0.3]), 0.5: fake_run([0.1, 0.5, 0.7], [0.1, 0.3, 0.35]),
-        0.25: fake_run([0.1, 0.4, 0.5], [0.1, 0.3, 0.36])}
+RUNS = {
+    1.0: fake_run([0.1, 0.6, 0.9], [0.1, 0.3, 0.3]),
+    0.5: fake_run([0.1, 0.5, 0.7], [0.1, 0.3, 0.35]),
+    0.25: fake_run([0.1, 0.4, 0.5], [0.1, 0.3, 0.36]),
+}
 
 
 def test_a_series_over_seeds_is_drawn_as_its_mean_with_error_bars():
@@ -103,8 +109,12 @@ def test_sweep_plot_draws_each_series_against_the_values():
 
 def test_keep_ratio_summary_has_a_panel_per_ratio_and_the_final_accuracies():
     fig = plots.keep_ratio_summary(RUNS)
-    assert [ax.get_title() for ax in fig.axes] == ["keep ratio 1", "keep ratio 0.5", "keep ratio 0.25",
-                                                   "the gap against p"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "keep ratio 1",
+        "keep ratio 0.5",
+        "keep ratio 0.25",
+        "the gap against p",
+    ]
     training, validation = fig.axes[-1].lines
     assert list(training.get_ydata()) == [0.9, 0.7, 0.5] and list(validation.get_ydata()) == [0.3, 0.35, 0.36]
 
@@ -120,7 +130,10 @@ def test_keep_ratio_explorer_offers_every_ratio_and_draws_the_chosen_run(monkeyp
 
 
 def test_training_curves_take_a_pytorch_history_beside_a_solver():
-    history = [{"epoch": 1, "train_loss": 2.0, "val_accuracy": 0.3}, {"epoch": 2, "train_loss": 1.5, "val_accuracy": 0.5}]
+    history = [
+        {"epoch": 1, "train_loss": 2.0, "val_accuracy": 0.3},
+        {"epoch": 2, "train_loss": 1.5, "val_accuracy": 0.5},
+    ]
     solver = fake_solver([2.0, 1.8, 1.7], [0.1, 0.4], [0.1, 0.5])
     loss_ax, acc_ax = plots.training_curves({"torch": SimpleNamespace(history=history), "numpy": solver}, smooth=1).axes
     assert list(loss_ax.lines[0].get_ydata()) == [2.0, 1.5]

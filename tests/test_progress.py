@@ -1,4 +1,5 @@
 """A progress bar's stored output in an executed notebook shows the finished run, not "0%"."""
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -12,8 +13,9 @@ def run_cell(source):
 
 
 def test_the_stored_text_is_the_finished_bar():
-    outputs = run_cell("from cifar_lessons.progress import progress_bar\n"
-                       "for _ in progress_bar(range(7), desc='epochs'):\n    pass")
+    outputs = run_cell(
+        "from cifar_lessons.progress import progress_bar\nfor _ in progress_bar(range(7), desc='epochs'):\n    pass"
+    )
     bars = [output for output in outputs if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
     assert len(bars) == 1, f"one bar, displayed once: {outputs}"
     text = bars[0]["data"]["text/plain"]
@@ -21,8 +23,9 @@ def test_the_stored_text_is_the_finished_bar():
 
 
 def test_a_disabled_bar_shows_nothing_and_outside_a_notebook_it_is_tqdms(capsys):
-    outputs = run_cell("from cifar_lessons.progress import progress_bar\n"
-                       "for _ in progress_bar(range(3), disable=True):\n    pass")
+    outputs = run_cell(
+        "from cifar_lessons.progress import progress_bar\nfor _ in progress_bar(range(3), disable=True):\n    pass"
+    )
     assert outputs == []
     assert list(progress_bar(range(3), desc="terminal")) == [0, 1, 2]
     assert "terminal: 100%" in capsys.readouterr().err

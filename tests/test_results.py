@@ -1,5 +1,6 @@
 """The Results page's data: what a chapter records comes back from its stored outputs, as a table
 and a plot."""
+
 import json
 
 import nbformat
@@ -14,45 +15,72 @@ def book(tmp_path, monkeypatch):
     """Two chapters' notebooks whose outputs hold what ``record`` displayed (in their order)."""
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: shown.append((data, metadata)))
-    for name, args in [("02_fc.ipynb", ("Two-layer net", 0.4861, 12.34, 1_538_000)),
-                       ("05_cnn.ipynb", ("Three-layer convnet", 0.6, 95.0, 250_000))]:
+    for name, args in [
+        ("02_fc.ipynb", ("Two-layer net", 0.4861, 12.34, 1_538_000)),
+        ("05_cnn.ipynb", ("Three-layer convnet", 0.6, 95.0, 250_000)),
+    ]:
         results.record(*args)
         output = nbformat.v4.new_output("display_data", data=shown[-1][0], metadata=shown[-1][1])
         cell = nbformat.v4.new_code_cell("results.record(...)", outputs=[output])
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter"), cell]),
-                       tmp_path / name)
+        nbformat.write(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter"), cell]), tmp_path / name
+        )
     return tmp_path
 
 
 def test_recorded_results_come_back_in_notebook_order(book):
     collected = collect(book)
-    assert [(r["model"], r["notebook"], r["test_accuracy"], r["train_seconds"], r["parameters"]) for r in collected] == [
+    assert [
+        (r["model"], r["notebook"], r["test_accuracy"], r["train_seconds"], r["parameters"]) for r in collected
+    ] == [
         ("Two-layer net", "02_fc.ipynb", 0.4861, 12.3, 1_538_000),
-        ("Three-layer convnet", "05_cnn.ipynb", 0.6, 95.0, 250_000)]
+        ("Three-layer convnet", "05_cnn.ipynb", 0.6, 95.0, 250_000),
+    ]
     assert collected[0]["machine"] == results.machine() and "cores" in results.machine()
 
 
 def test_table_has_one_row_per_model_with_readable_numbers(book):
     rows = results.table(collect(book)).splitlines()
-    assert [cell.strip() for cell in rows[0].split("|")[1:-1]] == ["Model", "Notebook", "Test accuracy",
-                                                                  "Training time", "Parameters"]
-    assert [cell.strip() for cell in rows[2].split("|")[1:-1]] == ["Two-layer net", "02_fc", "48.6%", "12 s",
-                                                                  "1,538,000"]
+    assert [cell.strip() for cell in rows[0].split("|")[1:-1]] == [
+        "Model",
+        "Notebook",
+        "Test accuracy",
+        "Training time",
+        "Parameters",
+    ]
+    assert [cell.strip() for cell in rows[2].split("|")[1:-1]] == [
+        "Two-layer net",
+        "02_fc",
+        "48.6%",
+        "12 s",
+        "1,538,000",
+    ]
     assert rows[-1] == f"Every model trained on: {results.machine()}.", "one machine: named once, under the table"
     assert results.table([]) == "No chapter has recorded a result yet."
 
 
 def test_results_without_a_machine_still_tabulate(tmp_path):
     old = {"model": "m", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10}
-    cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})])
+    cell = nbformat.v4.new_code_cell(
+        "",
+        outputs=[nbformat.v4.new_output("display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})],
+    )
     (tmp_path / "x.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(cells=[cell])))
     assert results.table(collect(tmp_path)).splitlines()[2].split("|")[-2].strip() == "10"
 
 
 def test_models_from_different_machines_say_where_each_trained():
-    rows = [{"model": m, "notebook": "a.ipynb", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10,
-             "machine": machine} for m, machine in (("m1", "GPU X"), ("m2", "CPU Y"))]
+    rows = [
+        {
+            "model": m,
+            "notebook": "a.ipynb",
+            "test_accuracy": 0.5,
+            "train_seconds": 1.0,
+            "parameters": 10,
+            "machine": machine,
+        }
+        for m, machine in (("m1", "GPU X"), ("m2", "CPU Y"))
+    ]
     lines = results.table(rows).splitlines()
     assert [line.split("|")[-2].strip() for line in lines] == ["Trained on", "----------", "GPU X", "CPU Y"]
 
@@ -65,10 +93,15 @@ def test_plot_draws_one_labelled_point_per_model(book):
 
 
 def test_times_within_one_decade_still_get_labelled_ticks():
-    within_a_decade = [{"model": name, "test_accuracy": 0.5, "train_seconds": seconds, "parameters": 10}
-                       for name, seconds in (("a", 20.0), ("b", 60.0))]
+    within_a_decade = [
+        {"model": name, "test_accuracy": 0.5, "train_seconds": seconds, "parameters": 10}
+        for name, seconds in (("a", 20.0), ("b", 60.0))
+    ]
     ax = results.plot(within_a_decade).axes[0]
     ax.figure.canvas.draw()
-    labelled = [tick.get_text() for tick in ax.get_xticklabels()
-                if tick.get_text() and ax.get_xlim()[0] <= tick.get_position()[0] <= ax.get_xlim()[1]]
+    labelled = [
+        tick.get_text()
+        for tick in ax.get_xticklabels()
+        if tick.get_text() and ax.get_xlim()[0] <= tick.get_position()[0] <= ax.get_xlim()[1]
+    ]
     assert len(labelled) >= 2, f"the time axis needs labelled ticks, got {labelled}"

@@ -1,4 +1,5 @@
 """Solver: learns, restores its best parameters, checkpoints, and refuses what it does not know."""
+
 import pickle
 import subprocess
 import sys
@@ -20,8 +21,16 @@ def small_data(n=50, seed=0):
 
 def solver(data=None, model=None, **kwargs):
     model = model or FullyConnectedNet([50], input_dim=48, weight_scale=0.1, seed=0)
-    kwargs = {"update_rule": "adam", "optim_config": {"learning_rate": 1e-2}, "batch_size": 25, "num_epochs": 20,
-              "verbose": False, "progress": False, "seed": 0, **kwargs}
+    kwargs = {
+        "update_rule": "adam",
+        "optim_config": {"learning_rate": 1e-2},
+        "batch_size": 25,
+        "num_epochs": 20,
+        "verbose": False,
+        "progress": False,
+        "seed": 0,
+        **kwargs,
+    }
     return Solver(model, data or small_data(), **kwargs)
 
 
@@ -121,11 +130,15 @@ def test_unknown_options_raise():
         solver(optim_config={"lr": 0.1}).train()
 
 
-@pytest.mark.parametrize("rows, problem", [
-    ({"y_train": 49}, r"data\['X_train'\] has 50 rows and data\['y_train'\] 49 labels"),
-    ({"X_val": 0, "y_val": 0}, r"data\['X_val'\] has 0 rows and data\['y_val'\] 0 labels.*at least one row"),
-    ({"y_val": 21}, r"data\['X_val'\] has 20 rows and data\['y_val'\] 21 labels"),
-], ids=["train labels", "empty validation", "validation labels"])
+@pytest.mark.parametrize(
+    "rows, problem",
+    [
+        ({"y_train": 49}, r"data\['X_train'\] has 50 rows and data\['y_train'\] 49 labels"),
+        ({"X_val": 0, "y_val": 0}, r"data\['X_val'\] has 0 rows and data\['y_val'\] 0 labels.*at least one row"),
+        ({"y_val": 21}, r"data\['X_val'\] has 20 rows and data\['y_val'\] 21 labels"),
+    ],
+    ids=["train labels", "empty validation", "validation labels"],
+)
 def test_splits_of_the_wrong_length_are_refused_before_training(rows, problem):
     data = small_data()
     for key, count in rows.items():
@@ -150,7 +163,9 @@ def test_prints_progress_when_verbose(capsys):
 
 
 def test_importing_the_package_stays_cheap():
-    code = ("import sys, cifar_lessons; from cifar_lessons import Solver; "
-            "print(sorted(m for m in ('matplotlib', 'torch', 'ipywidgets', 'tqdm') if m in sys.modules))")
+    code = (
+        "import sys, cifar_lessons; from cifar_lessons import Solver; "
+        "print(sorted(m for m in ('matplotlib', 'torch', 'ipywidgets', 'tqdm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

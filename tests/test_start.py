@@ -1,4 +1,5 @@
 """The first cell's ``start``: seeds, finds (or announces and downloads) the data, picks the device."""
+
 import random
 
 import numpy as np
@@ -41,7 +42,9 @@ def test_missing_data_is_announced_before_it_downloads(monkeypatch, tmp_path, ca
 def test_a_copy_that_is_not_the_release_is_flagged(monkeypatch, capsys):
     monkeypatch.setattr(data, "release_mismatch", lambda folder: "every pixel is shifted by one byte")
     start()
-    assert "WARNING: this copy of CIFAR-10 is not the official release: every pixel is shifted" in capsys.readouterr().out
+    assert (
+        "WARNING: this copy of CIFAR-10 is not the official release: every pixel is shifted" in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("setting, message", [("wrong", "CIFAR10_DIR="), ("", "CIFAR10_DIR is empty")])
@@ -58,8 +61,9 @@ def test_torch_device_is_the_gpu_when_there_is_one(capsys):
     device = start(seed=1, need_data=False, use_torch=True)
     assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     out = capsys.readouterr().out
-    assert (f"on {torch.cuda.get_device_name(device)}" if torch.cuda.is_available()
-            else "on CPU (no CUDA GPU found)") in out
+    assert (
+        f"on {torch.cuda.get_device_name(device)}" if torch.cuda.is_available() else "on CPU (no CUDA GPU found)"
+    ) in out
     drawn = torch.rand(1).item()
     torch.manual_seed(1)
     assert torch.rand(1).item() == drawn, "start must seed PyTorch"

@@ -22,8 +22,11 @@ def test_every_output_is_a_flip_and_shift_of_its_own_input():
     out = augment(x, make_generator(3), flip=True, max_shift=2)
     candidates = [(f, dy, dx) for f in (False, True) for dy in range(-2, 3) for dx in range(-2, 3)]
     for i in range(len(x)):  # image i stays at position i: its label still applies
-        matches = [c for c in candidates if torch.equal(out[i], shift((flip(x[i:i + 1]) if c[0] else x[i:i + 1]),
-                                                                     c[1], c[2])[0])]
+        matches = [
+            c
+            for c in candidates
+            if torch.equal(out[i], shift((flip(x[i : i + 1]) if c[0] else x[i : i + 1]), c[1], c[2])[0])
+        ]
         assert matches, f"augmented image {i} is no flip/shift of input image {i}"
 
 

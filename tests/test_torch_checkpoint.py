@@ -29,7 +29,8 @@ def test_round_trip_restores_model_optimizer_and_info(tmp_path):
     for name, value in model.state_dict().items():
         assert torch.equal(value, restored.state_dict()[name]), name
     assert restored_optimizer.state_dict()["state"][0]["momentum_buffer"].equal(
-        optimizer.state_dict()["state"][0]["momentum_buffer"])
+        optimizer.state_dict()["state"][0]["momentum_buffer"]
+    )
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -52,11 +53,25 @@ def test_refuses_pickled_objects_without_suggesting_to_trust_them(tmp_path):
 
 def test_what_saves_loads_numpy_numbers_paths_and_recipes_included(tmp_path):
     recipe = Recipe(epochs=2)
-    save_checkpoint(tmp_path / "ck.pt", small_net(0), val_accuracy=np.float64(0.5), epoch=np.int64(3),
-                    folder=tmp_path, recipe=recipe, curve=[np.float32(0.25)], confusion=np.eye(2, dtype=np.int64))
+    save_checkpoint(
+        tmp_path / "ck.pt",
+        small_net(0),
+        val_accuracy=np.float64(0.5),
+        epoch=np.int64(3),
+        folder=tmp_path,
+        recipe=recipe,
+        curve=[np.float32(0.25)],
+        confusion=np.eye(2, dtype=np.int64),
+    )
     info = load_checkpoint(tmp_path / "ck.pt", small_net(1))
-    assert info == {"val_accuracy": 0.5, "epoch": 3, "folder": str(tmp_path), "recipe": vars(recipe),
-                    "curve": [0.25], "confusion": [[1, 0], [0, 1]]}
+    assert info == {
+        "val_accuracy": 0.5,
+        "epoch": 3,
+        "folder": str(tmp_path),
+        "recipe": vars(recipe),
+        "curve": [0.25],
+        "confusion": [[1, 0], [0, 1]],
+    }
     assert type(info["val_accuracy"]) is float and type(info["epoch"]) is int
     assert info["recipe"]["widths"] == (16, 32, 64)
 

@@ -28,9 +28,25 @@ def lesson_data():
 
 def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     out = tmp_path / "ddp.json"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "cifar_lessons.torch.ddp", "--epochs", str(ARGS["epochs"]), "--batch-size", str(ARGS["batch_size"]),
-               "--train-rows", str(ARGS["train_rows"]), "--widths", *map(str, ARGS["widths"]), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "cifar_lessons.torch.ddp",
+        "--epochs",
+        str(ARGS["epochs"]),
+        "--batch-size",
+        str(ARGS["batch_size"]),
+        "--train-rows",
+        str(ARGS["train_rows"]),
+        "--widths",
+        *map(str, ARGS["widths"]),
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -11,17 +11,28 @@ from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.tensors import to_tensors  # noqa: E402
 from cifar_lessons.torch.train import lr_factor, train  # noqa: E402
 
-TINY = Recipe(widths=(8, 16, 32), epochs=30, batch_size=16, lr=0.05, flip=False, max_shift=0,
-              label_smoothing=0.0, weight_decay=0.0, ema=0.0, tta="none")
+TINY = Recipe(
+    widths=(8, 16, 32),
+    epochs=30,
+    batch_size=16,
+    lr=0.05,
+    flip=False,
+    max_shift=0,
+    label_smoothing=0.0,
+    weight_decay=0.0,
+    ema=0.0,
+    tta="none",
+)
 
 
 def fake_tensors(n=16, seed=0):
     g = make_generator(seed)
-    split = lambda: (torch.rand(n, 3, 32, 32, generator=g).numpy() * 255,  # noqa: E731
-                     torch.randint(0, 10, (n,), generator=g).numpy())
+
+    def split():
+        return torch.rand(n, 3, 32, 32, generator=g).numpy() * 255, torch.randint(0, 10, (n,), generator=g).numpy()
+
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = split(), split(), split()
-    return to_tensors(dict(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-                           X_test=X_test, y_test=y_test))
+    return to_tensors(dict(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, X_test=X_test, y_test=y_test))
 
 
 def test_overfits_a_tiny_batch():
@@ -59,8 +70,15 @@ def test_lr_factor_warms_up_then_decays_to_zero():
     assert lr_factor(7, 10, 4, decay=False) == 1.0
 
 
-@pytest.mark.parametrize("change, message", [({"tta": "x"}, "tta must be"), ({"ema": 1.0}, "ema is a decay"),
-                                             ({"warmup": 1.5}, "warmup is a fraction"), ({"epochs": 0}, "positive")])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"tta": "x"}, "tta must be"),
+        ({"ema": 1.0}, "ema is a decay"),
+        ({"warmup": 1.5}, "warmup is a fraction"),
+        ({"epochs": 0}, "positive"),
+    ],
+)
 def test_recipe_rejects_bad_values(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(Recipe(), **change)

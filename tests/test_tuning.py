@@ -1,4 +1,5 @@
 """k-fold cross-validation and hyperparameter search."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -77,6 +78,11 @@ def test_grid_search_is_reproducible_and_sorted():
     rows = grid_search(build, grid, X, y, k=2, seed=3, num_epochs=2, batch_size=10)
     assert rows == grid_search(build, grid, X, y, k=2, seed=3, num_epochs=2, batch_size=10)
     assert len(rows) == 4
-    assert sorted((row["learning_rate"], row["reg"]) for row in rows) == [(1e-4, 0.0), (1e-4, 0.1), (1e-2, 0.0), (1e-2, 0.1)]
+    assert sorted((row["learning_rate"], row["reg"]) for row in rows) == [
+        (1e-4, 0.0),
+        (1e-4, 0.1),
+        (1e-2, 0.0),
+        (1e-2, 0.1),
+    ]
     assert [row["val_acc"] for row in rows] == sorted((row["val_acc"] for row in rows), reverse=True)
     assert rows[0]["learning_rate"] == 1e-2  # too small a rate barely moves in two epochs

@@ -8,6 +8,7 @@ function that still raises ``NotImplementedError`` gets "not implemented yet". B
 are checked against numerical gradients of the reference forward pass (float64), so the
 learner's backward receives the reference's cache.
 """
+
 from cifar_lessons.checks.core import ExerciseError
 
 __all__ = ["ExerciseError"]

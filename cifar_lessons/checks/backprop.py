@@ -1,8 +1,17 @@
 """Checks of the backpropagation lesson (notebook 01): affine and ReLU layers, softmax and SVM losses."""
+
 import numpy as np
 
 from cifar_lessons import layers
-from cifar_lessons.checks.core import ExerciseError, GRADIENT_TOLERANCE, call, expect_close, expect_gradients, expect_tuple, passed
+from cifar_lessons.checks.core import (
+    GRADIENT_TOLERANCE,
+    ExerciseError,
+    call,
+    expect_close,
+    expect_gradients,
+    expect_tuple,
+    passed,
+)
 from cifar_lessons.gradient_check import eval_numerical_gradient_array
 
 
@@ -16,8 +25,9 @@ def check_affine_forward(affine_forward):
     rng = np.random.default_rng(0)
     for shape in ((4, 7), (3, 2, 4, 5)):
         inputs = _affine_inputs(rng, shape)
-        out, _ = expect_tuple("affine_forward", call("affine_forward", affine_forward, *inputs.values()),
-                              ["out", "cache"])
+        out, _ = expect_tuple(
+            "affine_forward", call("affine_forward", affine_forward, *inputs.values()), ["out", "cache"]
+        )
         expected = layers.affine_forward(*inputs.values())[0]
         expect_close("affine_forward", f"out for x of shape {shape}", out, expected)
     passed("affine_forward")
@@ -43,8 +53,13 @@ def check_relu_forward(relu_forward):
     """``relu_forward(x) -> (out, cache)``."""
     x = _relu_input(np.random.default_rng(2), (3, 4, 5))
     out, _ = expect_tuple("relu_forward", call("relu_forward", relu_forward, x.copy()), ["out", "cache"])
-    expect_close("relu_forward", "out", out, layers.relu_forward(x)[0],
-                 where=[(x < 0, "where the input is negative"), (x > 0, "where the input is positive")])
+    expect_close(
+        "relu_forward",
+        "out",
+        out,
+        layers.relu_forward(x)[0],
+        where=[(x < 0, "where the input is negative"), (x > 0, "where the input is positive")],
+    )
     passed("relu_forward")
 
 
@@ -53,9 +68,17 @@ def check_relu_backward(relu_backward):
     rng = np.random.default_rng(3)
     x = _relu_input(rng, (3, 4, 5))
     dout = rng.standard_normal(x.shape)
-    expect_gradients("relu_backward", relu_backward, layers.relu_forward, {"x": x}, dout,
-                     where=[(x < 0, "where the input was negative: there the gradient must be 0"),
-                            (x > 0, "where the input was positive: there dout passes through unchanged")])
+    expect_gradients(
+        "relu_backward",
+        relu_backward,
+        layers.relu_forward,
+        {"x": x},
+        dout,
+        where=[
+            (x < 0, "where the input was negative: there the gradient must be 0"),
+            (x > 0, "where the input was positive: there dout passes through unchanged"),
+        ],
+    )
     passed("relu_backward")
 
 
@@ -68,8 +91,9 @@ def _check_loss(name, loss_fn, reference, description):
         x = scale * rng.standard_normal((N, C))
         loss, dx = expect_tuple(name, call(name, loss_fn, x.copy(), y), ["loss", "dx"])
         if not np.ndim(loss) == 0:
-            raise ExerciseError(f"{name}: loss should be a scalar (the mean over the batch), "
-                                f"got shape {np.shape(loss)}")
+            raise ExerciseError(
+                f"{name}: loss should be a scalar (the mean over the batch), got shape {np.shape(loss)}"
+            )
         expect_close(name, f"loss on {label}", loss, reference(x, y)[0])
         numeric = eval_numerical_gradient_array(lambda v: reference(v, y)[0], x.copy(), 1.0)
         expect_close(name, f"dx on {label}", dx, numeric, GRADIENT_TOLERANCE)
@@ -83,8 +107,12 @@ def _check_loss(name, loss_fn, reference, description):
 
 def check_softmax_loss(softmax_loss):
     """``softmax_loss(x, y) -> (loss, dx)``: mean cross-entropy, ~log(10) for scores near 0."""
-    _check_loss("softmax_loss", softmax_loss, layers.softmax_loss,
-                "subtract each row's maximum score before np.exp so it cannot overflow")
+    _check_loss(
+        "softmax_loss",
+        softmax_loss,
+        layers.softmax_loss,
+        "subtract each row's maximum score before np.exp so it cannot overflow",
+    )
 
 
 def check_svm_loss(svm_loss):

@@ -1,4 +1,5 @@
 """Checks of the batch normalization lesson (notebook 03): batch norm and layer norm."""
+
 import numpy as np
 
 from cifar_lessons import layers
@@ -8,9 +9,14 @@ from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_
 def _normalization_case(N=8, D=5, seed=0):
     """float64 data whose mean and spread are far from 0 and 1, so that each mistake shows."""
     rng = np.random.default_rng(seed)
-    return {"x": rng.normal(3.0, 2.0, size=(N, D)), "gamma": rng.uniform(0.5, 2.0, size=D),
-            "beta": rng.normal(size=D), "dout": rng.normal(size=(N, D)),
-            "running_mean": rng.normal(size=D), "running_var": rng.uniform(0.5, 2.0, size=D)}
+    return {
+        "x": rng.normal(3.0, 2.0, size=(N, D)),
+        "gamma": rng.uniform(0.5, 2.0, size=D),
+        "beta": rng.normal(size=D),
+        "dout": rng.normal(size=(N, D)),
+        "running_mean": rng.normal(size=D),
+        "running_var": rng.uniform(0.5, 2.0, size=D),
+    }
 
 
 def _standardized(x, axis, eps, ddof=0):
@@ -20,18 +26,27 @@ def _standardized(x, axis, eps, ddof=0):
 def _forward_hints(case, axis, eps):
     """Wrong outputs of a normalization forward pass and what each mistake is."""
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
-    other = "each example over its features (axis=1), which is layer norm" if axis == 0 else \
-        "each feature over the batch (axis=0), which is batch norm"
+    other = (
+        "each example over its features (axis=1), which is layer norm"
+        if axis == 0
+        else "each feature over the batch (axis=0), which is batch norm"
+    )
     mean = x.mean(axis=axis, keepdims=True)
     return [
         (gamma * _standardized(x, 1 - axis, eps) + beta, f"it normalizes {other}"),
-        (gamma * _standardized(x, axis, eps, ddof=1) + beta,
-         "use the biased variance x.var(axis) (divide by the count, not count - 1)"),
+        (
+            gamma * _standardized(x, axis, eps, ddof=1) + beta,
+            "use the biased variance x.var(axis) (divide by the count, not count - 1)",
+        ),
         (_standardized(x, axis, eps), "scale by gamma and shift by beta after normalizing"),
-        (gamma * (x - mean) / np.sqrt(x.var(axis=axis, keepdims=True)) + beta,
-         "add eps under the square root: (x - mean) / sqrt(var + eps)"),
-        (gamma * (x - mean) / (x.std(axis=axis, keepdims=True) + eps) + beta,
-         "add eps to the variance, inside the square root: sqrt(var + eps), not std + eps"),
+        (
+            gamma * (x - mean) / np.sqrt(x.var(axis=axis, keepdims=True)) + beta,
+            "add eps under the square root: (x - mean) / sqrt(var + eps)",
+        ),
+        (
+            gamma * (x - mean) / (x.std(axis=axis, keepdims=True) + eps) + beta,
+            "add eps to the variance, inside the square root: sqrt(var + eps), not std + eps",
+        ),
     ]
 
 
@@ -42,54 +57,95 @@ def check_batchnorm_forward(batchnorm_forward):
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
 
     def param(mode):
-        return {"mode": mode, "eps": eps, "momentum": momentum,
-                "running_mean": case["running_mean"].copy(), "running_var": case["running_var"].copy()}
+        return {
+            "mode": mode,
+            "eps": eps,
+            "momentum": momentum,
+            "running_mean": case["running_mean"].copy(),
+            "running_var": case["running_var"].copy(),
+        }
 
     expected_param = param("train")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, expected_param)
     bn_param = param("train")
     out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
     running_mean, running_var = case["running_mean"], case["running_var"]
-    raise_hint(name, "the train-mode output", out, _forward_hints(case, 0, eps) + [
-        (gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta,
-         "train mode normalizes with the batch's own mean and variance, not the running estimates")])
+    raise_hint(
+        name,
+        "the train-mode output",
+        out,
+        _forward_hints(case, 0, eps)
+        + [
+            (
+                gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta,
+                "train mode normalizes with the batch's own mean and variance, not the running estimates",
+            )
+        ],
+    )
     expect_close(name, "the train-mode output", out, expected)
 
     batch_mean, batch_var, unbiased_var = x.mean(axis=0), x.var(axis=0), x.var(axis=0, ddof=1)
     for key, old, batch, extra in [
         ("running_mean", running_mean, batch_mean, []),
-        ("running_var", running_var, batch_var,
-         [(momentum * running_var + (1 - momentum) * unbiased_var,
-           "fold in the biased batch variance (divide by N), the one that normalized the batch")]),
+        (
+            "running_var",
+            running_var,
+            batch_var,
+            [
+                (
+                    momentum * running_var + (1 - momentum) * unbiased_var,
+                    "fold in the biased batch variance (divide by N), the one that normalized the batch",
+                )
+            ],
+        ),
     ]:
         what = f"bn_param[{key!r}] after a train step"
         if key not in bn_param:
             raise ExerciseError(f"{name}: train mode must store the updated estimate in bn_param[{key!r}]")
-        raise_hint(name, what, bn_param[key], extra + [
-            (old, "train mode must update it (and store the new array back in bn_param)"),
-            ((1 - momentum) * old + momentum * batch,
-             f"momentum weights the old estimate: {key} = momentum * {key} + (1 - momentum) * batch value"),
-        ])
+        raise_hint(
+            name,
+            what,
+            bn_param[key],
+            extra
+            + [
+                (old, "train mode must update it (and store the new array back in bn_param)"),
+                (
+                    (1 - momentum) * old + momentum * batch,
+                    f"momentum weights the old estimate: {key} = momentum * {key} + (1 - momentum) * batch value",
+                ),
+            ],
+        )
         expect_close(name, what, bn_param[key], expected_param[key])
 
     bn_param = param("test")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, param("test"))
     out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
-    raise_hint(name, "the test-mode output", out, [
-        (layers.batchnorm_forward(x, gamma, beta, param("train"))[0],
-         "test mode normalizes with bn_param['running_mean'] and bn_param['running_var'], not the batch's "
-         "statistics")])
+    raise_hint(
+        name,
+        "the test-mode output",
+        out,
+        [
+            (
+                layers.batchnorm_forward(x, gamma, beta, param("train"))[0],
+                "test mode normalizes with bn_param['running_mean'] and bn_param['running_var'], not the batch's "
+                "statistics",
+            )
+        ],
+    )
     expect_close(name, "the test-mode output", out, expected)
     for key in ("running_mean", "running_var"):
-        expect_close(name, f"bn_param[{key!r}] after a test-mode call (test mode must not change it)",
-                 bn_param[key], case[key])
+        expect_close(
+            name, f"bn_param[{key!r}] after a test-mode call (test mode must not change it)", bn_param[key], case[key]
+        )
 
     fresh = {"mode": "train"}
     call(name, batchnorm_forward, x, gamma, beta, fresh)
     for key in ("running_mean", "running_var"):
         if np.shape(fresh.get(key)) != gamma.shape:
-            raise ExerciseError(f"{name}: with no running estimates in bn_param yet, train mode must create "
-                                f"bn_param[{key!r}] of shape {gamma.shape}")
+            raise ExerciseError(
+                f"{name}: with no running estimates in bn_param yet, train mode must create "
+                f"bn_param[{key!r}] of shape {gamma.shape}"
+            )
     passed(name)
 
 
@@ -108,9 +164,11 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
     mean_path = dx_hat.mean(axis=axis, keepdims=True)
     variance_path = x_hat * (dx_hat * x_hat).mean(axis=axis, keepdims=True)
     hints = [
-        [(inv_std * dx_hat, "it treats the mean and variance as constants, but every x moves them too"),
-         (inv_std * (dx_hat - mean_path), "it misses the path through the variance"),
-         (inv_std * (dx_hat - variance_path), "it misses the path through the mean")],
+        [
+            (inv_std * dx_hat, "it treats the mean and variance as constants, but every x moves them too"),
+            (inv_std * (dx_hat - mean_path), "it misses the path through the variance"),
+            (inv_std * (dx_hat - variance_path), "it misses the path through the mean"),
+        ],
         [((dout * x).sum(axis=0), "dgamma sums dout * x_hat (the normalized x), not dout * x")],
         [],
     ]
@@ -125,14 +183,26 @@ BATCHNORM_CHECK_PARAM = {"mode": "train", **layers.NORM_DEFAULTS}
 
 def check_batchnorm_backward(batchnorm_forward, batchnorm_backward):
     """Gradients of a learner's train-mode batch norm (forward for the cache, backward under test)."""
-    _check_normalization_backward("batchnorm_backward", batchnorm_forward, batchnorm_backward,
-                                  (layers.batchnorm_forward, layers.batchnorm_backward), BATCHNORM_CHECK_PARAM, 0)
+    _check_normalization_backward(
+        "batchnorm_backward",
+        batchnorm_forward,
+        batchnorm_backward,
+        (layers.batchnorm_forward, layers.batchnorm_backward),
+        BATCHNORM_CHECK_PARAM,
+        0,
+    )
 
 
 def check_batchnorm_backward_alt(batchnorm_forward, batchnorm_backward_alt):
     """Gradients of a learner's closed-form batch norm backward pass."""
-    _check_normalization_backward("batchnorm_backward_alt", batchnorm_forward, batchnorm_backward_alt,
-                                  (layers.batchnorm_forward, layers.batchnorm_backward), BATCHNORM_CHECK_PARAM, 0)
+    _check_normalization_backward(
+        "batchnorm_backward_alt",
+        batchnorm_forward,
+        batchnorm_backward_alt,
+        (layers.batchnorm_forward, layers.batchnorm_backward),
+        BATCHNORM_CHECK_PARAM,
+        0,
+    )
 
 
 def check_layernorm_forward(layernorm_forward):
@@ -144,12 +214,19 @@ def check_layernorm_forward(layernorm_forward):
     raise_hint(name, "the output", out, _forward_hints(case, 1, eps))
     expect_close(name, "the output", out, expected)
     single, _ = expect_tuple(name, call(name, layernorm_forward, x[:1], gamma, beta, {"eps": eps}), ["out", "cache"])
-    expect_close(name, "the output for a batch of one example (each example is normalized on its own)",
-             single, expected[:1])
+    expect_close(
+        name, "the output for a batch of one example (each example is normalized on its own)", single, expected[:1]
+    )
     passed(name)
 
 
 def check_layernorm_backward(layernorm_forward, layernorm_backward):
     """Gradients of a learner's layer norm (forward for the cache, backward under test)."""
-    _check_normalization_backward("layernorm_backward", layernorm_forward, layernorm_backward,
-                                  (layers.layernorm_forward, layers.layernorm_backward), dict(layers.NORM_DEFAULTS), 1)
+    _check_normalization_backward(
+        "layernorm_backward",
+        layernorm_forward,
+        layernorm_backward,
+        (layers.layernorm_forward, layers.layernorm_backward),
+        dict(layers.NORM_DEFAULTS),
+        1,
+    )

@@ -1,5 +1,6 @@
 """What the checks of every lesson share: calling a learner's function, comparing its results
 with the reference's, and reporting what is wrong."""
+
 import numpy as np
 
 from cifar_lessons.gradient_check import eval_numerical_gradient_array, rel_error
@@ -17,8 +18,9 @@ def call(name, fn, *args):
     try:
         return fn(*args)
     except NotImplementedError:
-        raise ExerciseError(f"{name}: not implemented yet (it raises NotImplementedError); "
-                            "write its body and run the cell again") from None
+        raise ExerciseError(
+            f"{name}: not implemented yet (it raises NotImplementedError); write its body and run the cell again"
+        ) from None
     except ExerciseError:
         raise
     except Exception as error:
@@ -70,7 +72,9 @@ def expect_close(name, what, actual, expected, tolerance=VALUE_TOLERANCE, where=
         raise ExerciseError(
             f"{name}: {what} is wrong: relative error {error:.1e} (tolerance {tolerance:.0e}); at index "
             f"{tuple(int(i) for i in index)} it is {actual[index]:.6g}, expected {expected[index]:.6g}."
-            + _hint(actual, expected, where) + (f" {advice}" if advice else ""))
+            + _hint(actual, expected, where)
+            + (f" {advice}" if advice else "")
+        )
 
 
 def expect_gradients(name, backward, forward, inputs, dout, where=None):
@@ -86,6 +90,7 @@ def expect_gradients(name, backward, forward, inputs, dout, where=None):
     result = call(name, backward, dout, cache)
     grads = (result,) if len(names) == 1 else expect_tuple(name, result, ["d" + n for n in names])
     for position, (input_name, grad) in enumerate(zip(names, grads)):
+
         def output_of(value, position=position):
             args = list(inputs.values())
             args[position] = value

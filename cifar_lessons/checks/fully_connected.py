@@ -1,4 +1,5 @@
 """Checks of the fully connected networks lesson (notebook 02): the update rules."""
+
 import numpy as np
 
 from cifar_lessons import optim
@@ -45,5 +46,9 @@ def check_rmsprop(rmsprop):
 
 def check_adam(adam):
     """``adam(w, dw, config=None) -> (next_w, config)``, state in config['m'], ['v'], ['t']."""
-    _check_update_rule("adam", adam, {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-                       advice="Increment t before the bias correction, so step 1 divides m by 1 - beta1.")
+    _check_update_rule(
+        "adam",
+        adam,
+        {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+        advice="Increment t before the bias correction, so step 1 divides m by 1 - beta1.",
+    )

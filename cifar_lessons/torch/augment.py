@@ -4,6 +4,7 @@ Augmenting on the device, with a ``torch.Generator``, keeps the images where the
 (no trip through CPU worker processes) and makes every run repeat: the same seed gives the
 same flips and shifts.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -27,7 +28,7 @@ def shift(images, dy, dx):
         return images
     h, w = images.shape[-2:]
     padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
-    return padded[..., pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+    return padded[..., pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
 def random_flip(images, generator):

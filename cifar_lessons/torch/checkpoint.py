@@ -1,4 +1,5 @@
 """Save and load training state as state dicts: plain tensors, safe to load (``weights_only``)."""
+
 import dataclasses
 import os
 import pickle
@@ -21,15 +22,19 @@ def _plain(value, where):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _plain(getattr(value, field.name), f"{where}.{field.name}")
-                for field in dataclasses.fields(value)}
+        return {
+            field.name: _plain(getattr(value, field.name), f"{where}.{field.name}")
+            for field in dataclasses.fields(value)
+        }
     if type(value) in (list, tuple):
         return type(value)(_plain(item, f"{where}[{index}]") for index, item in enumerate(value))
     if type(value) is dict:
         return {_plain(key, f"{where} key {key!r}"): _plain(item, f"{where}[{key!r}]") for key, item in value.items()}
-    raise TypeError(f"save_checkpoint: {where} is a {type(value).__name__}, which a checkpoint cannot hold "
-                    "safely: pass numbers, strings, paths, dataclasses, tensors, or lists and dicts of them "
-                    "(convert anything else first, e.g. with str())")
+    raise TypeError(
+        f"save_checkpoint: {where} is a {type(value).__name__}, which a checkpoint cannot hold "
+        "safely: pass numbers, strings, paths, dataclasses, tensors, or lists and dicts of them "
+        "(convert anything else first, e.g. with str())"
+    )
 
 
 def save_checkpoint(path, model, optimizer=None, **info):
@@ -61,7 +66,8 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
         raise pickle.UnpicklingError(
             f"{path} holds objects other than tensors and plain values, and such objects could run code "
             "when loaded, so it is not read. Save your training state with "
-            "cifar_lessons.torch.checkpoint.save_checkpoint, which stores only what loads safely.") from error
+            "cifar_lessons.torch.checkpoint.save_checkpoint, which stores only what loads safely."
+        ) from error
     model.load_state_dict(state["model"])
     if optimizer is not None:
         if "optimizer" not in state:

@@ -9,6 +9,7 @@ one large batch, computed by several workers. Batch norm still normalizes each s
 own statistics, so the result is close to, not bitwise equal to, a one-process run.
 Backend: NCCL with one GPU per process when CUDA is present, else gloo on CPU.
 """
+
 import argparse
 import dataclasses
 import json
@@ -29,7 +30,9 @@ from cifar_lessons.torch.train import train
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=Recipe.epochs)
-    parser.add_argument("--batch-size", type=int, default=Recipe.batch_size, help="global batch, split across processes")
+    parser.add_argument(
+        "--batch-size", type=int, default=Recipe.batch_size, help="global batch, split across processes"
+    )
     parser.add_argument("--train-rows", type=int, default=None, help="train on the first rows only")
     parser.add_argument("--widths", type=int, nargs=3, default=Recipe.widths)
     parser.add_argument("--out", help="write the results (rank 0) to this JSON file")
@@ -59,8 +62,10 @@ def max_difference_across_ranks(vector):
 def main(argv=None):
     args = parse_args(argv)
     if "RANK" not in os.environ:
-        raise SystemExit("start this module with torchrun, which sets RANK and WORLD_SIZE for each process: "
-                         "torchrun --standalone --nproc_per_node=2 -m cifar_lessons.torch.ddp")
+        raise SystemExit(
+            "start this module with torchrun, which sets RANK and WORLD_SIZE for each process: "
+            "torchrun --standalone --nproc_per_node=2 -m cifar_lessons.torch.ddp"
+        )
     cuda = torch.cuda.is_available()
     dist.init_process_group("nccl" if cuda else "gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()
@@ -83,7 +88,8 @@ def main(argv=None):
         "test_accuracy": recipe_accuracy(result.model, tensors["X_test"], tensors["y_test"], recipe),
         "max_parameter_difference": max_difference_across_ranks(flat(model.parameters()).to(device)),
         "max_gradient_difference": max_difference_across_ranks(
-            flat(p.grad for p in model.parameters() if p.grad is not None).to(device)),
+            flat(p.grad for p in model.parameters() if p.grad is not None).to(device)
+        ),
         "seconds": result.seconds,
     }
     if rank == 0:

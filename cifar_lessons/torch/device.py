@@ -1,4 +1,5 @@
 """Which device to compute on, and how to make CPU runs repeat exactly."""
+
 import torch
 
 CPU_THREADS = 1  # one thread: the same float summation order on every machine, whatever its cores

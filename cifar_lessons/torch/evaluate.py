@@ -1,8 +1,8 @@
 """Predictions, optionally averaged over flipped and shifted copies (test-time augmentation)."""
+
 import torch
 
 from cifar_lessons import metrics
-
 from cifar_lessons.torch.augment import flip, shift
 
 TTA_MODES = ("none", "flip", "flip_shift")

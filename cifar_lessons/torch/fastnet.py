@@ -4,11 +4,11 @@ A frozen whitening convolution, then three groups of conv - pool - batch norm - 
 batch norm - GELU, a global max pool and a linear classifier: few layers, wide, and every
 operation cheap on a GPU.
 """
+
 import torch
 import torch.nn as nn
 
 from cifar_lessons.torch.whitening import whitening_filters
-
 
 
 class ConvGroup(nn.Module):
@@ -18,8 +18,13 @@ class ConvGroup(nn.Module):
         super().__init__()
         norm = (lambda: nn.BatchNorm2d(c_out, momentum=batch_norm_momentum)) if batch_norm else nn.Identity
         self.layers = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm), nn.MaxPool2d(2), norm(), nn.GELU(),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=not batch_norm), norm(), nn.GELU(),
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm),
+            nn.MaxPool2d(2),
+            norm(),
+            nn.GELU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=not batch_norm),
+            norm(),
+            nn.GELU(),
         )
 
     def forward(self, x):
@@ -34,8 +39,9 @@ class FastNet(nn.Module):
     Call :meth:`init_whitening` with training images to set and freeze those filters.
     """
 
-    def __init__(self, widths=(64, 256, 256), batch_norm=True, batch_norm_momentum=0.1, whiten_kernel=2,
-                 num_classes=10):
+    def __init__(
+        self, widths=(64, 256, 256), batch_norm=True, batch_norm_momentum=0.1, whiten_kernel=2, num_classes=10
+    ):
         super().__init__()
         if len(widths) != 3:
             raise ValueError(f"widths should give the channels of 3 conv groups, got {widths}")
@@ -46,7 +52,8 @@ class FastNet(nn.Module):
             ConvGroup(whiten_width, widths[0], batch_norm, batch_norm_momentum),
             ConvGroup(widths[0], widths[1], batch_norm, batch_norm_momentum),
             ConvGroup(widths[1], widths[2], batch_norm, batch_norm_momentum),
-            nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+            nn.AdaptiveMaxPool2d(1),
+            nn.Flatten(),
         )
         self.classifier = nn.Linear(widths[2], num_classes, bias=False)
 
@@ -66,5 +73,5 @@ def build_fastnet(recipe, train_images):
     torch.manual_seed(recipe.seed)
     model = FastNet(recipe.widths, recipe.batch_norm, recipe.batch_norm_momentum).to(train_images.device)
     if recipe.whiten:
-        model.init_whitening(train_images[:recipe.whitening_images], recipe.whitening_eps)
+        model.init_whitening(train_images[: recipe.whitening_images], recipe.whitening_eps)
     return model

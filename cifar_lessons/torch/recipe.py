@@ -1,4 +1,5 @@
 """Every hyperparameter of the fast-training recipe in one place (notebook 07 explains each)."""
+
 from dataclasses import dataclass
 
 from cifar_lessons.torch.evaluate import TTA_MODES

@@ -1,4 +1,5 @@
 """The chapter-0 arrays as tensors on the device, normalized with training-split statistics."""
+
 import torch
 
 SPLITS = ("train", "val", "test")

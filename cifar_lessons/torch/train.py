@@ -1,5 +1,6 @@
 """The training loop of the fast recipe: on-device augmentation, Nesterov SGD with warm-up and
 decay, label smoothing, weight averaging, validation every epoch and a progress bar."""
+
 import math
 import time
 from dataclasses import dataclass, field
@@ -57,20 +58,33 @@ def _set_up(model, tensors, recipe):
     if recipe.channels_last:
         net.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=recipe.lr,
-                                momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                weight_decay=recipe.weight_decay)
+    optimizer = torch.optim.SGD(
+        [p for p in net.parameters() if p.requires_grad],
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
     steps_per_epoch = math.ceil(len(tensors["y_train"]) / recipe.batch_size)
     total_steps = recipe.epochs * steps_per_epoch
     warmup_steps = round(recipe.warmup * total_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay))
+        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay)
+    )
     # One fused update of all tensors per step (batch-norm statistics included).
-    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
-                if recipe.ema else None)
-    return _Run(net=net, forward=torch.compile(model) if recipe.compile and cuda else model, images=images,
-                optimizer=optimizer, schedule=schedule, averaged=averaged,
-                generator=make_generator(recipe.seed, images.device), steps_per_epoch=steps_per_epoch)
+    averaged = (
+        AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True) if recipe.ema else None
+    )
+    return _Run(
+        net=net,
+        forward=torch.compile(model) if recipe.compile and cuda else model,
+        images=images,
+        optimizer=optimizer,
+        schedule=schedule,
+        averaged=averaged,
+        generator=make_generator(recipe.seed, images.device),
+        steps_per_epoch=steps_per_epoch,
+    )
 
 
 def train(model, tensors, recipe, progress=True, shard=(0, 1)):
@@ -88,8 +102,9 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     evaluated = run.averaged.module if run.averaged else run.net
     result = TrainResult(model=evaluated, raw_model=run.net)
     start = time.perf_counter()
-    with progress_bar(total=recipe.epochs * run.steps_per_epoch, desc="training", unit="step",
-                      disable=not progress) as bar:
+    with progress_bar(
+        total=recipe.epochs * run.steps_per_epoch, desc="training", unit="step", disable=not progress
+    ) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift)

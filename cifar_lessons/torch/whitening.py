@@ -5,6 +5,7 @@ of a first layer trained from random weights is a long thin valley. Projecting e
 onto the eigenvectors of the patch covariance, scaled by 1/sqrt(eigenvalue), makes the
 covariance of the outputs the identity. These filters are computed once and frozen.
 """
+
 import torch
 
 
