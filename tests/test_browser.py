@@ -280,7 +280,8 @@ TOO_WIDE = """() => {
   const edge = column.getBoundingClientRect().right;
   const clipping = new Set(['auto', 'scroll', 'hidden', 'clip']);
   const kinds = [['img', 'image'], ['table', 'table'], ['.cell_output pre', 'code output'],
-                 ['.cell_output .widget-subarea', 'widget'], ['pre', 'text block'], ['figure', 'figure']];
+                 ['.widget-label', 'widget label'], ['.cell_output .widget-subarea', 'widget'], ['pre', 'text block'],
+                 ['figure', 'figure']];
   const describe = element => {
     const [selector, kind] = kinds.find(([selector]) => element.matches(selector))
       || [null, element.tagName.toLowerCase() + [...element.classList].map(c => '.' + c).join('')];
@@ -324,6 +325,24 @@ def test_content_fits_its_column(published_html, browser, docname):
                               + "\n  ".join(too_wide))
     finally:
         visit.close()
+
+
+def test_the_width_check_sees_what_is_cut_off(browser):
+    """TOO_WIDE on a page made for it: what sticks out or scrolls sideways, and nothing else."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content("""<article class="bd-article" style="width: 600px">
+          <div style="overflow-x: auto"><table><tr><td style="min-width: 900px">wide table</td></tr></table></div>
+          <div class="cell_output"><pre style="overflow-x: auto">""" + "a long output line " * 20 + """</pre></div>
+          <div class="cell_output"><img alt="wide plot" style="width: 700px; height: 10px; display: block"></div>
+          <div class="cell_input"><pre style="overflow-x: auto">""" + "source code " * 80 + """</pre></div>
+          <div class="highlight"><pre style="overflow-x: auto">""" + "a code block " * 80 + """</pre></div>
+          <table><tr><td>narrow table</td></tr></table></article>""")
+        found = page.evaluate(TOO_WIDE)
+    finally:
+        page.close()
+    assert [message.split(" is ")[0].split(" reaches ")[0] for message in found] == \
+        ['table "wide table"', 'code output "' + ("a long output line " * 20)[:60].strip() + '"', 'image "wide plot"'], found
 
 
 def test_widget_fonts_come_from_the_loaded_widget_manager():
