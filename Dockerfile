@@ -39,7 +39,6 @@ RUN make install VENV=/opt/venv
 # `make book` run in this image builds that way. Serve _build/html from inside your network.
 COPY --chown=jovyan:jovyan _config.yml _toc.yml ./
 COPY --chown=jovyan:jovyan assets/ assets/
-COPY --chown=jovyan:jovyan tools/ tools/
 COPY --chown=jovyan:jovyan book/ book/
 ENV OFFLINE=1
 RUN make book VENV=/opt/venv \

@@ -1,7 +1,7 @@
 # The commands of this project, each of which sets up its own environment first:
 #   make book   build the book into _build/html (from the outputs stored in the notebooks);
 #               OFFLINE=1: a site that reads without a network (MathJax and the widget manager
-#               inside it, fetched with npm: tools/offline_book.py)
+#               inside it, fetched with npm: book_tools/offline_book.py)
 #   make test   run the tests and re-execute every notebook, verifying its stored outputs
 #   make notebooks  re-execute every notebook in place, storing the outputs make test verifies
 #   make exercises  write learner notebooks (solutions blanked to TODO stubs) into exercises/
@@ -28,7 +28,7 @@ BOOK_CONFIG := $(if $(filter 1 yes true,$(OFFLINE)),$(OFFLINE_DIR)/_config.yml,_
 
 book: $(INSTALLED)
 ifneq ($(BOOK_CONFIG),_config.yml)
-	$(BIN)/python tools/offline_book.py $(OFFLINE_DIR)
+	$(BIN)/python -m book_tools.offline_book $(OFFLINE_DIR)
 endif
 	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going
 

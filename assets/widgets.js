@@ -5,7 +5,7 @@
 // are no fonts. Keep the version equal to the one in nb_ipywidgets_js (_config.yml).
 //
 // Where the npm releases live comes from this script's data-jupyter-widgets-cdn attribute
-// (_config.yml): jsDelivr's npm mirror, or in the offline build (tools/offline_book.py) the
+// (_config.yml): jsDelivr's npm mirror, or in the offline build (book_tools/offline_book.py) the
 // folder `npm/` beside this file. It is resolved against this file's own address, which is right
 // from a page at any depth, and written back absolute: the widget manager reads the attribute from
 // whichever script tag carries it, to load any widget module it does not bundle.

@@ -1,6 +1,6 @@
 """The book's configuration for a site that reads offline: every script it loads ships inside it.
 
-    python tools/offline_book.py OUT_DIR
+    python -m book_tools.offline_book OUT_DIR             (from the book's root folder)
     jupyter-book build . --config OUT_DIR/_config.yml       (`make book OFFLINE=1` runs both)
 
 The pages of the book load MathJax, RequireJS and the Jupyter widget manager from jsDelivr's npm
@@ -16,6 +16,7 @@ whose scripts Jupyter Book would add to every page).
 
 The releases are fetched at build time, never committed; npm's cache makes later builds local.
 """
+
 import base64
 import copy
 import hashlib
@@ -31,7 +32,6 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
 CDN = "https://cdn.jsdelivr.net/npm/"
 RELEASE = re.compile(re.escape(CDN) + r"((?:@[^/@]+/)?[^/@]+)@([^/]+)/(.+)")
 LOCAL = "npm/"  # the copies' folder, relative to _static/
@@ -50,13 +50,14 @@ def local(url):
     ``("mathjax@3.2.2", "npm/mathjax@3.2.2/es5/tex-mml-chtml.js")``."""
     match = RELEASE.fullmatch(url)
     if not match:
-        raise OfflineBuildError(f"{url} is not a file of an npm release on {CDN}<name>@<version>/; "
-                                "the offline build can only ship those")
+        raise OfflineBuildError(
+            f"{url} is not a file of an npm release on {CDN}<name>@<version>/; the offline build can only ship those"
+        )
     name, version, file = match.groups()
     return f"{name}@{version}", f"{LOCAL}{name}@{version}/{file}"
 
 
-def notebooks(root=ROOT):
+def notebooks(root):
     """The notebooks of the book's table of contents."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = []
@@ -82,12 +83,16 @@ def widget_modules(paths):
         metadata = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
         for model in metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {}).values():
             state = model.get("state", {})
-            for module, version in ((model.get("model_module"), model.get("model_module_version")),
-                                    (state.get("_view_module"), state.get("_view_module_version"))):
+            for module, version in (
+                (model.get("model_module"), model.get("model_module_version")),
+                (state.get("_view_module"), state.get("_view_module_version")),
+            ):
                 if module and module not in BUNDLED_WIDGET_MODULES:
                     if not version:
-                        raise OfflineBuildError(f"{path}: widget module {module} has no version in its "
-                                                "stored state, so no npm release can be chosen for it")
+                        raise OfflineBuildError(
+                            f"{path}: widget module {module} has no version in its "
+                            "stored state, so no npm release can be chosen for it"
+                        )
                     modules.add((module, version))
     return modules
 
@@ -99,8 +104,12 @@ def fetch(release, folder, npm):
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         # --prefer-offline: a release already in npm's cache is taken from there.
-        result = subprocess.run([npm, "pack", release, "--pack-destination", tmp, "--prefer-offline",
-                                 "--silent"], capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [npm, "pack", release, "--pack-destination", tmp, "--prefer-offline", "--silent"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode or len(tarballs) != 1:
             raise OfflineBuildError(f"npm pack {release} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
@@ -147,8 +156,10 @@ def offline_config(config, static):
 
     left = sorted(set(re.findall(r"https?://[^\s'\"]+", json.dumps(sphinx))))
     if left:
-        raise OfflineBuildError(f"sphinx.config in _config.yml still loads {left} from outside the site; "
-                                "tools/offline_book.py knows how to ship mathjax_path and nb_ipywidgets_js")
+        raise OfflineBuildError(
+            f"sphinx.config in _config.yml still loads {left} from outside the site; "
+            "book_tools/offline_book.py knows how to ship mathjax_path and nb_ipywidgets_js"
+        )
     sphinx["html_static_path"] = list(sphinx.get("html_static_path", [])) + [str(static)]
     return config, wanted
 
@@ -156,16 +167,21 @@ def offline_config(config, static):
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        sys.exit("usage: python tools/offline_book.py OUT_DIR")
+        sys.exit("usage: python -m book_tools.offline_book OUT_DIR  (from the book's root folder)")
     out = Path(args[0]).resolve()
+    root = Path.cwd()
+    if not (root / "_config.yml").is_file():
+        sys.exit(f"book_tools.offline_book: no _config.yml in {root}: run it from the book's root folder")
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("tools/offline_book.py: npm is needed to fetch the scripts the pages load "
-                 "(apt-get install npm, or Node.js from nodejs.org)")
+        sys.exit(
+            "book_tools.offline_book: npm is needed to fetch the scripts the pages load "
+            "(apt-get install npm, or Node.js from nodejs.org)"
+        )
     static = out / "static"
     try:
-        config, wanted = offline_config(yaml.safe_load((ROOT / "_config.yml").read_text()), static)
-        for module, version in sorted(widget_modules(notebooks())):
+        config, wanted = offline_config(yaml.safe_load((root / "_config.yml").read_text()), static)
+        for module, version in sorted(widget_modules(notebooks(root))):
             wanted.setdefault(f"{module}@{version}", [])
         for release, files in sorted(wanted.items()):
             fetch(release, static / LOCAL / release, npm)
@@ -173,15 +189,20 @@ def main(argv=None):
                 if not (static / path).is_file():
                     raise OfflineBuildError(f"the npm release {release} has no file {path.split('/', 2)[2]}")
                 if integrity and sri(static / path) != integrity:
-                    raise OfflineBuildError(f"{static / path} does not match the integrity hash pinned in "
-                                            f"_config.yml ({integrity}): not the CDN's bytes")
+                    raise OfflineBuildError(
+                        f"{static / path} does not match the integrity hash pinned in "
+                        f"_config.yml ({integrity}): not the CDN's bytes"
+                    )
             print(f"{release}: in {static / LOCAL / release}")
     except OfflineBuildError as error:
-        sys.exit(f"tools/offline_book.py: {error}")
+        sys.exit(f"book_tools.offline_book: {error}")
     (out / "_config.yml").write_text(
-        "# Written by tools/offline_book.py from _config.yml: the same book, every script it loads\n"
-        "# shipped inside the site. Build with: jupyter-book build . --config " + str(out / "_config.yml") + "\n"
-        + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        "# Written by book_tools/offline_book.py from _config.yml: the same book, every script it loads\n"
+        "# shipped inside the site. Build with: jupyter-book build . --config "
+        + str(out / "_config.yml")
+        + "\n"
+        + yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    )
     print(f"wrote {out / '_config.yml'}")
 
 
