@@ -27,6 +27,7 @@ told to fetch that URL from the clone (``url.<clone>.insteadOf``) and may use no
 ``file``. The committed notebooks are pulled, as from GitHub. A screenshot of each step goes to
 ``$CIFAR_LESSONS_SCREENSHOTS/hub`` (default ``_build/screenshots/hub``), with the hub's log.
 """
+
 import ast
 import contextlib
 import importlib.metadata
@@ -46,11 +47,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_browser import CHROMIUM_ARGS, NPM_CACHE, SCREENSHOTS, build_book, chromium_path
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                                 "(pip install -r requirements.txt)")
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"
+)
 jupyterhub = pytest.importorskip("jupyterhub", reason="jupyterhub is not installed (pip install -r requirements.txt)")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,8 +85,12 @@ def proxy_command():
         npm = shutil.which("npm")
         if npm is None:
             pytest.skip(f"npm is needed once to install {PROXY_RELEASE}, JupyterHub's proxy (apt-get install npm)")
-        result = subprocess.run([npm, "install", "--prefix", folder, PROXY_RELEASE, "--no-audit", "--no-fund",
-                                 "--silent"], capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [npm, "install", "--prefix", folder, PROXY_RELEASE, "--no-audit", "--no-fund", "--silent"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0 and command.exists(), f"npm install {PROXY_RELEASE} failed: {result.stderr}"
     return command
 
@@ -108,8 +113,9 @@ def first_exercise(notebook):
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     for index, cell in enumerate(cells):
         if "exercise" in cell["metadata"].get("tags", []):
-            function = next(node.name for node in ast.parse("".join(cell["source"])).body
-                            if isinstance(node, ast.FunctionDef))
+            function = next(
+                node.name for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.FunctionDef)
+            )
             check = next(i for i in range(index + 1, len(cells)) if cells[i]["cell_type"] == "code")
             return check, function
     return None
@@ -135,10 +141,18 @@ class Hub:
         return clone
 
     def prepare_home(self):
-        """The learner's home as the image has it: ``~/exercises``, by the Dockerfile's command."""
+        """The learner's home as the image has it: ``~/exercises``, by the Dockerfile's own command."""
         self.home.mkdir(parents=True)
-        subprocess.run([sys.executable, "-m", "cifar_lessons.exercises", self.home / "exercises", ROOT / "book"],
-                       check=True, capture_output=True, timeout=120)
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        command = re.search(r"^RUN \S+/python -m (\S+) /home/jovyan/exercises /home/jovyan/book$", dockerfile, re.M)
+        assert command, "the Dockerfile no longer writes ~/exercises with `python -m MODULE ~/exercises ~/book`"
+        subprocess.run(
+            [sys.executable, "-m", command[1], self.home / "exercises", ROOT / "book"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def configure(self, clone):
         environment = {
@@ -158,15 +172,15 @@ c.JupyterHub.bind_url = {self.url!r}
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{free_port()}"
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
 c.ConfigurableHTTPProxy.command = [{str(proxy_command())!r}]
-c.JupyterHub.db_url = "sqlite:///{self.folder / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = {str(self.folder / 'jupyterhub_cookie_secret')!r}
+c.JupyterHub.db_url = "sqlite:///{self.folder / "jupyterhub.sqlite"}"
+c.JupyterHub.cookie_secret_file = {str(self.folder / "jupyterhub_cookie_secret")!r}
 # Stand-ins for the university's login and for Kubernetes.
 c.JupyterHub.authenticator_class = "dummy"
 c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = {str(self.folder / 'home' / '{username}')!r}
-c.Spawner.cmd = [{str(BIN / 'jupyterhub-singleuser')!r}]
+c.SimpleLocalProcessSpawner.home_dir_template = {str(self.folder / "home" / "{username}")!r}
+c.Spawner.cmd = [{str(BIN / "jupyterhub-singleuser")!r}]
 # The image runs its servers as uid 1000; run as root (a CI container), Jupyter needs this flag.
-c.Spawner.args = {['--allow-root'] if os.geteuid() == 0 else []!r}
+c.Spawner.args = {["--allow-root"] if os.geteuid() == 0 else []!r}
 c.Spawner.default_url = "/lab/tree/exercises"
 c.Spawner.environment = {environment!r}
 # A PYTHONPATH that puts this checkout's package first reaches the servers too.
@@ -178,9 +192,13 @@ c.Spawner.start_timeout = c.Spawner.http_timeout = 120
     def start(self):
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.log = open(SHOTS / "jupyterhub.log", "w")
-        self.process = subprocess.Popen([BIN / "jupyterhub", "-f", self.folder / "jupyterhub_config.py"],
-                                        cwd=self.folder, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [BIN / "jupyterhub", "-f", self.folder / "jupyterhub_config.py"],
+            cwd=self.folder,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"JupyterHub exited:\n{(SHOTS / 'jupyterhub.log').read_text()[-5000:]}"
@@ -221,8 +239,9 @@ c.Spawner.start_timeout = c.Spawner.http_timeout = 120
 @pytest.fixture(scope="module")
 def hub():
     """The hub, running, and the book built with its launch buttons pointing at it."""
-    assert jupyterhub.__version__ == pinned("jupyterhub"), \
+    assert jupyterhub.__version__ == pinned("jupyterhub"), (
         f"JupyterHub {jupyterhub.__version__} is installed, requirements.txt pins {pinned('jupyterhub')}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         server = Hub(folder)
@@ -270,8 +289,7 @@ def notebook(page, name):
     panel.locator(".jp-Cell").first.wait_for()
     # The status bar's kernel item for this notebook: "Python 3 (ipykernel) | Idle" once its kernel
     # is connected (a cell run before then is not sent to any kernel).
-    page.locator(f"#jp-main-statusbar [title='Change kernel for {name}']",
-                 has_text=re.compile(r"\| Idle$")).wait_for()
+    page.locator(f"#jp-main-statusbar [title='Change kernel for {name}']", has_text=re.compile(r"\| Idle$")).wait_for()
     return panel
 
 
@@ -345,8 +363,10 @@ def walk(hub, context):
     # 4. The first cell: package and kernels, data, device; and the package is this checkout's.
     first = panel.locator(".jp-CodeCell").first
     output = run_cell(page, first)
-    expected = [f"cifar_lessons {importlib.metadata.version('cifar-lessons')}, im2col kernels: cython, seed 0",
-                "CIFAR-10 found in $CIFAR10_DIR/cifar-10-batches-py"]
+    expected = [
+        f"cifar_lessons {importlib.metadata.version('cifar-lessons')}, im2col kernels: cython, seed 0",
+        "CIFAR-10 found in $CIFAR10_DIR/cifar-10-batches-py",
+    ]
     lines = output.strip().splitlines()
     assert lines[:2] == expected and len(lines) == 3, f"the first cell printed:\n{output}"
     torch_version = re.escape(importlib.metadata.version("torch"))
@@ -362,7 +382,9 @@ def walk(hub, context):
     added.locator(".jp-InputArea-editor").click()
     page.keyboard.type("import cifar_lessons; print(cifar_lessons.__file__)")
     where = run_cell(page, added).strip()
-    assert where == str(ROOT / "cifar_lessons" / "__init__.py"), f"the kernel imports {where}, not this checkout's package"
+    assert where == str(ROOT / "cifar_lessons" / "__init__.py"), (
+        f"the kernel imports {where}, not this checkout's package"
+    )
     shot(page, "4-first-cell-output")
 
     # 5. The learner copy: the first chapter with exercises, run from the top (Run > Run All Cells),
@@ -382,5 +404,8 @@ def walk(hub, context):
     bring_into_view(page, error)
     shot(page, "5-exercise-check-fails")
     text = error.inner_text()
-    assert re.search(rf"ExerciseError: {function}: not implemented yet \(it raises NotImplementedError\); "
-                     r"write its body and run the cell again", text), f"{chapter.name}, cell {check}:\n{text}"
+    assert re.search(
+        rf"ExerciseError: {function}: not implemented yet \(it raises NotImplementedError\); "
+        r"write its body and run the cell again",
+        text,
+    ), f"{chapter.name}, cell {check}:\n{text}"
