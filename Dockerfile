@@ -1,6 +1,8 @@
 # Single-user image for a GPU JupyterHub: CUDA PyTorch, the cifar_lessons package with its
 # compiled kernels, and the book's notebooks in the home folder. It installs exactly what
-# `make install` installs (requirements.txt, then the package), into /opt/venv.
+# `make install` installs (requirements.txt, then the package), into /opt/venv, and builds the
+# book to read offline (`make book OFFLINE=1`) into /opt/cifar-lessons/_build/html.
+# tests/test_hub.py walks a learner through a hub whose servers run this same install.
 #
 #   docker build -t cifar-lessons .
 #   docker run --gpus all -p 8888:8888 cifar-lessons          # try it alone: JupyterLab on :8888
@@ -13,10 +15,11 @@
 # starts `jupyterhub-singleuser`, which this image provides.
 FROM python:3.11-slim-bookworm
 
-# A C compiler for the Cython kernels, make for `make install`, git for nbgitpuller.
+# A C compiler for the Cython kernels, make for `make install`, git for nbgitpuller, npm for the
+# offline book (it fetches the scripts the pages load).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential git make \
+    && apt-get install -y --no-install-recommends build-essential git make npm \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 --shell /bin/bash jovyan \
@@ -30,6 +33,16 @@ COPY --chown=jovyan:jovyan cifar_lessons/ cifar_lessons/
 COPY --chown=jovyan:jovyan book_tools/ book_tools/
 ENV PIP_NO_CACHE_DIR=1
 RUN make install VENV=/opt/venv
+
+# The book, its pages loading MathJax and the widget manager from inside the site, not from a
+# CDN: readers inside a network without outside access see typeset math and drawn widgets. Any
+# `make book` run in this image builds that way. Serve _build/html from inside your network.
+COPY --chown=jovyan:jovyan _config.yml _toc.yml ./
+COPY --chown=jovyan:jovyan assets/ assets/
+COPY --chown=jovyan:jovyan book/ book/
+ENV OFFLINE=1
+RUN make book VENV=/opt/venv \
+    && rm -rf _build/offline _build/.doctrees _build/jupyter_execute /home/jovyan/.npm
 
 COPY --chown=jovyan:jovyan book/ /home/jovyan/book/
 # The learners' copies: ~/exercises, each solution blanked to a TODO stub (~/book keeps them).

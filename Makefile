@@ -1,5 +1,7 @@
 # The commands of this project, each of which sets up its own environment first:
-#   make book   build the book into _build/html (from the outputs stored in the notebooks)
+#   make book   build the book into _build/html (from the outputs stored in the notebooks);
+#               OFFLINE=1: a site that reads without a network (MathJax and the widget manager
+#               inside it, fetched with npm: book_tools/offline_book.py)
 #   make test   run the tests and re-execute every notebook, verifying its stored outputs
 #   make notebooks  re-execute every notebook in place, storing the outputs make test verifies
 #   make exercises  write learner notebooks (solutions blanked to TODO stubs) into exercises/
@@ -18,8 +20,17 @@ $(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/_im2col.pyx
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# OFFLINE=1 (or yes/true): the pages load their scripts from copies inside the site, fetched with
+# npm into _build/offline from the releases _config.yml pins, instead of from a CDN.
+OFFLINE ?=
+OFFLINE_DIR := _build/offline
+BOOK_CONFIG := $(if $(filter 1 yes true,$(OFFLINE)),$(OFFLINE_DIR)/_config.yml,_config.yml)
+
 book: $(INSTALLED)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+ifneq ($(BOOK_CONFIG),_config.yml)
+	$(BIN)/python -m book_tools.offline_book $(OFFLINE_DIR)
+endif
+	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going
 
 # One BLAS/OpenMP thread per process: two test processes share the cores, and the stored
 # notebook outputs are computed (make notebooks) and verified with the same arithmetic.
