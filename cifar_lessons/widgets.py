@@ -11,6 +11,9 @@ import matplotlib.pyplot as plt
 
 from cifar_lessons import plots
 
+# A label as wide as its text: the default width cuts "learning rate" to "learning r..."
+LABEL = {"description_width": "initial"}
+
 
 def loss_curve_demo(train, learning_rates, weight_scales):
     """Sliders over ``learning_rates`` and ``weight_scales``; each move plots the loss history of
@@ -31,7 +34,9 @@ def loss_curve_demo(train, learning_rates, weight_scales):
         plt.show()
 
     def slider(values, description):  # starts in the middle of the range
-        return ipywidgets.SelectionSlider(options=list(values), value=values[len(values) // 2], description=description)
+        return ipywidgets.SelectionSlider(
+            options=list(values), value=values[len(values) // 2], description=description, style=LABEL
+        )
 
     return ipywidgets.interactive(
         draw, learning_rate=slider(learning_rates, "learning rate"), weight_scale=slider(weight_scales, "weight scale")
@@ -52,5 +57,6 @@ def keep_ratio_explorer(runs):
         plt.show()
 
     return ipywidgets.interactive(
-        draw, keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio")
+        draw,
+        keep_ratio=ipywidgets.SelectionSlider(options=ratios, value=ratios[0], description="keep ratio", style=LABEL),
     )
