@@ -66,7 +66,7 @@ def table(results):
     rows = [
         {
             "Model": r["model"],
-            "Notebook": Path(r["notebook"]).stem,
+            "Notebook": Path(r["notebook"]).stem.split("_")[0],  # its number: a long name cannot wrap
             "Test accuracy": f"{r['test_accuracy']:.1%}",
             "Training time": f"{r['train_seconds']:.0f} s",
             "Parameters": f"{r['parameters']:,}",

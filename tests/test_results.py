@@ -50,7 +50,7 @@ def test_table_has_one_row_per_model_with_readable_numbers(book):
     ]
     assert [cell.strip() for cell in rows[2].split("|")[1:-1]] == [
         "Two-layer net",
-        "02_fc",
+        "02",
         "48.6%",
         "12 s",
         "1,538,000",
