@@ -231,3 +231,21 @@ def test_check_fails_on_the_stub_and_passes_on_the_solution(notebook, index):
 
     namespace = run(source(solution), run(context))
     run(source(check), namespace)
+
+
+def test_a_failing_check_shows_the_learner_its_diagnosis_not_the_checkers_traceback():
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = nbformat.v4.new_code_cell(
+        "from cifar_lessons.checks.backprop import check_relu_forward\n"
+        "def relu_forward(x):\n    raise NotImplementedError\n"
+        "check_relu_forward(relu_forward)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    (error,) = [output for output in notebook.cells[0].outputs if output["output_type"] == "error"]
+    assert error["traceback"] == [
+        "ExerciseError: relu_forward: not implemented yet (it raises NotImplementedError); "
+        "write its body and run the cell again"
+    ]

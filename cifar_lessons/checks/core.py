@@ -12,6 +12,11 @@ VALUE_TOLERANCE = 1e-7
 class ExerciseError(AssertionError):
     """An exercise's function is wrong; the message says what and where."""
 
+    def _render_traceback_(self):
+        # IPython shows this instead of the traceback, which would point into the checker rather
+        # than at the learner's code: the diagnosis is all there is to read.
+        return [f"{type(self).__name__}: {self}"]
+
 
 def call(name, fn, *args):
     """``fn(*args)``, turning a missing or crashing implementation into a clear ExerciseError."""
