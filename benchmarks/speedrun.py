@@ -20,20 +20,9 @@ from cifar_lessons.data import CIFAR10Error, load_cifar10
 from cifar_lessons.torch.device import device_name, setup_torch
 from cifar_lessons.torch.evaluate import recipe_accuracy
 from cifar_lessons.torch.fastnet import build_fastnet
-from cifar_lessons.torch.recipe import Recipe
+from cifar_lessons.torch.recipe import GPU_RECIPE, Recipe
 from cifar_lessons.torch.tensors import to_tensors
 from cifar_lessons.torch.train import train
-
-GPU_RECIPE = Recipe(
-    widths=(64, 256, 256),
-    epochs=10,
-    batch_size=500,
-    lr=0.4,
-    weight_decay=5e-4,
-    label_smoothing=0.2,
-    ema=0.98,
-    compile=True,
-)
 
 
 def load(subset):

@@ -54,7 +54,6 @@ class _Run:
 def _set_up(model, tensors, recipe):
     images = tensors["X_train"]
     net = model.module if isinstance(model, DistributedDataParallel) else model
-    cuda = images.device.type == "cuda"
     if recipe.channels_last:
         net.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
@@ -77,7 +76,7 @@ def _set_up(model, tensors, recipe):
     )
     return _Run(
         net=net,
-        forward=torch.compile(model) if recipe.compile and cuda else model,
+        forward=torch.compile(model) if recipe.compile else model,
         images=images,
         optimizer=optimizer,
         schedule=schedule,
@@ -98,7 +97,6 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
     rank, world_size = shard
     run = _set_up(model, tensors, recipe)
     labels, device = tensors["y_train"], run.images.device
-    cuda = device.type == "cuda"
     evaluated = run.averaged.module if run.averaged else run.net
     result = TrainResult(model=evaluated, raw_model=run.net)
     start = time.perf_counter()
@@ -112,7 +110,7 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(recipe.batch_size):
                 batch = batch[rank::world_size]
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=recipe.amp and cuda):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=recipe.amp):
                     scores = run.forward(epoch_images[batch])
                 loss = F.cross_entropy(scores.float(), labels[batch], label_smoothing=recipe.label_smoothing)
                 run.optimizer.zero_grad(set_to_none=True)
@@ -128,7 +126,7 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
                 record["val_accuracy"] = recipe_accuracy(evaluated, tensors["X_val"], tensors["y_val"], recipe, "none")
             result.history.append(record)
             bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
-    if cuda:
+    if device.type == "cuda":  # kernels run asynchronously: wait for them before reading the clock
         torch.cuda.synchronize(device)
     result.seconds = time.perf_counter() - start
     return result
