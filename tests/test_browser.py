@@ -173,14 +173,6 @@ def site(request):
     return request.param, request.getfixturevalue(f"{request.param}_html")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 class Visit:
     """One page loaded in Chromium, with what went wrong while loading it.
 

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_browser import CHROMIUM_ARGS, NPM_CACHE, SCREENSHOTS, build_book, chromium_path
+from test_browser import NPM_CACHE, SCREENSHOTS, build_book
 
 playwright = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"
@@ -257,14 +257,6 @@ def hub():
                 yield server
             finally:
                 server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name):
