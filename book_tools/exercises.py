@@ -17,6 +17,9 @@ from pathlib import Path
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
+# The rendered book folds each solution away ("Show code cell source"), so a reader can try first;
+# the learner's copy shows its stub.
+FOLDED_TAG = "hide-input"
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
@@ -92,7 +95,7 @@ def learner_notebook(notebook):
         tags = cell.metadata.get("tags", [])
         if SOLUTION_TAG not in tags:
             continue
-        cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags]
+        cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags if tag != FOLDED_TAG]
         try:
             cell.source = stub(cell.source)
         except (ValueError, SyntaxError) as error:

@@ -120,7 +120,7 @@ def fake_notebook():
         nbformat.v4.new_code_cell(
             'def area(r):\n    """Area of a circle."""\n    return math.pi * r ** 2',
             execution_count=2,
-            metadata={"tags": ["solution"]},
+            metadata={"tags": ["solution", "hide-input"]},
         ),
         nbformat.v4.new_markdown_cell("Check it:"),
         nbformat.v4.new_code_cell(
@@ -138,7 +138,7 @@ def test_learner_notebook_blanks_solutions_and_clears_their_checks_only():
     learner = exercises.learner_notebook(notebook)
     imports, solution, _, check, later = learner.cells
     assert "math.pi" not in solution.source and "raise NotImplementedError" in solution.source
-    assert solution.metadata["tags"] == ["exercise"]
+    assert solution.metadata["tags"] == ["exercise"], "the learner's stub is not folded away"
     assert (solution.outputs, solution.execution_count, check.outputs, check.execution_count) == ([], None, [], None)
     assert later.outputs == notebook.cells[4].outputs and imports.source == "import math"
     assert "math.pi" in notebook.cells[1].source, "the book's own notebook must stay untouched"
@@ -249,3 +249,9 @@ def test_a_failing_check_shows_the_learner_its_diagnosis_not_the_checkers_traceb
         "ExerciseError: relu_forward: not implemented yet (it raises NotImplementedError); "
         "write its body and run the cell again"
     ]
+
+
+@pytest.mark.parametrize("notebook, index", EXERCISES)
+def test_the_book_folds_every_solution_away_until_the_reader_opens_it(notebook, index):
+    tags = code_cells(notebook)[index]["metadata"]["tags"]
+    assert exercises.FOLDED_TAG in tags, f"{notebook.name}: tag solution cell {index} {exercises.FOLDED_TAG!r}"
