@@ -4,6 +4,7 @@ Files are read in a separate Python process, so that a file which crashes the in
 fails its test instead of ending the test run.
 """
 
+import json
 import pickle
 import pickletools
 import select
@@ -19,6 +20,7 @@ from cifar_lessons import data
 
 READER = r"""
 import gc
+import json
 import sys
 if sys.platform == "linux":  # a runaway allocation fails here instead of swapping the machine
     import resource
@@ -42,13 +44,13 @@ def answer(path):
 for line in sys.stdin:
     text = answer(line.rstrip("\n"))
     gc.collect()  # whatever the file built is freed before answering: a crash then fails this file
-    print(text.replace("\n", " "), flush=True)
+    print(json.dumps(text), flush=True)  # one line, whatever characters the error message holds
 """
 ANSWER_SECONDS = 60
 
 
 class Reader:
-    """A Python process that reads batch files on request and answers in one line."""
+    """A Python process that reads batch files on request and answers in one line of JSON."""
 
     def __init__(self):
         self._start()
@@ -64,7 +66,7 @@ class Reader:
         ready, _, _ = select.select([self.process.stdout], [], [], ANSWER_SECONDS)
         answer = self.process.stdout.readline() if ready else ""
         if answer:
-            return answer.rstrip("\n")
+            return json.loads(answer)
         self.process.kill()
         status = self.process.wait()
         self._start()
