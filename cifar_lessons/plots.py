@@ -241,14 +241,16 @@ def sweep_plot(values, series, xlabel, ylabel="validation accuracy", logx=False,
 
 def seed_bars(runs, xlabel="validation accuracy", ax=None):
     """One horizontal bar per entry of ``runs`` (label -> one value per seed): the mean, an error
-    bar of one standard deviation, and every seed's value as a dot. Returns the axes."""
+    bar of one standard deviation (where there are several seeds), and every seed's value as a
+    dot. Returns the axes."""
     labels = list(runs)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.0))
     positions = np.arange(len(labels))[::-1]
     for position, label in zip(positions, labels):
         values = np.asarray(runs[label], dtype=np.float64)
-        ax.barh(position, values.mean(), xerr=values.std(ddof=1), color="C0", alpha=0.35, capsize=3)
+        spread = values.std(ddof=1) if len(values) > 1 else None  # one seed has no spread to show
+        ax.barh(position, values.mean(), xerr=spread, color="C0", alpha=0.35, capsize=3)
         ax.plot(values, np.full(len(values), position), "o", color="C0", ms=3)
     ax.set_yticks(positions, labels)
     ax.set_xlabel(xlabel)

@@ -93,6 +93,17 @@ def test_a_series_over_seeds_is_drawn_as_its_mean_with_error_bars():
     assert legend == ["a (mean ± sd, 2 seeds)", "b"]
 
 
+def test_an_entry_of_one_seed_gets_its_bar_without_an_error_bar_or_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plots.seed_bars({"three seeds": [0.4, 0.5, 0.6], "one seed": [0.3]})
+    assert sorted(bar.get_width() for bar in ax.patches) == pytest.approx([0.3, 0.5])
+    error_bars = [container for container in ax.containers if type(container).__name__ == "ErrorbarContainer"]
+    assert len(error_bars) == 1, "only the entry with several seeds has an error bar"
+
+
 def test_seed_bars_show_each_mean_and_every_seed():
     ax = plots.seed_bars({"first": [0.4, 0.5, 0.6], "second": [0.2, 0.2, 0.2]})
     position = {tick.get_text(): y for tick, y in zip(ax.get_yticklabels(), ax.get_yticks())}
