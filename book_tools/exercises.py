@@ -5,8 +5,12 @@
 An exercise is a code cell tagged ``solution`` holding function or class definitions; the next
 code cell checks them. In the learner's copy each function keeps its ``def`` line and docstring
 and its body becomes a TODO that raises ``NotImplementedError``, so the check says "not
-implemented yet" until the learner writes it. The outputs of both cells are cleared; every other
-cell, with its outputs, is copied unchanged, and so is every other file of BOOK_DIR.
+implemented yet" until the learner writes it. The outputs of both cells are cleared.
+
+A question's answer is a markdown cell tagged ``answer``: an HTML ``<details>`` block, which
+folds in the rendered book and in Jupyter alike. The learner's copy keeps the question and puts
+a cell for their own answer in its place. Every other cell, with its outputs, is copied
+unchanged, and so is every other file of BOOK_DIR.
 """
 
 import ast
@@ -20,6 +24,8 @@ EXERCISE_TAG = "exercise"
 # The rendered book folds each solution away ("Show code cell source"), so a reader can try first;
 # the learner's copy shows its stub.
 FOLDED_TAG = "hide-input"
+ANSWER_TAG = "answer"
+YOUR_ANSWER = "**Your answer:** *write it here*"
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
@@ -88,8 +94,13 @@ def stub(source):
 
 
 def learner_notebook(notebook):
-    """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out."""
+    """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out and its
+    answers replaced by a place for the learner's."""
     learner = copy.deepcopy(notebook)
+    for cell in learner.cells:
+        if ANSWER_TAG in cell.metadata.get("tags", []):
+            cell.source = YOUR_ANSWER
+            cell.metadata["tags"] = [tag for tag in cell.metadata["tags"] if tag != ANSWER_TAG]
     code = [(number, cell) for number, cell in enumerate(learner.cells, 1) if cell.cell_type == "code"]
     for index, (number, cell) in enumerate(code):
         tags = cell.metadata.get("tags", [])
@@ -128,7 +139,11 @@ def write_exercises(out_dir, book_dir="book"):
                 raise ValueError(f"{path}: {error}") from error
             nbformat.write(learner, out_dir / path.name)
             count = sum(SOLUTION_TAG in c.metadata.get("tags", []) for c in notebook.cells)
-            print(f"{out_dir / path.name}: {count} exercise{'s' * (count != 1)}")
+            questions = sum(ANSWER_TAG in c.metadata.get("tags", []) for c in notebook.cells)
+            print(
+                f"{out_dir / path.name}: {count} exercise{'s' * (count != 1)}, "
+                f"{questions} question{'s' * (questions != 1)}"
+            )
         elif path.is_file():
             shutil.copy2(path, out_dir / path.name)
 

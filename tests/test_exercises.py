@@ -129,6 +129,11 @@ def fake_notebook():
         nbformat.v4.new_code_cell(
             "area(2)", execution_count=4, outputs=[nbformat.v4.new_output("stream", text="12.6\n")]
         ),
+        nbformat.v4.new_markdown_cell("**Question.** Why square r?"),
+        nbformat.v4.new_markdown_cell(
+            "<details>\n<summary>Answer</summary>\n\nArea scales as length squared.\n\n</details>",
+            metadata={"tags": ["answer"]},
+        ),
     ]
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -136,11 +141,13 @@ def fake_notebook():
 def test_learner_notebook_blanks_solutions_and_clears_their_checks_only():
     notebook = fake_notebook()
     learner = exercises.learner_notebook(notebook)
-    imports, solution, _, check, later = learner.cells
+    imports, solution, _, check, later, question, answer = learner.cells
     assert "math.pi" not in solution.source and "raise NotImplementedError" in solution.source
     assert solution.metadata["tags"] == ["exercise"], "the learner's stub is not folded away"
     assert (solution.outputs, solution.execution_count, check.outputs, check.execution_count) == ([], None, [], None)
     assert later.outputs == notebook.cells[4].outputs and imports.source == "import math"
+    assert question.source == notebook.cells[5].source
+    assert (answer.source, answer.metadata["tags"]) == (exercises.YOUR_ANSWER, [])
     assert "math.pi" in notebook.cells[1].source, "the book's own notebook must stay untouched"
 
 
@@ -153,7 +160,7 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
     learner = nbformat.read(tmp_path / "out" / "01_circles.ipynb", as_version=4)
     assert "raise NotImplementedError" in learner.cells[1].source
     assert (tmp_path / "out" / "figure.png").read_bytes() == b"png"
-    assert "01_circles.ipynb: 1 exercise" in capsys.readouterr().out
+    assert "01_circles.ipynb: 1 exercise, 1 question" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="no notebooks"):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
 
@@ -255,3 +262,25 @@ def test_a_failing_check_shows_the_learner_its_diagnosis_not_the_checkers_traceb
 def test_the_book_folds_every_solution_away_until_the_reader_opens_it(notebook, index):
     tags = code_cells(notebook)[index]["metadata"]["tags"]
     assert exercises.FOLDED_TAG in tags, f"{notebook.name}: tag solution cell {index} {exercises.FOLDED_TAG!r}"
+
+
+ANSWERS = [
+    pytest.param(notebook, index, id=f"{notebook.stem}-cell{index}")
+    for notebook in sorted(BOOK.glob("*.ipynb"))
+    for index, cell in enumerate(json.loads(notebook.read_text(encoding="utf-8"))["cells"])
+    if exercises.ANSWER_TAG in cell["metadata"].get("tags", [])
+]
+
+
+@pytest.mark.parametrize("notebook, index", ANSWERS)
+def test_every_answer_folds_in_the_book_and_in_jupyter_after_its_question(notebook, index):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    answer, question = "".join(cells[index]["source"]), "".join(cells[index - 1]["source"])
+    assert cells[index]["cell_type"] == "markdown" and answer.startswith("<details>\n<summary>Answer</summary>\n\n"), (
+        f"{notebook.name} cell {index}: an answer is a markdown cell opening with "
+        "'<details>\\n<summary>Answer</summary>' and a blank line (so its markdown renders)"
+    )
+    assert answer.endswith("\n\n</details>"), (
+        f"{notebook.name} cell {index}: end the answer with a blank line and </details>"
+    )
+    assert "**Question" in question, f"{notebook.name} cell {index}: the cell before an answer asks its **Question.**"

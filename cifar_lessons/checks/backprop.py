@@ -30,7 +30,7 @@ def check_affine_forward(affine_forward):
         )
         expected = layers.affine_forward(*inputs.values())[0]
         expect_close("affine_forward", f"out for x of shape {shape}", out, expected)
-    passed("affine_forward")
+    passed("affine_forward", affine_forward)
 
 
 def check_affine_backward(affine_backward):
@@ -40,7 +40,7 @@ def check_affine_backward(affine_backward):
         inputs = _affine_inputs(rng, shape)
         dout = rng.standard_normal((shape[0], inputs["w"].shape[1]))
         expect_gradients("affine_backward", affine_backward, layers.affine_forward, inputs, dout)
-    passed("affine_backward")
+    passed("affine_backward", affine_backward)
 
 
 def _relu_input(rng, shape=(4, 6)):
@@ -60,7 +60,7 @@ def check_relu_forward(relu_forward):
         layers.relu_forward(x)[0],
         where=[(x < 0, "where the input is negative"), (x > 0, "where the input is positive")],
     )
-    passed("relu_forward")
+    passed("relu_forward", relu_forward)
 
 
 def check_relu_backward(relu_backward):
@@ -79,7 +79,7 @@ def check_relu_backward(relu_backward):
             (x > 0, "where the input was positive: there dout passes through unchanged"),
         ],
     )
-    passed("relu_backward")
+    passed("relu_backward", relu_backward)
 
 
 def _check_loss(name, loss_fn, reference, description):
@@ -102,7 +102,7 @@ def _check_loss(name, loss_fn, reference, description):
     if not (np.isfinite(loss) and np.all(np.isfinite(dx))):
         raise ExerciseError(f"{name}: loss or dx is NaN or inf for scores around 1e4; {description}")
     expect_close(name, "loss on scores around 1e4", loss, reference(x, y)[0])
-    passed(name)
+    passed(name, loss_fn)
 
 
 def check_softmax_loss(softmax_loss):

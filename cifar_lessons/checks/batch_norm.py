@@ -146,7 +146,7 @@ def check_batchnorm_forward(batchnorm_forward):
                 f"{name}: with no running estimates in bn_param yet, train mode must create "
                 f"bn_param[{key!r}] of shape {gamma.shape}"
             )
-    passed(name)
+    passed(name, batchnorm_forward)
 
 
 def _check_normalization_backward(name, forward, backward, reference, param, axis):
@@ -175,7 +175,7 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
     for label, actual, wanted, mistakes in zip(["dx", "dgamma", "dbeta"], grads, expected, hints):
         raise_hint(name, label, actual, mistakes)
         expect_close(name, label, actual, wanted)
-    passed(name)
+    passed(name, backward)
 
 
 BATCHNORM_CHECK_PARAM = {"mode": "train", **layers.NORM_DEFAULTS}
@@ -217,7 +217,7 @@ def check_layernorm_forward(layernorm_forward):
     expect_close(
         name, "the output for a batch of one example (each example is normalized on its own)", single, expected[:1]
     )
-    passed(name)
+    passed(name, layernorm_forward)
 
 
 def check_layernorm_backward(layernorm_forward, layernorm_backward):

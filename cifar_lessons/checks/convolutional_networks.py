@@ -82,7 +82,7 @@ def check_conv_forward_naive(conv_forward_naive):
             ],
         )
         expect_close(name, what, out, expected)
-    passed(name)
+    passed(name, conv_forward_naive)
 
 
 def check_conv_backward_naive(conv_backward_naive):
@@ -100,7 +100,7 @@ def check_conv_backward_naive(conv_backward_naive):
             {"x": x, "w": w, "b": b},
             rng.standard_normal(out.shape),
         )
-    passed(name)
+    passed(name, conv_backward_naive)
 
 
 def _distinct_input(shape, seed):
@@ -124,7 +124,7 @@ def check_max_pool_forward_naive(max_pool_forward_naive):
         means = windows[:, :, :: pool_param["stride"], :: pool_param["stride"]].mean(axis=(4, 5))
         raise_hint(name, what, out, [(means, "it averages each window; max pooling takes the largest value")])
         expect_close(name, what, out, expected)
-    passed(name)
+    passed(name, max_pool_forward_naive)
 
 
 def check_max_pool_backward_naive(max_pool_backward_naive):
@@ -151,7 +151,7 @@ def check_max_pool_backward_naive(max_pool_backward_naive):
             {"x": x},
             dout,
         )
-    passed(name)
+    passed(name, max_pool_backward_naive)
 
 
 def _max_pool_backward_overwriting(dout, x, pool_param):
@@ -210,7 +210,7 @@ def check_spatial_batchnorm_forward(spatial_batchnorm_forward):
             ],
         )
         expect_close(name, f"out in {mode} mode", out, expected)
-    passed(name)
+    passed(name, spatial_batchnorm_forward)
 
 
 def _check_spatial_backward(name, forward, backward, reference_forward, reference_backward, args):
@@ -221,7 +221,7 @@ def _check_spatial_backward(name, forward, backward, reference_forward, referenc
     grads = expect_tuple(name, call(name, backward, dout, cache), ["dx", "dgamma", "dbeta"])
     for label, actual, wanted in zip(["dx", "dgamma", "dbeta"], grads, expected):
         expect_close(name, label, actual, wanted)
-    passed(name)
+    passed(name, backward)
 
 
 def check_spatial_batchnorm_backward(spatial_batchnorm_forward, spatial_batchnorm_backward):
@@ -275,7 +275,7 @@ def check_spatial_groupnorm_forward(spatial_groupnorm_forward):
         ],
     )
     expect_close(name, "out", out, expected)
-    passed(name)
+    passed(name, spatial_groupnorm_forward)
 
 
 def check_spatial_groupnorm_backward(spatial_groupnorm_forward, spatial_groupnorm_backward):

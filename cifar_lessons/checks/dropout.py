@@ -49,7 +49,7 @@ def check_dropout_forward(dropout_forward):
     test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
     if not np.array_equal(test_out, x):
         raise ExerciseError(f"{name}: test mode must return x unchanged (inverted dropout did its scaling in training)")
-    passed(name)
+    passed(name, dropout_forward)
 
 
 def check_dropout_backward(dropout_forward, dropout_backward):
@@ -72,4 +72,4 @@ def check_dropout_backward(dropout_forward, dropout_backward):
     test = {"p": p, "mode": "test"}
     _, cache = expect_tuple("dropout_forward", call("dropout_forward", dropout_forward, x, test), ["out", "cache"])
     expect_close(name, "dx in test mode (it should be dout unchanged)", call(name, dropout_backward, dout, cache), dout)
-    passed(name)
+    passed(name, dropout_backward)

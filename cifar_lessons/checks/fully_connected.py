@@ -26,7 +26,7 @@ def _check_update_rule(name, rule, config, steps=3, advice=""):
             expect_close(name, f"config[{key!r}] after step {step}", ours[key], theirs[key])
         expect_close(name, f"next_w after step {step}", w_ours, w_theirs, advice=advice)
     expect_tuple(name, call(name, rule, w.copy(), w.copy(), None), ["next_w", "config"])
-    passed(name)
+    passed(name, rule)
 
 
 def check_sgd(sgd):

@@ -1,0 +1,84 @@
+"""Your code carried between chapters: keep() writes only checked code, with its imports, and
+use() gives it back to a later chapter's kernel, or the book's reference where nothing is kept."""
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+CHAPTER_ONE = [
+    "import numpy as np\n"
+    "from cifar_lessons import models\n"
+    "from cifar_lessons.checks.backprop import check_relu_forward\n"
+    "from cifar_lessons.checks.core import passed\n"
+    "from cifar_lessons.yours import keep",
+    "def relu_forward(x):\n    return np.maximum(x, 0), x\n\n\n"
+    "class Net(models.FullyConnectedNet):\n    def scores(self, X):\n        return relu_forward(X)[0]",
+    "check_relu_forward(relu_forward)",
+    'keep("backprop", relu_forward, Net)',
+    'passed("Net", Net)\nkeep("backprop", relu_forward, Net)',
+]
+CHAPTER_TWO = [
+    "import numpy as np\n"
+    "from cifar_lessons import layers, models\n"
+    "from cifar_lessons.checks.core import passed\n"
+    "from cifar_lessons.yours import keep, use",
+    'relu_forward, affine_forward = use("backprop", "relu_forward", "affine_forward", reference=layers)',
+    'Net = use("backprop", "Net", reference=models)',
+    "class WiderNet(Net):\n    def wide(self, X):\n        return np.hstack([self.scores(X), relu_forward(X)[0]])",
+    'passed("WiderNet", WiderNet)\nkeep("fully_connected", WiderNet)',
+]
+CHAPTER_THREE = [
+    "import numpy as np\nfrom cifar_lessons import models\nfrom cifar_lessons.yours import use",
+    'WiderNet = use("fully_connected", "WiderNet", reference=models)\n'
+    "print(WiderNet([2]).wide(np.array([[-1.0, 3.0]])))",
+]
+
+
+def run(cells, folder):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    resources = {"metadata": {"path": str(folder)}}  # the kernel's working directory, as the notebook's
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True, resources=resources).execute()
+    return ["".join(o.get("text", "") or "\n".join(o.get("traceback", [])) for o in c.outputs) for c in notebook.cells]
+
+
+@pytest.fixture(scope="module")
+def chapters(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("book")
+    before = run(CHAPTER_TWO[:3], folder)
+    return folder, before, run(CHAPTER_ONE, folder), run(CHAPTER_TWO, folder), run(CHAPTER_THREE, folder)
+
+
+def test_a_later_chapter_uses_the_books_code_until_yours_is_kept(chapters):
+    _, before, *_ = chapters
+    assert before[1] == (
+        "the book's, from cifar_lessons.layers: relu_forward, affine_forward "
+        "(keep yours with the last cell of the backprop chapter to use them here)\n"
+    )
+
+
+def test_only_code_whose_check_passed_is_kept(chapters):
+    _, _, one, _, _ = chapters
+    assert one[3] == (
+        "ExerciseError: Net: not kept, since no check has passed on this version; "
+        "run its check cell (after the cell that defines it) first"
+    )
+    assert one[4].endswith("kept relu_forward, Net in yours/backprop.py\n")
+
+
+def test_the_kept_module_holds_your_code_and_the_imports_it_needs(chapters):
+    folder, *_ = chapters
+    text = (folder / "yours" / "backprop.py").read_text()
+    assert "import numpy as np\nfrom cifar_lessons import models\n" in text
+    assert "def relu_forward(x):\n    return np.maximum(x, 0), x\n" in text
+    assert "class Net(models.FullyConnectedNet):\n    def scores(self, X):" in text
+
+
+def test_later_chapters_get_your_code_and_build_on_it(chapters):
+    folder, _, _, two, three = chapters
+    assert two[1] == (
+        "yours, from yours/backprop.py: relu_forward\n"
+        "the book's, from cifar_lessons.layers: affine_forward "
+        "(keep yours with the last cell of the backprop chapter to use them here)\n"
+    )
+    assert "from yours.backprop import Net" in (folder / "yours" / "fully_connected.py").read_text()
+    assert three[1] == "yours, from yours/fully_connected.py: WiderNet\n[[0. 3. 0. 3.]]\n"
