@@ -33,8 +33,9 @@ endif
 	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) --warningiserror --nitpick --keep-going
 
 # One BLAS/OpenMP thread per process: two test processes share the cores, and the stored
-# notebook outputs are computed (make notebooks) and verified with the same arithmetic.
-SERIAL := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# notebook outputs are computed (make notebooks) and verified with the same arithmetic, on the
+# lesson subset whatever CIFAR_LESSONS_DATA the shell sets.
+SERIAL := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 CIFAR_LESSONS_DATA=lesson
 
 test: $(INSTALLED)
 	$(SERIAL) $(BIN)/python -m pytest -n 2 --dist loadfile

@@ -12,6 +12,10 @@ Each may name the ``cifar-10-batches-py`` folder itself or a folder holding it.
 The *lesson subset* is the first 1,000 rows of each training batch and the first
 500 rows of the test batch: the same arrays whether the folder holds the full
 release or only those rows, so the book's outputs match on every machine.
+
+Which of the two the chapters train on is one setting, the ``CIFAR_LESSONS_DATA`` environment
+variable: unset (or ``lesson``) for the lesson subset, ``full`` for all 60,000 images. A hub
+admin sets it for everyone; a learner sets it before starting Jupyter.
 """
 
 import gzip
@@ -41,11 +45,51 @@ IMAGE_SHAPE = (3, 32, 32)
 FULL_ROWS_PER_BATCH = 10_000
 LESSON_TRAIN_ROWS_PER_BATCH = 1_000
 LESSON_TEST_ROWS = 500
-DEFAULT_NUM_VAL = 500
 SUBSETS = {
     "lesson": (LESSON_TRAIN_ROWS_PER_BATCH, LESSON_TEST_ROWS),
     "full": (FULL_ROWS_PER_BATCH, FULL_ROWS_PER_BATCH),
 }
+# The last training rows held out for validation: a tenth of the lesson subset, and CS231n's
+# 1,000 of the full training set.
+VALIDATION_ROWS = {"lesson": 500, "full": 1_000}
+DATA_SETTING = "CIFAR_LESSONS_DATA"
+
+
+def chosen_subset():
+    """The data the chapters train on, as ``CIFAR_LESSONS_DATA`` says: "lesson" (unset) or "full"."""
+    value = os.environ.get(DATA_SETTING, "").strip() or "lesson"
+    if value not in SUBSETS:
+        raise ValueError(
+            f"{DATA_SETTING}={value!r} names no data: unset it (or set 'lesson') for the lesson subset "
+            f"of 5,000 training and 500 test images, or set 'full' for all 50,000 and 10,000"
+        )
+    return value
+
+
+def for_data(subset=None, **settings):
+    """The value of ``settings`` for ``subset`` (default: :func:`chosen_subset`), e.g.
+    ``for_data(lesson=10, full=30)`` epochs. Every subset needs a value."""
+    subset = chosen_subset() if subset is None else subset
+    missing = sorted(set(SUBSETS) - set(settings))
+    if missing or set(settings) - set(SUBSETS):
+        raise ValueError(f"for_data needs one value per subset, {sorted(SUBSETS)}; got {sorted(settings)}")
+    return settings[subset]
+
+
+def describe(subset):
+    """One line naming ``subset``'s sizes and how to switch to the other."""
+    train_rows, test_rows = SUBSETS[subset]
+    train = len(TRAIN_BATCHES) * train_rows
+    if subset == "lesson":
+        return (
+            f"Data: the lesson subset, {train:,} training and {test_rows:,} test images. "
+            f"For all of CIFAR-10, set {DATA_SETTING}=full before starting Jupyter "
+            "(a hub admin can set it for everyone)."
+        )
+    return (
+        f"Data: all of CIFAR-10, {train:,} training and {test_rows:,} test images ({DATA_SETTING}=full). "
+        f"Unset {DATA_SETTING} for the lesson subset."
+    )
 
 
 # The red channel's first row of the first training image (a frog), as the official release holds
@@ -402,7 +446,8 @@ def read_batch(path, rows=None):
         if data.shape[0] < rows:
             raise CIFAR10Error(
                 f"{path} holds {data.shape[0]} images, fewer than the {rows} asked for. The lesson "
-                "subset folder cannot serve subset='full': unset CIFAR10_DIR to download the full release."
+                f"subset folder cannot serve subset='full' ({DATA_SETTING}=full): unset CIFAR10_DIR to "
+                f"download the full release, or unset {DATA_SETTING} to train on the lesson subset."
             )
         data, labels = data[:rows], labels[:rows]
     return data.reshape(-1, *IMAGE_SHAPE), labels
@@ -426,17 +471,20 @@ def release_mismatch(folder):
 # The dataset as the chapters use it
 
 
-def load_cifar10(path=None, subset="lesson", num_val=DEFAULT_NUM_VAL, dtype=np.float32, download=True):
+def load_cifar10(path=None, subset=None, num_val=None, dtype=np.float32, download=True):
     """Load CIFAR-10 as NCHW float arrays with train / validation / test splits.
 
     Returns a dict with ``X_train, y_train, X_val, y_val, X_test, y_test`` (images
-    ``(n, 3, 32, 32)`` of ``dtype`` holding raw pixel values 0..255, labels int64) and
-    ``class_names``. ``subset="lesson"`` takes 5 x 1,000 training and 500 test rows,
-    ``"full"`` all 50,000 + 10,000. The last ``num_val`` training rows become the
+    ``(n, 3, 32, 32)`` of ``dtype`` holding raw pixel values 0..255, labels int64),
+    ``class_names`` and ``subset``. ``subset="lesson"`` takes 5 x 1,000 training and 500 test
+    rows, ``"full"`` all 50,000 + 10,000; None follows :func:`chosen_subset`. The last
+    ``num_val`` training rows (default :data:`VALIDATION_ROWS` of the subset) become the
     validation split, the same rows on every machine.
     """
+    subset = chosen_subset() if subset is None else subset
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {sorted(SUBSETS)}, got {subset!r}")
+    num_val = VALIDATION_ROWS[subset] if num_val is None else num_val
     train_rows, test_rows = SUBSETS[subset]
     folder = find_cifar10(path, download=download)
     parts = [read_batch(folder / name, train_rows) for name in TRAIN_BATCHES]
@@ -454,6 +502,7 @@ def load_cifar10(path=None, subset="lesson", num_val=DEFAULT_NUM_VAL, dtype=np.f
         "X_test": X_test.astype(dtype),
         "y_test": y_test,
         "class_names": CLASS_NAMES,
+        "subset": subset,
     }
 
 

@@ -67,8 +67,10 @@ def start(seed=0, need_data=True, use_torch=False):
     np.random.seed(seed)
     lines = [f"{_package_line()}, seed {seed}"]
     if need_data:
+        subset = data.chosen_subset()  # first: a mistyped setting is reported before any download
         folder = _find_data()
         lines.append(f"CIFAR-10 found in {_shown(folder)}")
+        lines.append(data.describe(subset))
         mismatch = data.release_mismatch(folder)
         if mismatch:
             lines.append(

@@ -21,8 +21,9 @@ SUBSET_DIR = Path(os.environ.get("CIFAR10_DIR", Path(__file__).resolve().parents
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """No test may read or fill the real user cache."""
+    """No test may read or fill the real user cache, nor follow the reader's choice of data."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(data.DATA_SETTING, raising=False)
 
 
 def _batch_pickle(rows, label_offset=0):
@@ -387,8 +388,43 @@ def test_explicit_path_accepts_the_folder_or_its_parent(subset):
 
 
 def test_full_mode_refuses_the_lesson_subset_folder(subset):
-    with pytest.raises(data.CIFAR10Error, match="fewer than the 10000.*subset='full'"):
+    with pytest.raises(data.CIFAR10Error, match="fewer than the 10000.*subset='full'.*or unset CIFAR_LESSONS_DATA"):
         data.load_cifar10(subset="full")
+
+
+def test_one_setting_chooses_the_data_and_its_validation_split(subset, monkeypatch):
+    assert data.chosen_subset() == "lesson"
+    loaded = data.load_cifar10()
+    assert (loaded["subset"], len(loaded["y_val"]), len(loaded["y_train"])) == ("lesson", 500, 4_500)
+    monkeypatch.setenv(data.DATA_SETTING, "full")
+    assert data.chosen_subset() == "full" and data.for_data(lesson=10, full=30) == 30
+    assert data.for_data("lesson", lesson=10, full=30) == 10
+    with pytest.raises(data.CIFAR10Error, match="or unset CIFAR_LESSONS_DATA"):
+        data.load_cifar10()
+    monkeypatch.setenv(data.DATA_SETTING, " ")
+    assert data.chosen_subset() == "lesson"
+
+
+@pytest.mark.parametrize("value", ["Full", "all", "lessons"])
+def test_a_mistyped_data_setting_names_the_choices(monkeypatch, value):
+    monkeypatch.setenv(data.DATA_SETTING, value)
+    with pytest.raises(ValueError, match=f"CIFAR_LESSONS_DATA='{value}' names no data: unset it.*'full'"):
+        data.chosen_subset()
+
+
+def test_for_data_needs_a_value_for_every_subset():
+    with pytest.raises(ValueError, match="one value per subset"):
+        data.for_data(lesson=10)
+    with pytest.raises(ValueError, match="one value per subset"):
+        data.for_data(lesson=10, full=30, huge=90)
+
+
+def test_each_subset_is_described_with_its_sizes_and_the_way_to_switch():
+    assert data.describe("lesson") == (
+        "Data: the lesson subset, 5,000 training and 500 test images. For all of CIFAR-10, set "
+        "CIFAR_LESSONS_DATA=full before starting Jupyter (a hub admin can set it for everyone)."
+    )
+    assert data.describe("full").startswith("Data: all of CIFAR-10, 50,000 training and 10,000 test images")
 
 
 def test_normalize_uses_training_statistics_only(subset):

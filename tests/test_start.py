@@ -17,6 +17,14 @@ def test_start_seeds_and_says_where_the_package_and_the_data_are(capsys):
     out = capsys.readouterr().out
     assert "cifar_lessons " in out and "im2col kernels:" in out and "seed 3" in out
     assert "CIFAR-10 found in $CIFAR10_DIR" in out, "show the folder as the reader names it, not a machine path"
+    assert data.describe("lesson") in out, "say which data the chapter trains on, and how to switch"
+
+
+def test_a_mistyped_data_setting_stops_before_any_download(monkeypatch):
+    monkeypatch.setenv(data.DATA_SETTING, "fulll")
+    monkeypatch.setattr(data, "find_cifar10", lambda **kwargs: pytest.fail("must not look for data"))
+    with pytest.raises(ValueError, match="names no data"):
+        start()
 
 
 def test_without_data_nothing_is_looked_up(monkeypatch, capsys):
