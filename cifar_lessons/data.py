@@ -476,7 +476,7 @@ def load_cifar10(path=None, subset=None, num_val=None, dtype=np.float32, downloa
 
     Returns a dict with ``X_train, y_train, X_val, y_val, X_test, y_test`` (images
     ``(n, 3, 32, 32)`` of ``dtype`` holding raw pixel values 0..255, labels int64),
-    ``class_names`` and ``subset``. ``subset="lesson"`` takes 5 x 1,000 training and 500 test
+    and ``class_names``. ``subset="lesson"`` takes 5 x 1,000 training and 500 test
     rows, ``"full"`` all 50,000 + 10,000; None follows :func:`chosen_subset`. The last
     ``num_val`` training rows (default :data:`VALIDATION_ROWS` of the subset) become the
     validation split, the same rows on every machine.
@@ -502,7 +502,6 @@ def load_cifar10(path=None, subset=None, num_val=None, dtype=np.float32, downloa
         "X_test": X_test.astype(dtype),
         "y_test": y_test,
         "class_names": CLASS_NAMES,
-        "subset": subset,
     }
 
 

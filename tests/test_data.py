@@ -395,7 +395,7 @@ def test_full_mode_refuses_the_lesson_subset_folder(subset):
 def test_one_setting_chooses_the_data_and_its_validation_split(subset, monkeypatch):
     assert data.chosen_subset() == "lesson"
     loaded = data.load_cifar10()
-    assert (loaded["subset"], len(loaded["y_val"]), len(loaded["y_train"])) == ("lesson", 500, 4_500)
+    assert (len(loaded["y_val"]), len(loaded["y_train"])) == (500, 4_500)
     monkeypatch.setenv(data.DATA_SETTING, "full")
     assert data.chosen_subset() == "full" and data.for_data(lesson=10, full=30) == 30
     assert data.for_data("lesson", lesson=10, full=30) == 10
