@@ -10,10 +10,22 @@ from cifar_lessons.checks.backprop import (
     check_affine_forward,
     check_relu_backward,
     check_relu_forward,
+    check_silu_backward,
+    check_silu_forward,
     check_softmax_loss,
     check_svm_loss,
 )
 from cifar_lessons.checks.core import ExerciseError, expect_gradients
+
+
+def silu_forward(x):
+    s = 0.5 * (1 + np.tanh(x / 2))
+    return x * s, (x, s)
+
+
+def silu_backward(dout, cache):
+    x, s = cache
+    return dout * s * (1 + x * (1 - s))
 
 
 def affine_forward(x, w, b):
@@ -55,6 +67,8 @@ def svm_loss(x, y):
 
 
 INDEPENDENT = {
+    check_silu_forward: (silu_forward,),
+    check_silu_backward: (silu_backward,),
     check_affine_forward: (affine_forward,),
     check_affine_backward: (affine_backward,),
     check_relu_forward: (relu_forward,),
@@ -65,6 +79,27 @@ INDEPENDENT = {
 
 
 test_a_correct_implementation_written_differently_passes, test_stub_is_not_implemented_yet = check_tests(INDEPENDENT)
+
+
+def silu_backward_overwriting_the_fork(dout, cache):
+    x, s = cache
+    dx = dout * s
+    dx = dout * x * s * (1 - s)
+    return dx
+
+
+def silu_backward_forgetting_the_sigmoid_path(dout, cache):
+    return dout * cache[1]
+
+
+def silu_backward_sigmoid_derivative_as_sigmoid(dout, cache):
+    x, s = cache
+    return dout * s + dout * x * s
+
+
+def silu_backward_own_input_through_the_product(dout, cache):
+    x, s = cache
+    return dout * x + dout * s * s * (1 - s)
 
 
 def affine_backward_transposed_dw(dout, cache):
@@ -101,6 +136,18 @@ def svm_loss_summed_not_averaged(x, y):
 @pytest.mark.parametrize(
     "check, fn, message",
     [
+        (check_silu_forward, lambda x: (1 / (1 + np.exp(-x)), None), r"that is sigmoid\(x\) alone"),
+        (check_silu_forward, lambda x: (x / (1 + np.exp(-x)), x), r"cache should be the tuple \(x, s\)"),
+        (
+            check_silu_forward,
+            lambda x: (x / (1 + np.exp(-x)), (x, np.exp(-x))),
+            r"the cache's s is wrong.*s is sigmoid\(x\)",
+        ),
+        (check_silu_backward, silu_backward_overwriting_the_fork, "only the path through the sigmoid.*gradients add"),
+        (check_silu_backward, silu_backward_forgetting_the_sigmoid_path, r"only the direct path's.*dx \+= \.\.\."),
+        (check_silu_backward, silu_backward_sigmoid_derivative_as_sigmoid, r"local gradient is s \* \(1 - s\), not s"),
+        (check_silu_backward, silu_backward_own_input_through_the_product, "times the OTHER input"),
+        (check_silu_backward, lambda dout, cache: -silu_backward(dout, cache), "dx is wrong.*wrong sign"),
         (check_affine_forward, lambda x, w, b: x.reshape(len(x), -1) @ w + b, r"should return \(out, cache\)"),
         (
             check_affine_forward,

@@ -1,4 +1,5 @@
-"""Checks of the backpropagation lesson (notebook 01): affine and ReLU layers, softmax and SVM losses."""
+"""Checks of the backpropagation lesson (notebook 01): SiLU (a fork in the graph), affine and ReLU layers,
+softmax and SVM losses."""
 
 import numpy as np
 
@@ -11,8 +12,62 @@ from cifar_lessons.checks.core import (
     expect_gradients,
     expect_tuple,
     passed,
+    raise_hint,
 )
 from cifar_lessons.gradient_check import eval_numerical_gradient_array
+
+
+def _silu_forward(x):
+    """The reference SiLU: out = x * s with s = sigmoid(x); cache = (x, s)."""
+    s = 1 / (1 + np.exp(-x))
+    return x * s, (x, s)
+
+
+def check_silu_forward(silu_forward):
+    """``silu_forward(x) -> (out, cache)`` with cache = (x, sigmoid(x))."""
+    x = np.random.default_rng(5).uniform(-4, 4, (3, 4, 5))
+    out, cache = expect_tuple("silu_forward", call("silu_forward", silu_forward, x.copy()), ["out", "cache"])
+    expected, (_, s) = _silu_forward(x)
+    raise_hint("silu_forward", "out", out, [(s, "that is sigmoid(x) alone; SiLU multiplies it by x")])
+    expect_close("silu_forward", "out", out, expected)
+    if not isinstance(cache, tuple) or len(cache) != 2:
+        raise ExerciseError(
+            "silu_forward: cache should be the tuple (x, s) with s = sigmoid(x); silu_backward reads it"
+        )
+    expect_close("silu_forward", "the cache's x", cache[0], x)
+    expect_close("silu_forward", "the cache's s", cache[1], s, advice="s is sigmoid(x) = 1 / (1 + exp(-x)).")
+    passed("silu_forward", silu_forward)
+
+
+def check_silu_backward(silu_backward):
+    """``silu_backward(dout, cache) -> dx`` with cache = (x, sigmoid(x)): two paths from x add up."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-4, 4, (4, 6))
+    dout = rng.standard_normal(x.shape)
+    _, (_, s) = _silu_forward(x)
+    dx = call("silu_backward", silu_backward, dout, (x.copy(), s.copy()))
+    fork = (
+        "x reaches out = x * s along two paths, directly and through s = sigmoid(x), and at a fork "
+        "the gradients add: accumulate the second path (dx += ...) instead of overwriting the first (dx = ...)"
+    )
+    product = (
+        "a product sends each input the upstream gradient times the OTHER input: d(x * s)/dx = s and d(x * s)/ds = x"
+    )
+    raise_hint(
+        "silu_backward",
+        "dx",
+        dx,
+        [
+            (dout * s, f"it holds only the direct path's gradient dout * s; {fork}"),
+            (dout * x * s * (1 - s), f"it holds only the path through the sigmoid; {fork}"),
+            (dout * (s + x * s), "the sigmoid's local gradient is s * (1 - s), not s"),
+            (dout * (x + s * s * (1 - s)), product),
+            (dout * (x + x * s * (1 - s)), product),
+            (dout * (s + s * s * (1 - s)), product),
+        ],
+    )
+    expect_gradients("silu_backward", silu_backward, _silu_forward, {"x": x}, dout)
+    passed("silu_backward", silu_backward)
 
 
 def _affine_inputs(rng, shape=(3, 2, 4, 5), M=6):
