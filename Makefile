@@ -54,4 +54,4 @@ exercises: $(INSTALLED)
 	$(BIN)/python -m book_tools.exercises exercises book
 
 clean:
-	rm -rf _build build exercises cifar_lessons/*.so cifar_lessons/_im2col.c
+	rm -rf _build build exercises book/yours cifar_lessons/*.so cifar_lessons/_im2col.c
