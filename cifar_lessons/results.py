@@ -1,9 +1,13 @@
-"""Every chapter's final model, measured on the same test rows, and how the Results page shows them.
+"""Every chapter's final model, measured on the same test rows, and how the Results page and the
+challenge's leaderboard show them.
 
 A notebook calls :func:`record` once per finished model. The measurement is stored in the
 metadata of that output under its own key (:data:`RESULT_MIME`), from which the book's tools
 read it back without running anything; the page shows only its summary line. Training time
 varies run to run, so the cell that calls ``record`` carries the ``nbval-ignore-output`` tag.
+
+Each record says whose model it is (:data:`WHOSE`): the book's (every chapter's model and the
+challenge's baseline) or yours (an entry you submit to the challenge of notebook 08).
 """
 
 import os
@@ -15,6 +19,7 @@ import numpy as np
 from cifar_lessons.tables import markdown_table
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
+WHOSE = ("book", "yours")
 
 
 def machine(device=None):
@@ -32,19 +37,23 @@ def machine(device=None):
     return f"{cpu}, {os.cpu_count()} cores"
 
 
-def record(model, test_accuracy, train_seconds, parameters, device=None):
+def record(model, test_accuracy, train_seconds, parameters, device=None, whose="book"):
     """Show ``model``'s test accuracy, training time and size, embed them for :func:`collect`, return them.
 
     ``device`` is the ``torch.device`` it trained on, if any; the result names that machine.
+    ``whose`` is one of :data:`WHOSE`: ``"yours"`` for a challenge entry of your own.
     """
     from IPython.display import display
 
+    if whose not in WHOSE:
+        raise ValueError(f"whose must be one of {WHOSE}, got {whose!r}")
     result = {
         "model": model,
         "test_accuracy": round(float(test_accuracy), 4),
         "train_seconds": round(float(train_seconds), 1),
         "parameters": int(parameters),
         "machine": machine(device),
+        "whose": whose,
     }
     summary = (
         f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
@@ -54,33 +63,55 @@ def record(model, test_accuracy, train_seconds, parameters, device=None):
     return result
 
 
-def table(results):
+def leaderboard(saved, session, notebook):
+    """The challenge's leaderboard rows: ``saved`` (from :func:`~book_tools.results_page.collect`)
+    with the records of ``notebook`` replaced by ``session``, the records this run of it made.
+
+    The saved copy of the notebook that is running holds its last run's records, which this run
+    replaces as it goes; so its entries are taken from this run, and every other notebook's from
+    its stored outputs. Rank the rows with ``table(rows, ranked=True)``.
+    """
+    return [r for r in saved if r["notebook"] != notebook] + [dict(r, notebook=notebook) for r in session]
+
+
+def ranks(accuracies):
+    """Competition ranks of ``accuracies`` (highest first): equal accuracies share a rank, and
+    the next rank skips as many places (0.7, 0.6, 0.6, 0.5 -> 1, 2, 2, 4)."""
+    return [1 + sum(other > accuracy for other in accuracies) for accuracy in accuracies]
+
+
+def table(results, ranked=False):
     """``results`` (from :func:`~book_tools.results_page.collect`) as a Markdown table, one row per model.
 
-    When every model trained on the same machine, that machine is named once, under the table,
-    rather than in a column of its own (a long processor name would widen every row).
+    ``ranked``: the leaderboard, best test accuracy first, with each model's rank and whose it
+    is (ties share a rank and keep their order). When every model trained on the same machine,
+    that machine is named once, under the table, rather than in a column of its own (a long
+    processor name would widen every row).
     """
     if not results:
-        return "No chapter has recorded a result yet."
+        return "No model has been scored on the test split yet." if ranked else "No chapter has recorded a result yet."
+    if ranked:
+        results = sorted(results, key=lambda r: -r["test_accuracy"])  # stable: ties keep their order
+    places = ranks([r["test_accuracy"] for r in results])
     machines = {r.get("machine", "not recorded") for r in results}
     rows = [
         {
+            "Rank": place,
             "Model": r["model"],
+            "Whose": r.get("whose", "book"),  # records from before the field: the book's chapters
             "Notebook": Path(r["notebook"]).stem.split("_")[0],  # its number: a long name cannot wrap
             "Test accuracy": f"{r['test_accuracy']:.1%}",
             "Training time": f"{r['train_seconds']:.0f} s",
             "Parameters": f"{r['parameters']:,}",
             "Trained on": r.get("machine", "not recorded"),
         }
-        for r in results
+        for place, r in zip(places, results)
     ]
-    numbers = ["Test accuracy", "Training time", "Parameters"]
+    columns = [column for column in rows[0] if ranked or column not in ("Rank", "Whose")]
+    numbers = ["Rank", "Test accuracy", "Training time", "Parameters"]
     if len(machines) > 1:
-        return markdown_table(rows, right=numbers)
-    return (
-        markdown_table(rows, columns=list(rows[0])[:-1], right=numbers)
-        + f"\n\nEvery model trained on: {machines.pop()}."
-    )
+        return markdown_table(rows, columns, right=numbers)
+    return markdown_table(rows, columns[:-1], right=numbers) + f"\n\nEvery model trained on: {machines.pop()}."
 
 
 def plot(results):

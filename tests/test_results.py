@@ -1,5 +1,5 @@
 """The Results page's data: what a chapter records comes back from its stored outputs, as a table
-and a plot."""
+and a plot; the challenge's leaderboard ranks the same records with this run's entries."""
 
 import json
 
@@ -37,6 +37,7 @@ def test_recorded_results_come_back_in_notebook_order(book):
         ("Three-layer convnet", "05_cnn.ipynb", 0.6, 95.0, 250_000),
     ]
     assert collected[0]["machine"] == results.machine() and "cores" in results.machine()
+    assert {r["whose"] for r in collected} == {"book"}, "a chapter's model is the book's"
 
 
 def test_table_has_one_row_per_model_with_readable_numbers(book):
@@ -105,3 +106,92 @@ def test_times_within_one_decade_still_get_labelled_ticks():
         if tick.get_text() and ax.get_xlim()[0] <= tick.get_position()[0] <= ax.get_xlim()[1]
     ]
     assert len(labelled) >= 2, f"the time axis needs labelled ticks, got {labelled}"
+
+
+def entry(model, test_accuracy, whose="book", notebook="08_challenge.ipynb"):
+    return {
+        "model": model,
+        "test_accuracy": test_accuracy,
+        "train_seconds": 10.0,
+        "parameters": 1000,
+        "machine": "CPU Y",
+        "whose": whose,
+        "notebook": notebook,
+    }
+
+
+def leaderboard_rows(markdown):
+    """The leaderboard's table as (rank, model, whose, notebook, test accuracy) tuples, header first."""
+    lines = [line for line in markdown.splitlines() if line.startswith("|")]
+    return [tuple(cell.strip() for cell in line.split("|")[1:6]) for line in lines[:1] + lines[2:]]
+
+
+def test_record_says_whose_model_it_is_and_collect_keeps_either_kind(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: shown.append(metadata))
+    book = results.record("Baseline", 0.5, 6.0, 100)
+    yours = results.record("Your entry", 0.6, 14.0, 100, whose="yours")
+    assert (book["whose"], yours["whose"]) == ("book", "yours")
+    old = {"model": "Chapter model", "test_accuracy": 0.4, "train_seconds": 1.0, "parameters": 10}
+    outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "."}, metadata=m) for m in shown]
+    outputs.append(
+        nbformat.v4.new_output("display_data", data={"text/plain": "."}, metadata={results.RESULT_MIME: old})
+    )
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=outputs)]), tmp_path / "n.ipynb"
+    )
+    assert [r["model"] for r in collect(tmp_path)] == ["Baseline", "Your entry", "Chapter model"]
+    assert [r["model"] for r in collect(tmp_path, whose="book")] == ["Baseline", "Chapter model"]
+    assert [r["model"] for r in collect(tmp_path, whose="yours")] == ["Your entry"]
+    with pytest.raises(ValueError, match="whose must be"):
+        results.record("m", 0.5, 1.0, 10, whose="mine")
+    with pytest.raises(ValueError, match="whose must be"):
+        collect(tmp_path, whose="mine")
+
+
+def test_leaderboard_takes_this_notebooks_entries_from_this_run_and_the_others_from_their_outputs():
+    saved = [
+        entry("Fast CNN", 0.69, notebook="07_fast_cnn.ipynb"),
+        entry("Baseline", 0.50),
+        entry("Your entry, last run", 0.61, "yours"),
+    ]
+    # record() returns no notebook: the leaderboard names the one running
+    session = [{k: v for k, v in r.items() if k != "notebook"} for r in (entry("Baseline", 0.5), entry("Yours", 0.66))]
+    board = results.leaderboard(saved, session, "08_challenge.ipynb")
+    assert [(r["model"], r["notebook"]) for r in board] == [
+        ("Fast CNN", "07_fast_cnn.ipynb"),
+        ("Baseline", "08_challenge.ipynb"),
+        ("Yours", "08_challenge.ipynb"),
+    ]
+
+
+def test_leaderboard_ranks_both_kinds_of_entry_by_test_accuracy():
+    board = [
+        entry("Two-layer net", 0.47, notebook="02_fc.ipynb"),
+        entry("Baseline", 0.50),
+        entry("Your entry", 0.61, "yours"),
+        entry("Fast CNN", 0.69, notebook="07_fast_cnn.ipynb"),
+    ]
+    assert leaderboard_rows(results.table(board, ranked=True)) == [
+        ("Rank", "Model", "Whose", "Notebook", "Test accuracy"),
+        ("1", "Fast CNN", "book", "07", "69.0%"),
+        ("2", "Your entry", "yours", "08", "61.0%"),
+        ("3", "Baseline", "book", "08", "50.0%"),
+        ("4", "Two-layer net", "book", "02", "47.0%"),
+    ]
+
+
+def test_tied_entries_share_a_rank_and_keep_their_order():
+    board = [entry("a", 0.5), entry("b", 0.6, "yours"), entry("c", 0.6), entry("d", 0.4)]
+    assert [row[:2] for row in leaderboard_rows(results.table(board, ranked=True))[1:]] == [
+        ("1", "b"),
+        ("1", "c"),
+        ("3", "a"),
+        ("4", "d"),
+    ]
+    assert results.ranks([0.7, 0.6, 0.6, 0.5]) == [1, 2, 2, 4]
+
+
+def test_an_empty_leaderboard_says_so():
+    assert results.leaderboard([], [], "08_challenge.ipynb") == []
+    assert results.table([], ranked=True) == "No model has been scored on the test split yet."

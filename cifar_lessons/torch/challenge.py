@@ -1,0 +1,62 @@
+"""The challenge's rule in code (notebook 08): the test split scores each model once.
+
+Every choice (hyperparameters, architecture, epochs) is made on the validation split. The test
+split answers one question per model, "how good is it?", through :func:`submit`, which refuses
+to ask it twice about the same model in one Python session.
+"""
+
+import dataclasses
+
+from cifar_lessons.metrics import parameter_count
+from cifar_lessons.results import record
+from cifar_lessons.torch.evaluate import recipe_accuracy
+
+_scored = {}  # model name -> its record: what the test split has answered in this session
+
+
+class AlreadyScoredError(RuntimeError):
+    """A model's test accuracy was asked for a second time."""
+
+    def _render_traceback_(self):
+        # IPython shows the rule that was broken, not a traceback into this module.
+        return [f"{type(self).__name__}: {self}"]
+
+
+def submit(name, trained, tensors, recipe, whose="yours"):
+    """Score a trained model on the test split, once per ``name``, and :func:`~cifar_lessons.results.record` it.
+
+    ``trained`` is the :class:`~cifar_lessons.torch.train.TrainResult` of
+    :func:`~cifar_lessons.torch.train.train` (a loop of your own can build one:
+    ``TrainResult(model=net, raw_model=net, seconds=...)``); its ``model`` is evaluated on
+    ``tensors["X_test"], ["y_test"]`` with ``recipe``'s test-time augmentation. ``whose`` is
+    ``"book"`` or ``"yours"``. Returns the record. Raises :class:`AlreadyScoredError` when a
+    model of that name was scored before in this session.
+    """
+    if name in _scored:
+        raise AlreadyScoredError(
+            f"{name!r} was already scored on the test split in this session "
+            f"({_scored[name]['test_accuracy']:.1%}). A model changed or picked after seeing its test score "
+            "is no longer measured fairly by it: make every choice on validation, and submit a different "
+            "model under a new name. (Restarting the kernel clears this memory, not yours.)"
+        )
+    test_accuracy = recipe_accuracy(trained.model, tensors["X_test"], tensors["y_test"], recipe)
+    result = record(
+        name, test_accuracy, trained.seconds, parameter_count(trained.model), tensors["X_test"].device, whose
+    )
+    _scored[name] = result
+    return result
+
+
+def submissions():
+    """The records of every model submitted in this session, in the order they were scored."""
+    return list(_scored.values())
+
+
+def changes(recipe, baseline):
+    """The fields of ``recipe`` (a :class:`~cifar_lessons.torch.recipe.Recipe`) that differ from
+    ``baseline``'s, as ``{field: recipe's value}``."""
+    return {
+        field.name: getattr(recipe, field.name)
+        for field in dataclasses.fields(recipe)
+        if getattr(recipe, field.name) != getattr(baseline, field.name)
+    }

@@ -1,0 +1,118 @@
+"""The challenge's check passes an entry written differently from the book's, fails stubs cleanly and
+names each planted mistake (the notebook's own entry passing it is tested with the learner copies,
+in test_exercises)."""
+
+import dataclasses
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from cifar_lessons.checks.challenge import check_my_entry  # noqa: E402
+from cifar_lessons.checks.core import ExerciseError  # noqa: E402
+
+
+def plain_recipe(baseline):
+    return dataclasses.replace(baseline, lr=0.05, ema=0.0, tta="flip", label_smoothing=0.0)
+
+
+def small_convnet(recipe, train_images):
+    torch.manual_seed(recipe.seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
+    ).to(train_images.device)
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def test_an_entry_written_differently_passes(capsys):
+    check_my_entry(plain_recipe, small_convnet)
+    assert capsys.readouterr().out == "my_entry: all checks passed\n"
+
+
+@pytest.mark.parametrize(
+    "args, name", [((stub, small_convnet), "my_recipe"), ((plain_recipe, stub), "build_my_model")], ids=str
+)
+def test_stubs_fail_as_not_implemented(args, name):
+    with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
+        check_my_entry(*args)
+
+
+class NoInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scores = nn.Parameter(torch.zeros(10))
+
+    def forward(self, x):
+        return self.scores.expand(len(x), 10)
+
+
+class ThroughNumPy(nn.Module):
+    """Scores that leave PyTorch for NumPy: fine without gradients, a crash in training."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return torch.from_numpy(self.net(x).numpy())
+
+
+def frozen(recipe, images):
+    return small_convnet(recipe, images).requires_grad_(False)
+
+
+def elsewhere(recipe, images):
+    return small_convnet(recipe, images).to("meta")
+
+
+@pytest.mark.parametrize(
+    "my_recipe, build_my_model, message",
+    [
+        (lambda baseline: {"epochs": 8}, small_convnet, "my_recipe should return a Recipe, e.g. dataclasses.replace"),
+        (plain_recipe, lambda recipe, images: NoInput, "returned the class NoInput itself: return a model"),
+        (plain_recipe, lambda recipe, images: None, "build_my_model should return a torch.nn.Module, got NoneType"),
+        (plain_recipe, elsewhere, "its parameters are on meta but the images on cpu: build it on train_images.device"),
+        (plain_recipe, frozen, "no parameter that requires a gradient"),
+        (
+            plain_recipe,
+            lambda recipe, images: nn.Sequential(small_convnet(recipe, images), nn.Linear(10, 100)),
+            "its model returned (4, 100), expected scores of shape (4, 10): one score per class",
+        ),
+        (plain_recipe, lambda recipe, images: NoInput(), "gives every image the same scores"),
+        (
+            plain_recipe,
+            lambda recipe, images: ThroughNumPy(small_convnet(recipe, images)),
+            "training its model with train() crashed",
+        ),
+        (
+            lambda baseline: dataclasses.replace(plain_recipe(baseline), lr=1e30),
+            small_convnet,
+            "the training loss became NaN or inf within two steps: is my_recipe's learning rate too high?",
+        ),
+        (
+            lambda baseline: dataclasses.replace(plain_recipe(baseline), lr=0.0),
+            small_convnet,
+            "one epoch of training changed none of the model's parameters",
+        ),
+    ],
+    ids=[
+        "not a recipe",
+        "a class",
+        "None",
+        "wrong device",
+        "frozen",
+        "100 classes",
+        "ignores the input",
+        "crashes in training",
+        "diverges",
+        "does not learn",
+    ],
+)
+def test_mistakes_are_named(my_recipe, build_my_model, message):
+    with pytest.raises(ExerciseError) as error:
+        check_my_entry(my_recipe, build_my_model)
+    assert message in str(error.value)
