@@ -54,6 +54,7 @@ class TwoLayerFC(nn.Module):
     """``two_layer_fc`` as a module: Linear(input_size, hidden_size) - ReLU - Linear(hidden_size,
     num_classes), weights Kaiming-normal, biases zero.
 
+    Layers are created in the order forward runs them, so parameters() lists them in that order.
     forward: x (N, d1, ..., dk) with d1 * ... * dk = input_size -> scores (N, num_classes).
     """
 
@@ -72,6 +73,7 @@ class ThreeLayerConvNet(nn.Module):
     padding 2) - ReLU - Conv2d(channel_1, channel_2, 3, padding 1) - ReLU - Linear(channel_2 * 32 *
     32, num_classes), weights Kaiming-normal, biases zero.
 
+    Layers are created in the order forward runs them, so parameters() lists them in that order.
     forward: x (N, in_channel, 32, 32) -> scores (N, num_classes).
     """
 
