@@ -6,6 +6,9 @@ One idea per module:
 - :mod:`~cifar_lessons.torch.tensors`: the chapter-0 arrays as normalized tensors on the device.
 - :mod:`~cifar_lessons.torch.augment`: seeded random flips and translations, on the device.
 - :mod:`~cifar_lessons.torch.convnet`: the chapter's small convnet.
+- :mod:`~cifar_lessons.torch.initialization`: Kaiming and Xavier initial weights from a layer's shape.
+- :mod:`~cifar_lessons.torch.networks`: notebook 06's small networks, as functions and as modules.
+- :mod:`~cifar_lessons.torch.loop`: one epoch of training, one of evaluation, and their minibatches.
 - :mod:`~cifar_lessons.torch.whitening`: first-layer filters that whiten image patches.
 - :mod:`~cifar_lessons.torch.fastnet`: the fast-training network of notebook 07.
 - :mod:`~cifar_lessons.torch.recipe`: the training hyperparameters, in one place.

@@ -1,0 +1,375 @@
+"""The PyTorch lesson's checks pass correct code written differently from the references, fail
+stubs cleanly and name each planted mistake (the notebook's own solutions passing them is tested
+with the learner copies, in test_exercises)."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from lesson_checks import check_tests  # noqa: E402
+
+from cifar_lessons.checks import pytorch as checks  # noqa: E402
+from cifar_lessons.checks.core import ExerciseError  # noqa: E402
+from cifar_lessons.torch import initialization, loop, networks  # noqa: E402
+
+
+def fan_in(shape):
+    return shape[0] if len(shape) == 2 else shape[1] * shape[2] * shape[3]
+
+
+def fan_out(shape):
+    return shape[1] if len(shape) == 2 else shape[0] * shape[2] * shape[3]
+
+
+def kaiming(shape):
+    return torch.normal(0.0, (2 / fan_in(shape)) ** 0.5, size=shape).requires_grad_(True)
+
+
+def xavier(shape):
+    weights = torch.empty(shape)
+    weights.normal_(std=(2 / (fan_in(shape) + fan_out(shape))) ** 0.5)
+    weights.requires_grad = True
+    return weights
+
+
+def two_layer(x, params):
+    w1, b1, w2, b2 = params
+    return F.linear(F.linear(x.reshape(len(x), -1), w1.T, b1).clamp(min=0), w2.T, b2)
+
+
+def three_layer(x, params):
+    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+    maps = torch.conv2d(x, conv_w1, conv_b1, padding="same").clamp(min=0)
+    maps = torch.conv2d(maps, conv_w2, conv_b2, padding="same").clamp(min=0)
+    return torch.einsum("nd,dk->nk", maps.reshape(len(x), -1), fc_w) + fc_b
+
+
+class Fc(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Flatten(), nn.Linear(input_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, num_classes)
+        )
+        for layer in self.layers:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                layer.bias.data.zero_()
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class Conv(nn.Module):
+    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+        super().__init__()
+        self.first = nn.Conv2d(in_channel, channel_1, (5, 5), padding="same")
+        self.second = nn.Conv2d(channel_1, channel_2, (3, 3), padding="same")
+        self.scores = nn.Linear(32 * 32 * channel_2, num_classes)
+        for layer in (self.first, self.second, self.scores):
+            nn.init.normal_(layer.weight, std=math.sqrt(2 / layer.weight[0].numel()))
+            nn.init.constant_(layer.bias, 0.0)
+
+    def forward(self, x):
+        return F.linear(
+            F.relu(self.second(F.relu(self.first(x)))).reshape(len(x), -1), self.scores.weight, self.scores.bias
+        )
+
+
+def epoch(model, optimizer, loader, device):
+    model.train(True)
+    losses, sizes = [], []
+    for images, labels in loader:
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.CrossEntropyLoss()(model(images.to(device)), labels.to(device))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach() * len(labels))
+        sizes.append(len(labels))
+    return (torch.stack(losses).sum() / sum(sizes)).item()
+
+
+def accuracy(model, loader, device):
+    model.train(False)
+    with torch.inference_mode():
+        pairs = [(model(x.to(device)).max(dim=1).indices, y.to(device)) for x, y in loader]
+    predicted, labels = (torch.cat(part) for part in zip(*pairs))
+    return (predicted == labels).double().mean().item()
+
+
+INDEPENDENT = {
+    checks.check_kaiming_normal: (kaiming,),
+    checks.check_xavier_normal: (xavier,),
+    checks.check_two_layer_fc: (two_layer,),
+    checks.check_three_layer_convnet: (three_layer,),
+    checks.check_TwoLayerFC: (Fc,),
+    checks.check_ThreeLayerConvNet: (Conv,),
+    checks.check_train_epoch: (epoch,),
+    checks.check_evaluate: (accuracy,),
+}
+test_a_correct_implementation_written_differently_passes, test_stub_is_not_implemented_yet = check_tests(INDEPENDENT)
+
+
+REFERENCES = [
+    (initialization, "kaiming_normal"),
+    (initialization, "xavier_normal"),
+    (networks, "two_layer_fc"),
+    (networks, "three_layer_convnet"),
+    (networks, "TwoLayerFC"),
+    (networks, "ThreeLayerConvNet"),
+    (loop, "train_epoch"),
+    (loop, "evaluate"),
+]
+
+
+@pytest.mark.parametrize("module, name", REFERENCES, ids=[name for _, name in REFERENCES])
+def test_the_package_references_pass_as_later_chapters_use_them(module, name, capsys):
+    getattr(checks, f"check_{name}")(getattr(module, name))
+    assert capsys.readouterr().out.endswith("all checks passed\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Planted mistakes
+
+
+def scaled(std_of_shape):
+    return lambda shape: (torch.randn(shape) * std_of_shape(shape)).requires_grad_()
+
+
+def conv_no_padding(x, params):
+    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+    maps = F.relu(F.conv2d(F.relu(F.conv2d(x, conv_w1, conv_b1)), conv_w2, conv_b2, padding=1))
+    return maps.flatten(1) @ fc_w + fc_b
+
+
+def conv_one_layer(x, params):
+    conv_w1, conv_b1, _, _, fc_w, fc_b = params
+    return F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2)).flatten(1) @ fc_w + fc_b
+
+
+def conv_flattened_channels_last(x, params):
+    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+    maps = F.relu(F.conv2d(F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2)), conv_w2, conv_b2, padding=1))
+    return maps.permute(0, 2, 3, 1).flatten(1) @ fc_w + fc_b
+
+
+def conv_without_fc_bias(x, params):
+    return networks.three_layer_convnet(x, [*params[:5], torch.zeros_like(params[5])])
+
+
+def fc_detached(x, params):
+    return networks.two_layer_fc(x, [p.detach() for p in params])
+
+
+class FcWithoutBias(Fc):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__(input_size, hidden_size, num_classes)
+        self.layers[3] = nn.Linear(hidden_size, num_classes, bias=False)
+        nn.init.kaiming_normal_(self.layers[3].weight)
+
+
+class FcWithoutRelu(Fc):
+    def forward(self, x):
+        return self.layers[3](self.layers[1](self.layers[0](x)))
+
+
+class FcWithDefaultInit(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(input_size, hidden_size), nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class FcWithLinearFanOut(FcWithDefaultInit):
+    """Kaiming by the x @ w convention applied to nn.Linear's (out, in) weights: fan_in = out."""
+
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__(input_size, hidden_size, num_classes)
+        for layer in (self.fc1, self.fc2):
+            with torch.no_grad():
+                layer.weight.copy_(initialization.kaiming_normal(tuple(layer.weight.shape)))
+                layer.bias.zero_()
+
+
+class ConvWithoutPadding(Conv):
+    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+        super().__init__(in_channel, channel_1, channel_2, num_classes)
+        self.first.padding = (0, 0)
+
+
+class ConvRegisteredBackwards(nn.Module):
+    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+        super().__init__()
+        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)
+        self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1)
+        self.conv1 = nn.Conv2d(in_channel, channel_1, 5, padding=2)
+        for layer in (self.conv1, self.conv2, self.fc):
+            nn.init.kaiming_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.conv2(F.relu(self.conv1(x)))).flatten(1))
+
+
+def epoch_without_zero_grad(model, optimizer, loader, device):
+    model.train()
+    for images, labels in loader:
+        F.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+    return 0.0
+
+
+def epoch_in_eval_mode(model, optimizer, loader, device):
+    losses = []
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
+def epoch_summing(model, optimizer, loader, device):
+    model.train()
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels, reduction="sum")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return 0.0
+
+
+def epoch_without_step(model, optimizer, loader, device):
+    model.train()
+    for images, labels in loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(images), labels).backward()
+    return 0.0
+
+
+def epoch_returning_last_loss(model, optimizer, loader, device):
+    model.train()
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def epoch_returning_a_tensor(model, optimizer, loader, device):
+    epoch(model, optimizer, loader, device)
+    return torch.tensor(1.0)
+
+
+def accuracy_in_training_mode(model, loader, device):
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / sum(len(y) for _, y in loader)
+
+
+def accuracy_with_graph(model, loader, device):
+    model.eval()
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / sum(len(y) for _, y in loader)
+
+
+def accuracy_per_batch(model, loader, device):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).double().mean().item() for x, y in loader) / len(loader)
+
+
+def accuracy_in_percent(model, loader, device):
+    return 100 * accuracy(model, loader, device)
+
+
+MISTAKES = [
+    (checks.check_kaiming_normal, scaled(lambda s: (1 / fan_in(s)) ** 0.5), "it lacks the factor 2"),
+    (checks.check_kaiming_normal, scaled(lambda s: 2 / fan_in(s)), "uses the variance 2 / fan_in as the standard"),
+    (checks.check_kaiming_normal, scaled(lambda s: (2 / math.prod(s[1:])) ** 0.5), "fan_in = shape\\[1\\]"),
+    (checks.check_kaiming_normal, scaled(lambda s: (2 / math.prod(s)) ** 0.5), "product of the whole shape"),
+    (
+        checks.check_kaiming_normal,
+        lambda s: torch.randn(s, requires_grad=True) * (2 / fan_in(s)) ** 0.5,
+        "not a leaf tensor",
+    ),
+    (checks.check_kaiming_normal, lambda s: torch.randn(s) * (2 / fan_in(s)) ** 0.5, "does not require grad"),
+    (
+        checks.check_kaiming_normal,
+        lambda s: (torch.randn(s, dtype=torch.float64) * (2 / fan_in(s)) ** 0.5).requires_grad_(),
+        "expected torch.float32",
+    ),
+    (
+        checks.check_kaiming_normal,
+        lambda s: ((torch.rand(s) - 0.5) * (24 / fan_in(s)) ** 0.5).requires_grad_(),
+        "uniform distribution",
+    ),
+    (checks.check_kaiming_normal, lambda s: (torch.rand(s) * 0.1).requires_grad_(), "average"),
+    (checks.check_kaiming_normal, lambda s: kaiming(s).detach().numpy(), "expected a torch.Tensor"),
+    (checks.check_kaiming_normal, lambda s: kaiming(s[::-1]), "has shape"),
+    (checks.check_xavier_normal, scaled(lambda s: (2 / fan_in(s)) ** 0.5), "that is Kaiming's"),
+    (checks.check_xavier_normal, scaled(lambda s: (1 / (fan_in(s) + fan_out(s))) ** 0.5), "lacks the factor 2"),
+    (
+        checks.check_xavier_normal,
+        scaled(lambda s: (2 / (fan_in(s) + (s[0] if len(s) == 4 else s[1]))) ** 0.5),
+        "it takes fan_out = F",
+    ),
+    (checks.check_two_layer_fc, lambda x, p: F.relu(x @ p[0] + p[1]) @ p[2] + p[3], "Flatten x to \\(N, D\\) first"),
+    (checks.check_two_layer_fc, lambda x, p: (x.flatten(1) @ p[0] + p[1]) @ p[2] + p[3], "ReLU between the layers"),
+    (checks.check_two_layer_fc, lambda x, p: F.relu(x.flatten(1) @ p[0]) @ p[2] + p[3], "bias b1 is missing"),
+    (checks.check_two_layer_fc, lambda x, p: F.relu(x.flatten(1) @ p[0] + p[1]) @ p[2], "bias b2 is missing"),
+    (checks.check_two_layer_fc, lambda x, p: F.relu(two_layer(x, p)), "ReLU to the scores"),
+    (
+        checks.check_two_layer_fc,
+        lambda x, p: two_layer(x.permute(0, 2, 3, 1) if x.ndim == 4 else x, p),
+        "flattens in the wrong order",
+    ),
+    (checks.check_two_layer_fc, lambda x, p: F.relu(x.flatten(1) @ p[0] + p[1]), "shape \\(4, 20\\), expected"),
+    (checks.check_two_layer_fc, fc_detached, "do not depend on params for autograd"),
+    (checks.check_three_layer_convnet, conv_no_padding, "first convolution turned 8 x 8 into 4 x 4: pad"),
+    (checks.check_three_layer_convnet, conv_one_layer, "ran one convolution"),
+    (checks.check_three_layer_convnet, conv_flattened_channels_last, "flattens in the wrong order"),
+    (checks.check_three_layer_convnet, conv_without_fc_bias, "bias fc_b is missing"),
+    (
+        checks.check_three_layer_convnet,
+        lambda x, p: networks.three_layer_convnet(x, [p[0], torch.zeros_like(p[1]), *p[2:]]),
+        "bias conv_b1 is missing",
+    ),
+    (checks.check_TwoLayerFC, FcWithoutBias, "a layer has no bias"),
+    (checks.check_TwoLayerFC, FcWithoutRelu, "ReLU between the layers"),
+    (checks.check_TwoLayerFC, FcWithDefaultInit, "PyTorch's default initialization"),
+    (checks.check_TwoLayerFC, FcWithLinearFanOut, "takes fan_in = shape\\[0\\]"),
+    (checks.check_TwoLayerFC, lambda *args: object(), "not an nn.Module"),
+    (checks.check_ThreeLayerConvNet, ConvWithoutPadding, "first convolution turned 32 x 32 into 28 x 28"),
+    (checks.check_ThreeLayerConvNet, ConvRegisteredBackwards, "in the order forward runs them"),
+    (checks.check_train_epoch, epoch_without_zero_grad, "gradients accumulate from batch to batch"),
+    (checks.check_train_epoch, epoch_in_eval_mode, "call model.train\\(\\) first"),
+    (checks.check_train_epoch, epoch_summing, "summed over the batch, not averaged"),
+    (checks.check_train_epoch, epoch_without_step, "parameters did not change"),
+    (checks.check_train_epoch, epoch_returning_last_loss, "the last batch's"),
+    (checks.check_train_epoch, epoch_returning_a_tensor, "return the mean loss as a float"),
+    (checks.check_evaluate, accuracy_in_training_mode, "call model.eval\\(\\) first"),
+    (checks.check_evaluate, accuracy_with_graph, "torch.no_grad"),
+    (checks.check_evaluate, accuracy_per_batch, "averages the batches' accuracies"),
+    (checks.check_evaluate, accuracy_in_percent, "a percentage"),
+]
+
+
+@pytest.mark.parametrize("check, wrong, message", MISTAKES)
+def test_a_planted_mistake_is_named(check, wrong, message):
+    with pytest.raises(ExerciseError, match=message):
+        check(wrong)
+
+
+def test_a_check_leaves_the_notebooks_random_numbers_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    checks.check_kaiming_normal(initialization.kaiming_normal)
+    checks.check_train_epoch(epoch)
+    assert torch.equal(torch.rand(3), expected)
