@@ -40,6 +40,27 @@ def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, lear
     return solver
 
 
+def train_with_adam(model, data, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0):
+    """Train ``model`` (any NumPy model: ``params`` and ``loss``) with Adam; return its Solver.
+
+    ``seed`` fixes the minibatches and the scored subsamples; the initial weights are the
+    model's own (build it with a seed too).
+    """
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": learning_rate},
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        verbose=False,
+        progress=False,
+        seed=seed,
+    )
+    solver.train()
+    return solver
+
+
 def over_seeds(run, seeds=SEEDS):
     """``run(seed)`` for every seed, as an array with one row per seed.
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cifar_lessons import layer_utils, layers
+from cifar_lessons import fast_layers, layer_utils, layers
 
 # normalization name -> its (forward, backward) layer functions
 NORMALIZATIONS = {
@@ -157,13 +157,14 @@ class FullyConnectedNet:
 class ThreeLayerConvNet:
     """A small convolutional network::
 
-        conv - relu - 2x2 max pool - affine - relu - affine - softmax
+        conv - [spatial batch/group norm] - relu - 2x2 max pool - affine - relu - affine - softmax
 
     The convolution has stride 1 and pads by (filter_size - 1) // 2, so it keeps the
     height and width; the pool halves them. Parameters in ``self.params``: W1 (F, C, fs, fs),
-    b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3.
-    Weights are drawn from N(0, weight_scale**2), biases start at 0. It runs on the fast
-    layers of :mod:`cifar_lessons.fast_layers`.
+    b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3, and with
+    normalization gamma1, beta1: (F,) for batch norm, (1, F, 1, 1) for group norm.
+    Weights are drawn from N(0, weight_scale**2), biases start at 0, gamma1 at 1, beta1 at 0.
+    It runs on the fast layers of :mod:`cifar_lessons.fast_layers`.
 
     Inputs:
         input_dim: (C, H, W) of one example; H and W even, so the pool tiles them
@@ -175,7 +176,11 @@ class ThreeLayerConvNet:
         reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over W1, W2, W3
         dtype: float32 to train fast, float64 to check gradients
         seed: fixes the initial weights (None: fresh randomness)
+        normalization: None, "batchnorm" (spatial batch norm) or "groupnorm", after the convolution
+        groups: G, the groups of channels of group norm (a divisor of num_filters)
     """
+
+    NORMALIZATIONS = (None, "batchnorm", "groupnorm")
 
     def __init__(
         self,
@@ -188,6 +193,8 @@ class ThreeLayerConvNet:
         reg=0.0,
         dtype=np.float32,
         seed=None,
+        normalization=None,
+        groups=4,
     ):
         C, H, W = input_dim
         for name, value in (
@@ -202,7 +209,15 @@ class ThreeLayerConvNet:
             raise ValueError(f"filter_size must be odd so the padded convolution keeps H and W, got {filter_size}")
         if H % 2 or W % 2:
             raise ValueError(f"input_dim {tuple(input_dim)}: H and W must be even for the 2x2 pool")
+        if normalization not in self.NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {self.NORMALIZATIONS}, got {normalization!r}")
+        if normalization == "groupnorm" and (
+            not isinstance(groups, (int, np.integer)) or groups < 1 or num_filters % groups
+        ):
+            raise ValueError(f"groups must be a positive divisor of num_filters={num_filters}, got {groups!r}")
         _check_model_settings(reg, weight_scale, dtype)
+        self.normalization = normalization
+        self.groups = groups
         self.reg = reg
         self.dtype = dtype
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
@@ -217,17 +232,61 @@ class ThreeLayerConvNet:
         for i, shape in enumerate(shapes.values(), start=1):
             self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)).astype(dtype)
             self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=dtype)
+        # The norm's state, as FullyConnectedNet keeps it (the Solver saves the best model's):
+        # batch norm's mode and running statistics; group norm has neither.
+        self.bn_params = []
+        if normalization:
+            norm_shape = (num_filters,) if normalization == "batchnorm" else (1, num_filters, 1, 1)
+            self.params["gamma1"] = np.ones(norm_shape, dtype=dtype)
+            self.params["beta1"] = np.zeros(norm_shape, dtype=dtype)
+            self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
+
+    def conv_block_forward(self, X):
+        """The block before the affine layers, conv - [norm] - relu - 2x2 max pool, on X (N, C, H, W).
+
+        Returns (out, cache): out (N, F, H/2, W/2), cache for :meth:`conv_block_backward`.
+        """
+        p = self.params
+        if not self.normalization:
+            return layer_utils.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
+        a, conv_cache = fast_layers.conv_forward_fast(X, p["W1"], p["b1"], self.conv_param)
+        if self.normalization == "batchnorm":
+            a, norm_cache = layers.spatial_batchnorm_forward(a, p["gamma1"], p["beta1"], self.bn_params[0])
+        else:
+            a, norm_cache = layers.spatial_groupnorm_forward(a, p["gamma1"], p["beta1"], self.groups, self.bn_params[0])
+        a, relu_cache = layers.relu_forward(a)
+        out, pool_cache = fast_layers.max_pool_forward_fast(a, self.pool_param)
+        return out, (conv_cache, norm_cache, relu_cache, pool_cache)
+
+    def conv_block_backward(self, dout, cache, grads):
+        """Backward through :meth:`conv_block_forward`: dout (N, F, H/2, W/2) -> dX (N, C, H, W).
+
+        Stores the block's parameter gradients (W1, b1, and gamma1, beta1 with a norm) in ``grads``.
+        """
+        if not self.normalization:
+            dX, grads["W1"], grads["b1"] = layer_utils.conv_relu_pool_backward(dout, cache)
+            return dX
+        conv_cache, norm_cache, relu_cache, pool_cache = cache
+        da = layers.relu_backward(fast_layers.max_pool_backward_fast(dout, pool_cache), relu_cache)
+        if self.normalization == "batchnorm":
+            da, grads["gamma1"], grads["beta1"] = layers.spatial_batchnorm_backward(da, norm_cache)
+        else:
+            da, grads["gamma1"], grads["beta1"] = layers.spatial_groupnorm_backward(da, norm_cache)
+        dX, grads["W1"], grads["b1"] = fast_layers.conv_backward_fast(da, conv_cache)
+        return dX
 
     def loss(self, X, y=None):
         """Scores, or loss and gradients.
 
         Inputs: X (N, C, H, W); y (N,) integer labels or None.
-        Returns scores (N, num_classes) when y is None, otherwise ``(loss, grads)`` with
-        grads[name] shaped like params[name].
+        Returns scores (N, num_classes) when y is None (batch norm then uses its running
+        statistics), otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
         """
         X = np.asarray(X).astype(self.dtype, copy=False)
         p = self.params
-        pooled, conv_cache = layer_utils.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
+        if self.normalization == "batchnorm":
+            self.bn_params[0]["mode"] = "test" if y is None else "train"
+        pooled, conv_cache = self.conv_block_forward(X)
         hidden, hidden_cache = layer_utils.affine_relu_forward(pooled, p["W2"], p["b2"])
         scores, scores_cache = layers.affine_forward(hidden, p["W3"], p["b3"])
         if y is None:
@@ -237,7 +296,7 @@ class ThreeLayerConvNet:
         grads = {}
         dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, scores_cache)
         dpooled, grads["W2"], grads["b2"] = layer_utils.affine_relu_backward(dhidden, hidden_cache)
-        _, grads["W1"], grads["b1"] = layer_utils.conv_relu_pool_backward(dpooled, conv_cache)
+        self.conv_block_backward(dpooled, conv_cache, grads)
         for name in ("W1", "W2", "W3"):
             loss += 0.5 * self.reg * np.sum(p[name] * p[name])
             grads[name] += self.reg * p[name]

@@ -4,6 +4,7 @@ notebook's own solutions passing them is tested with the learner copies, in test
 import numpy as np
 import pytest
 
+from cifar_lessons import fast_layers, layer_utils, models
 from cifar_lessons import layers as L
 from cifar_lessons.checks import convolutional_networks as checks
 from cifar_lessons.checks.core import ExerciseError
@@ -149,3 +150,340 @@ MISTAKES = [
 def test_planted_mistakes_are_named(name, functions, message):
     with pytest.raises(ExerciseError, match=message):
         getattr(checks, f"check_{name}")(*functions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sandwich layers and the convnets: correct code written differently passes, stubs and mistakes are named
+
+
+def conv_pool_relu_forward(x, w, b, conv_param, pool_param):
+    # ReLU and max pooling commute: pooling first is as correct, and cheaper
+    conv, conv_cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
+    pooled, pool_cache = fast_layers.max_pool_forward_fast(conv, pool_param)
+    return np.maximum(pooled, 0), {"conv": conv_cache, "pool": pool_cache, "pooled": pooled}
+
+
+def conv_pool_relu_backward(dout, cache):
+    dpooled = np.where(cache["pooled"] > 0, dout, 0)
+    return fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(dpooled, cache["pool"]), cache["conv"])
+
+
+def affine_relu_with_dict_cache(x, w, b):
+    scores = x.reshape(len(x), -1) @ w + b
+    return np.maximum(scores, 0), {"x": x, "w": w, "active": scores > 0}
+
+
+def affine_relu_backward_with_dict_cache(dout, cache):
+    dscores = dout * cache["active"]
+    x, w = cache["x"], cache["w"]
+    return (dscores @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dscores, dscores.sum(axis=0)
+
+
+class LoopedConvNet(models.ThreeLayerConvNet):
+    """The convnet on the naive layers, its softmax and L2 term written out, in one method."""
+
+    def normalize(self, conv, test_mode):
+        """No normalization: (conv, its backward)."""
+        return conv, lambda dconv, grads: dconv
+
+    def loss(self, X, y=None):
+        p = self.params
+        conv, conv_cache = L.conv_forward_naive(X, p["W1"], p["b1"], self.conv_param)
+        normed, normalize_backward = self.normalize(conv, y is None)
+        pooled, pool_cache = L.max_pool_forward_naive(np.maximum(normed, 0), self.pool_param)
+        flat = pooled.reshape(len(X), -1)
+        hidden = np.maximum(flat @ p["W2"] + p["b2"], 0)
+        scores = hidden @ p["W3"] + p["b3"]
+        if y is None:
+            return scores
+        probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        weights = [p["W1"], p["W2"], p["W3"]]
+        loss = -np.log(probabilities[np.arange(len(X)), y]).mean() + self.reg / 2 * sum((W**2).sum() for W in weights)
+        dscores = probabilities
+        dscores[np.arange(len(X)), y] -= 1
+        dscores /= len(X)
+        dhidden = dscores @ p["W3"].T * (hidden > 0)
+        dpooled = (dhidden @ p["W2"].T).reshape(pooled.shape)
+        grads = {"W2": flat.T @ dhidden, "b2": dhidden.sum(axis=0), "W3": hidden.T @ dscores, "b3": dscores.sum(axis=0)}
+        dconv = normalize_backward(L.max_pool_backward_naive(dpooled, pool_cache) * (normed > 0), grads)
+        _, grads["W1"], grads["b1"] = L.conv_backward_naive(dconv, conv_cache)
+        for name, W in zip(("W1", "W2", "W3"), weights):
+            grads[name] = grads[name] + self.reg * W
+        return loss, grads
+
+
+class LoopedNormalizedConvNet(LoopedConvNet):
+    """LoopedConvNet with the norm it was built with, set up in one method."""
+
+    def normalize(self, conv, test_mode):
+        p = self.params
+        if self.normalization == "groupnorm":
+            out, cache = L.spatial_groupnorm_forward(conv, p["gamma1"], p["beta1"], self.groups, {})
+            backward = L.spatial_groupnorm_backward
+        else:
+            self.bn_params[0]["mode"] = "test" if test_mode else "train"
+            out, cache = L.spatial_batchnorm_forward(conv, p["gamma1"], p["beta1"], self.bn_params[0])
+            backward = L.spatial_batchnorm_backward
+
+        def normalize_backward(dout, grads):
+            dconv, grads["gamma1"], grads["beta1"] = backward(dout, cache)
+            return dconv
+
+        return out, normalize_backward
+
+
+class StubConvNet(models.ThreeLayerConvNet):
+    def loss(self, X, y=None):
+        raise NotImplementedError
+
+
+SANDWICH_CHECKS = [  # (check, what it takes, the name its messages start with)
+    (checks.check_conv_relu_pool_forward, (conv_pool_relu_forward,), "conv_relu_pool_forward"),
+    (
+        checks.check_conv_relu_pool_backward,
+        (conv_pool_relu_forward, conv_pool_relu_backward),
+        "conv_relu_pool_backward",
+    ),
+    (checks.check_affine_relu_forward, (affine_relu_with_dict_cache,), "affine_relu_forward"),
+    (
+        checks.check_affine_relu_backward,
+        (affine_relu_with_dict_cache, affine_relu_backward_with_dict_cache),
+        "affine_relu_backward",
+    ),
+    (checks.check_three_layer_convnet, (LoopedConvNet,), "ThreeLayerConvNet"),
+    (checks.check_normalized_convnet, (LoopedNormalizedConvNet,), "NormalizedConvNet"),
+]
+
+
+@pytest.mark.parametrize("check, functions, name", SANDWICH_CHECKS, ids=[c[2] for c in SANDWICH_CHECKS])
+def test_correct_code_written_differently_passes(check, functions, name, capsys):
+    check(*functions)
+    assert capsys.readouterr().out.endswith(f"{name}: all checks passed\n")
+
+
+@pytest.mark.parametrize("check, functions, name", SANDWICH_CHECKS, ids=[c[2] for c in SANDWICH_CHECKS])
+def test_a_stub_is_not_implemented_yet(check, functions, name):
+    last = StubConvNet if name[0].isupper() else stub
+    with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
+        check(*functions[:-1], last)
+
+
+def conv_relu_pool_without_relu(x, w, b, conv_param, pool_param):
+    conv, conv_cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
+    return fast_layers.max_pool_forward_fast(conv, pool_param)[0], conv_cache
+
+
+def conv_relu_without_pool(x, w, b, conv_param, pool_param):
+    return layer_utils.conv_relu_forward(x, w, b, conv_param)
+
+
+def conv_relu_pool_in_float64(x, w, b, conv_param, pool_param):
+    return layer_utils.conv_relu_pool_forward(*(a.astype(np.float64) for a in (x, w, b)), conv_param, pool_param)
+
+
+def conv_relu_pool_backward_relu_first(dout, cache):
+    (conv_cache, relu_cache), pool_cache = cache
+    drelu = L.relu_backward(dout, relu_cache)
+    return fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(drelu, pool_cache), conv_cache)
+
+
+def conv_relu_pool_backward_swapped_caches(dout, cache):
+    (conv_cache, relu_cache), pool_cache = cache
+    dconv = L.relu_backward(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
+    return fast_layers.conv_backward_fast(dconv, relu_cache)
+
+
+def conv_relu_pool_backward_without_relu(dout, cache):
+    (conv_cache, _), pool_cache = cache
+    return fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
+
+
+def affine_relu_without_relu(x, w, b):
+    return L.affine_forward(x, w, b)
+
+
+def relu_then_affine(x, w, b):
+    return L.affine_forward(np.maximum(x, 0), w, b)
+
+
+def affine_relu_backward_without_relu(dout, cache):
+    return L.affine_backward(dout, cache[0])
+
+
+def affine_relu_backward_swapped_caches(dout, cache):
+    fc_cache, relu_cache = cache
+    return L.affine_backward(L.relu_backward(dout, fc_cache), relu_cache)
+
+
+def planted(**overrides):
+    """The reference convnet with some of its methods replaced: one planted mistake."""
+    return type("Planted", (models.ThreeLayerConvNet,), overrides)
+
+
+def loss_with(change):
+    """A loss method that returns ``change(model, X, y, loss, grads)`` instead of the reference's result."""
+
+    def loss(self, X, y=None):
+        result = models.ThreeLayerConvNet.loss(self, X, y)
+        return result if y is None else change(self, X, y, *result)
+
+    return loss
+
+
+def weights_squared(model, keys=("W1", "W2", "W3")):
+    return sum(np.sum(model.params[key] ** 2) for key in keys)
+
+
+def without_reg(self, X, y=None):
+    reg, self.reg = self.reg, 0.0
+    try:
+        return models.ThreeLayerConvNet.loss(self, X, y)
+    finally:
+        self.reg = reg
+
+
+def with_grads(change):
+    def grads_changed(model, X, y, loss, grads):
+        change(model, grads)
+        return loss, grads
+
+    return loss_with(grads_changed)
+
+
+def scores_without_hidden_relu(self, X, y=None):
+    if y is not None:
+        return models.ThreeLayerConvNet.loss(self, X, y)
+    p = self.params
+    hidden = L.affine_forward(self.conv_block_forward(X)[0], p["W2"], p["b2"])[0]
+    return L.affine_forward(hidden, p["W3"], p["b3"])[0]
+
+
+def conv_block_backward_relu_first(self, dout, cache, grads):
+    (conv_cache, relu_cache), pool_cache = cache
+    drelu = L.relu_backward(dout, relu_cache)
+    return conv_block_backward_of_reference(self, drelu, cache, grads)
+
+
+conv_block_backward_of_reference = models.ThreeLayerConvNet.conv_block_backward
+
+
+def ignoring_the_norm(self, X, y=None):
+    normalization, self.normalization = self.normalization, None
+    try:
+        return models.ThreeLayerConvNet.loss(self, X, y)
+    finally:
+        self.normalization = normalization
+
+
+def conv_block_always_in_train_mode(self, X):
+    for bn_param in self.bn_params:
+        if "mode" in bn_param:
+            bn_param["mode"] = "train"
+    return models.ThreeLayerConvNet.conv_block_forward(self, X)
+
+
+def regularized(key):
+    def change(model, grads):
+        grads[key] = grads[key] + model.reg * model.params[key]
+
+    return change
+
+
+CONVNET_MISTAKES = [
+    (
+        "summed loss",
+        planted(loss=loss_with(lambda model, X, y, loss, grads: (loss * len(X), grads))),
+        "summed over the batch",
+    ),
+    ("no L2 term", planted(loss=without_reg), "leaves out the L2 term"),
+    (
+        "L2 term without 0.5",
+        planted(loss=loss_with(lambda m, X, y, loss, grads: (loss + 0.5 * m.reg * weights_squared(m), grads))),
+        "lacks the factor 0.5",
+    ),
+    (
+        "biases regularized",
+        planted(
+            loss=loss_with(
+                lambda m, X, y, loss, grads: (loss + 0.5 * m.reg * weights_squared(m, ("b1", "b2", "b3")), grads)
+            )
+        ),
+        "regularizes every parameter",
+    ),
+    (
+        "W2 not regularized",
+        planted(loss=loss_with(lambda m, X, y, loss, grads: (loss - 0.5 * m.reg * weights_squared(m, ("W2",)), grads))),
+        "its L2 term leaves out W2",
+    ),
+    (
+        "no L2 gradient",
+        planted(loss=with_grads(lambda m, grads: grads.update(W1=grads["W1"] - m.reg * m.params["W1"]))),
+        r"grads\['W1'\] is wrong: it misses the L2 term's gradient reg \* W1",
+    ),
+    ("b3 regularized", planted(loss=with_grads(regularized("b3"))), r"it regularizes b3; only W1, W2, W3 are"),
+    ("no b1 gradient", planted(loss=with_grads(lambda m, grads: grads.pop("b1"))), r"it misses \['b1'\]"),
+    ("no hidden ReLU", planted(loss=scores_without_hidden_relu), "skips the ReLU after the hidden affine layer"),
+    (
+        "a tuple for y=None",
+        planted(loss=lambda self, X, y=None: models.ThreeLayerConvNet.loss(self, X, np.zeros(len(X), int))),
+        "should return the scores alone",
+    ),
+    (
+        "backward out of order",
+        planted(conv_block_backward=conv_block_backward_relu_first),
+        r"crashed: .*Undo the forward's layers in reverse order",
+    ),
+]
+NORMALIZED_MISTAKES = [
+    ("the norm ignored", planted(loss=ignoring_the_norm), "its loss is ThreeLayerConvNet's without the norm"),
+    (
+        "batch statistics at test time",
+        planted(conv_block_forward=conv_block_always_in_train_mode),
+        r"loss\(X\) is wrong: at test time \(y is None\) batch norm must use its running statistics",
+    ),
+    ("gamma1 regularized", planted(loss=with_grads(regularized("gamma1"))), "it regularizes gamma1"),
+]
+SANDWICH_MISTAKES = [
+    (checks.check_conv_relu_pool_forward, (conv_relu_pool_without_relu,), "skips the ReLU after the convolution"),
+    (checks.check_conv_relu_pool_forward, (conv_relu_without_pool,), "It skips the max pool"),
+    (checks.check_conv_relu_pool_forward, (conv_relu_pool_in_float64,), "float64 for float32 inputs"),
+    (
+        checks.check_conv_relu_pool_backward,
+        (layer_utils.conv_relu_pool_forward, conv_relu_pool_backward_relu_first),
+        r"crashed: .*reverse order \(max pool, ReLU, convolution\)",
+    ),
+    (
+        checks.check_conv_relu_pool_backward,
+        (layer_utils.conv_relu_pool_forward, conv_relu_pool_backward_swapped_caches),
+        "crashed: .*giving each backward the cache its own forward returned",
+    ),
+    (
+        checks.check_conv_relu_pool_backward,
+        (layer_utils.conv_relu_pool_forward, conv_relu_pool_backward_without_relu),
+        "it skips the ReLU's backward",
+    ),
+    (checks.check_affine_relu_forward, (affine_relu_without_relu,), "skips the ReLU after the affine layer"),
+    (checks.check_affine_relu_forward, (relu_then_affine,), "it applies the ReLU to the input"),
+    (
+        checks.check_affine_relu_backward,
+        (layer_utils.affine_relu_forward, affine_relu_backward_without_relu),
+        "it skips the ReLU's backward",
+    ),
+    (
+        checks.check_affine_relu_backward,
+        (layer_utils.affine_relu_forward, affine_relu_backward_swapped_caches),
+        r"crashed: .*reverse order \(ReLU, affine\)",
+    ),
+] + [(checks.check_three_layer_convnet, (model,), message) for _, model, message in CONVNET_MISTAKES]
+SANDWICH_MISTAKES += [(checks.check_normalized_convnet, (model,), message) for _, model, message in NORMALIZED_MISTAKES]
+SANDWICH_MISTAKE_IDS = [
+    f"{check.__name__[len('check_') :]}-{getattr(functions[-1], '__name__', '')}"
+    for check, functions, _ in SANDWICH_MISTAKES[: -len(CONVNET_MISTAKES) - len(NORMALIZED_MISTAKES)]
+] + [label for label, _, _ in CONVNET_MISTAKES + NORMALIZED_MISTAKES]
+
+
+@pytest.mark.parametrize("check, functions, message", SANDWICH_MISTAKES, ids=SANDWICH_MISTAKE_IDS)
+def test_planted_mistakes_in_sandwiches_and_convnets_are_named(check, functions, message):
+    with pytest.raises(ExerciseError, match=message):
+        check(*functions)

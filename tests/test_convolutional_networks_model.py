@@ -1,4 +1,5 @@
-"""ThreeLayerConvNet: gradients match numerical ones, it overfits a few images, bad settings are refused."""
+"""ThreeLayerConvNet, plain and with spatial batch norm or group norm: gradients match numerical ones,
+it overfits a few images, bad settings are refused."""
 
 import numpy as np
 import pytest
@@ -68,6 +69,52 @@ def test_overfits_fifty_images():
     assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
 
 
+@pytest.mark.parametrize("normalization", ["batchnorm", "groupnorm"])
+def test_a_norm_after_the_convolution_gets_gradients_like_every_parameter(normalization):
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((4, 3, 6, 6)), rng.integers(10, size=4)
+    model = ThreeLayerConvNet(
+        input_dim=(3, 6, 6),
+        num_filters=4,
+        filter_size=3,
+        hidden_dim=7,
+        weight_scale=1e-1,
+        reg=0.7,
+        dtype=np.float64,
+        seed=0,
+        normalization=normalization,
+        groups=2,
+    )
+    model.params["gamma1"] = rng.uniform(0.5, 1.5, model.params["gamma1"].shape)
+    model.params["beta1"] = rng.normal(size=model.params["beta1"].shape)
+    expected_shape = (4,) if normalization == "batchnorm" else (1, 4, 1, 1)
+    assert model.params["gamma1"].shape == model.params["beta1"].shape == expected_shape
+    _, grads = model.loss(X, y)
+    assert sorted(grads) == sorted(model.params)
+    errors = model_gradient_errors(model, X, y, h=1e-6)
+    if normalization == "batchnorm":  # b1 is cancelled by the batch mean: its gradient is 0 up to rounding
+        assert np.abs(grads["b1"]).max() < 1e-12
+        del errors["b1"]
+    assert max(errors.values()) < 1e-5, errors
+
+
+def test_batch_norm_scores_with_its_running_statistics_and_group_norm_with_none():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((6, 3, 8, 8)) + 2.0, rng.integers(10, size=6)
+    settings = {"input_dim": (3, 8, 8), "num_filters": 4, "filter_size": 3, "hidden_dim": 5, "dtype": np.float64}
+    batch_norm = ThreeLayerConvNet(**settings, weight_scale=0.5, seed=1, normalization="batchnorm")
+    before = batch_norm.loss(X)
+    batch_norm.loss(X, y)  # a training step moves the running statistics towards this batch's
+    assert batch_norm.bn_params[0]["mode"] == "train"
+    assert not np.allclose(batch_norm.loss(X), before)
+    assert batch_norm.bn_params[0]["mode"] == "test"
+    group_norm = ThreeLayerConvNet(**settings, weight_scale=0.5, seed=1, normalization="groupnorm", groups=2)
+    before = group_norm.loss(X)
+    group_norm.loss(X, y)
+    np.testing.assert_array_equal(group_norm.loss(X), before)
+    assert group_norm.bn_params == [{}]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -76,6 +123,11 @@ def test_overfits_fifty_images():
         ({"num_filters": 0}, "num_filters must be a positive integer"),
         ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
         ({"reg": -1}, "reg must be >= 0"),
+        ({"normalization": "layernorm"}, "normalization must be one of"),
+        (
+            {"normalization": "groupnorm", "num_filters": 6, "groups": 4},
+            "groups must be a positive divisor of num_filters=6",
+        ),
     ],
 )
 def test_bad_settings_say_what_is_wrong(kwargs, message):

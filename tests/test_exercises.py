@@ -206,10 +206,20 @@ def source(cell):
     return "".join(cell["source"])
 
 
+def takes_with_use(node):
+    """Whether ``node`` is ``names = use(...)``: code taken from an earlier chapter, which later exercises call."""
+    return (
+        isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", "") == "use"
+    )
+
+
 def definitions(cell):
-    """The imports, functions and classes of a cell (magics made Python first), without the rest."""
+    """The imports, functions and classes of a cell (magics made Python first), and what it takes
+    with ``use`` from earlier chapters, without the rest."""
     tree = ast.parse(TransformerManager().transform_cell(source(cell)))
-    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS)]
+    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS) or takes_with_use(node)]
     return ast.unparse(tree)
 
 

@@ -4,7 +4,7 @@ seeds are summarized as mean ± sd and compared seed by seed."""
 import numpy as np
 import pytest
 
-from cifar_lessons.experiments import mean_sd, over_seeds, paired_difference, train_fully_connected
+from cifar_lessons.experiments import mean_sd, over_seeds, paired_difference, train_fully_connected, train_with_adam
 from cifar_lessons.models import FullyConnectedNet
 
 rng = np.random.default_rng(0)
@@ -46,6 +46,19 @@ def test_without_a_seed_the_network_follows_numpys_global_generator():
     np.random.seed(4)
     again = FullyConnectedNet([5], input_dim=8, num_classes=3)
     np.testing.assert_array_equal(first.params["W1"], again.params["W1"])
+
+
+def test_train_with_adam_trains_the_model_it_is_given_from_its_seed():
+    def model():
+        return FullyConnectedNet([16], input_dim=8, num_classes=3, seed=5)
+
+    first, again = (train_with_adam(model(), DATA, num_epochs=2, batch_size=10, seed=1) for _ in range(2))
+    other = train_with_adam(model(), DATA, num_epochs=2, batch_size=10, seed=2)
+    assert first.loss_history == again.loss_history != other.loss_history
+    assert len(first.loss_history) == 2 * 40 // 10 and first.optim_configs["W1"]["t"] == 8  # Adam, one step a batch
+    faster = train_with_adam(model(), DATA, num_epochs=2, batch_size=10, learning_rate=0.05, seed=1)
+    assert faster.optim_config["learning_rate"] == 0.05 and faster.loss_history[0] == first.loss_history[0]
+    assert not np.array_equal(faster.model.params["W1"], model().params["W1"])
 
 
 def test_over_seeds_runs_once_per_seed_one_row_each():

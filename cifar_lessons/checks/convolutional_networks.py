@@ -1,9 +1,11 @@
 """Checks of the convolutional networks lesson (notebook 05): naive convolution and max pooling,
-spatial batch norm and group norm."""
+spatial batch norm and group norm, the sandwich layers and the three-layer convnet."""
+
+import copy
 
 import numpy as np
 
-from cifar_lessons import layers
+from cifar_lessons import fast_layers, layer_utils, layers, models
 from cifar_lessons.checks.core import (
     ExerciseError,
     call,
@@ -13,6 +15,7 @@ from cifar_lessons.checks.core import (
     passed,
     raise_hint,
 )
+from cifar_lessons.gradient_check import rel_error
 
 CONV_CASES = [  # (x shape, w shape, conv_param): padding, stride 2, non-square filters
     ((2, 3, 5, 5), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
@@ -290,3 +293,302 @@ def check_spatial_groupnorm_backward(spatial_groupnorm_forward, spatial_groupnor
         layers.spatial_groupnorm_backward,
         (x, gamma.reshape(1, -1, 1, 1), beta.reshape(1, -1, 1, 1), G, {}, dout),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sandwich layers and the three-layer convnet
+
+SANDWICH_CONV_PARAM = {"stride": 1, "pad": 1}
+SANDWICH_POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+def _call_backward(name, backward, dout, cache, order):
+    """``backward(dout, cache)``; a crash is most often a step out of order or the wrong cache."""
+    try:
+        return call(name, backward, dout, cache)
+    except ExerciseError as error:
+        if " crashed: " not in str(error):
+            raise
+        raise ExerciseError(
+            f"{error}. Undo the forward's layers in reverse order ({order}), giving each backward "
+            "the cache its own forward returned"
+        ) from error
+
+
+def _conv_relu_pool_case(seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+
+
+def check_conv_relu_pool_forward(conv_relu_pool_forward):
+    """``conv_relu_pool_forward(x, w, b, conv_param, pool_param) -> (out, cache)``, float64 and float32."""
+    name = "conv_relu_pool_forward"
+    x, w, b = _conv_relu_pool_case(30)
+    expected = layer_utils.conv_relu_pool_forward(x, w, b, SANDWICH_CONV_PARAM, SANDWICH_POOL_PARAM)[0]
+    result = call(
+        name, conv_relu_pool_forward, x.copy(), w.copy(), b.copy(), dict(SANDWICH_CONV_PARAM), dict(SANDWICH_POOL_PARAM)
+    )
+    out, _ = expect_tuple(name, result, ["out", "cache"])
+    N, F, H, W = x.shape[0], w.shape[0], x.shape[2], x.shape[3]
+    _expect_shape(
+        name, "out", out, expected.shape, {(N, F, H, W): "It skips the max pool, which halves height and width."}
+    )
+    conv = fast_layers.conv_forward_fast(x, w, b, SANDWICH_CONV_PARAM)[0]
+    raise_hint(
+        name,
+        "out",
+        out,
+        [(fast_layers.max_pool_forward_fast(conv, SANDWICH_POOL_PARAM)[0], "it skips the ReLU after the convolution")],
+    )
+    expect_close(name, "out", out, expected)
+    single = [a.astype(np.float32) for a in (x, w, b)]
+    out, _ = call(name, conv_relu_pool_forward, *single, dict(SANDWICH_CONV_PARAM), dict(SANDWICH_POOL_PARAM))
+    if np.asarray(out).dtype != np.float32:
+        raise ExerciseError(
+            f"{name}: out is {np.asarray(out).dtype} for float32 inputs; the network trains in float32. "
+            "Build it from fast_layers.conv_forward_fast and fast_layers.max_pool_forward_fast, which keep "
+            "float32 (naive layers that fill np.zeros arrays compute in float64, and slowly)"
+        )
+    passed(name, conv_relu_pool_forward)
+
+
+def check_conv_relu_pool_backward(conv_relu_pool_forward, conv_relu_pool_backward):
+    """Gradients of a learner's conv_relu_pool_forward (its cache) against the reference's."""
+    name = "conv_relu_pool_backward"
+    x, w, b = _conv_relu_pool_case(31)
+    params = (dict(SANDWICH_CONV_PARAM), dict(SANDWICH_POOL_PARAM))
+    out, reference_cache = layer_utils.conv_relu_pool_forward(x, w, b, *params)
+    dout = np.random.default_rng(32).standard_normal(out.shape)
+    expected = layer_utils.conv_relu_pool_backward(dout, reference_cache)
+    (conv_cache, _), pool_cache = reference_cache
+    without_relu = fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
+    _, cache = expect_tuple(name, call(name, conv_relu_pool_forward, x, w, b, *params), ["out", "cache"])
+    grads = expect_tuple(
+        name,
+        _call_backward(name, conv_relu_pool_backward, dout, cache, "max pool, ReLU, convolution"),
+        ["dx", "dw", "db"],
+    )
+    for label, actual, wanted, skipped in zip(["dx", "dw", "db"], grads, expected, without_relu):
+        raise_hint(
+            name,
+            label,
+            actual,
+            [(skipped, "it skips the ReLU's backward: pass max pool's gradient through relu_backward first")],
+        )
+        expect_close(name, label, actual, wanted)
+    passed(name, conv_relu_pool_backward)
+
+
+def _affine_relu_case(seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((4, 2, 3, 2)), rng.standard_normal((12, 5)), rng.standard_normal(5)
+
+
+def check_affine_relu_forward(affine_relu_forward):
+    """``affine_relu_forward(x, w, b) -> (out, cache)`` with x (N, d_1, ..., d_k)."""
+    name = "affine_relu_forward"
+    x, w, b = _affine_relu_case(33)
+    expected = layer_utils.affine_relu_forward(x, w, b)[0]
+    out, _ = expect_tuple(name, call(name, affine_relu_forward, x.copy(), w.copy(), b.copy()), ["out", "cache"])
+    _expect_shape(name, "out", out, expected.shape, {})
+    raise_hint(
+        name,
+        "out",
+        out,
+        [
+            (layers.affine_forward(x, w, b)[0], "it skips the ReLU after the affine layer"),
+            (
+                layers.affine_forward(np.maximum(x, 0), w, b)[0],
+                "it applies the ReLU to the input; it belongs on the affine layer's output",
+            ),
+        ],
+    )
+    expect_close(name, "out", out, expected)
+    passed(name, affine_relu_forward)
+
+
+def check_affine_relu_backward(affine_relu_forward, affine_relu_backward):
+    """Gradients of a learner's affine_relu_forward (its cache) against the reference's."""
+    name = "affine_relu_backward"
+    x, w, b = _affine_relu_case(34)
+    out, reference_cache = layer_utils.affine_relu_forward(x, w, b)
+    dout = np.random.default_rng(35).standard_normal(out.shape)
+    expected = layer_utils.affine_relu_backward(dout, reference_cache)
+    without_relu = layers.affine_backward(dout, reference_cache[0])
+    _, cache = expect_tuple(name, call(name, affine_relu_forward, x, w, b), ["out", "cache"])
+    grads = expect_tuple(
+        name, _call_backward(name, affine_relu_backward, dout, cache, "ReLU, affine"), ["dx", "dw", "db"]
+    )
+    for label, actual, wanted, skipped in zip(["dx", "dw", "db"], grads, expected, without_relu):
+        raise_hint(
+            name,
+            label,
+            actual,
+            [(skipped, "it skips the ReLU's backward: pass dout through relu_backward before affine_backward")],
+        )
+        expect_close(name, label, actual, wanted)
+    passed(name, affine_relu_backward)
+
+
+TINY_CONVNET = {"input_dim": (3, 6, 6), "num_filters": 4, "filter_size": 3, "hidden_dim": 7, "dtype": np.float64}
+
+
+def _tiny_batch(seed=40):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((3, 3, 6, 6)), rng.integers(10, size=3)
+
+
+def _tiny_models(name, model_class, seed, shift=True, **settings):
+    """The reference net and the learner's, built alike, the learner's holding copies of the reference's
+    parameters. ``shift`` moves biases (and gamma1, beta1) away from 0 (and 1), so mistakes about them show."""
+    reference = models.ThreeLayerConvNet(**TINY_CONVNET, seed=seed, **settings)
+    rng = np.random.default_rng(seed)
+    for key, value in reference.params.items():
+        if shift and not key.startswith("W"):
+            reference.params[key] = value + rng.uniform(0.1, 0.3, value.shape) * rng.choice([-1.0, 1.0], value.shape)
+    model = call(name, lambda: model_class(**TINY_CONVNET, seed=seed, **settings))
+    model.params = {key: value.copy() for key, value in reference.params.items()}
+    return reference, model
+
+
+def _run_loss(name, model, X, y):
+    """``model.loss(X, y)`` as ``(loss, grads)``, a crash explained like a backward pass's."""
+    result = _call_backward(
+        name, lambda X, y: model.loss(X, y), X, y, "the last affine layer first, the convolution last"
+    )
+    return expect_tuple(name, result, ["loss", "grads"])
+
+
+def _loss_and_grads(name, model, X, y):
+    loss, grads = _run_loss(name, model, X, y)
+    if np.ndim(loss) != 0:
+        raise ExerciseError(f"{name}: the loss should be a scalar, got shape {np.shape(loss)}")
+    if not isinstance(grads, dict):
+        raise ExerciseError(f"{name}: grads should be a dict (parameter name -> gradient), got {type(grads).__name__}")
+    missing, extra = sorted(set(model.params) - set(grads)), sorted(set(grads) - set(model.params))
+    if missing or extra:
+        raise ExerciseError(
+            f"{name}: grads should hold one gradient per parameter, {sorted(model.params)}; "
+            + (f"it misses {missing}" if missing else f"it has extra keys {extra}")
+        )
+    return float(loss), grads
+
+
+def _expect_scores(name, model, reference, X, candidates=()):
+    scores = call(name, model.loss, X)
+    if isinstance(scores, tuple):
+        raise ExerciseError(f"{name}: loss(X) with y=None should return the scores alone (test time), got a tuple")
+    _expect_shape(name, "loss(X)", scores, (len(X), 10), {})
+    raise_hint(name, "loss(X)", scores, candidates)
+    expect_close(name, "loss(X)", scores, reference.loss(X))
+
+
+def _raise_hint(name, what, actual, expected, candidates):
+    """:func:`raise_hint` with the candidates that differ from ``expected`` (a mistake that changes
+    nothing on this input is not one to name)."""
+    raise_hint(name, what, actual, [(wrong, hint) for wrong, hint in candidates if rel_error(wrong, expected) > 1e-6])
+
+
+def _regularization_hints(params, loss_without_reg, reg):
+    weights = ["W1", "W2", "W3"]
+    squares = {key: np.sum(value * value) for key, value in params.items()}
+    every_weight = sum(squares[key] for key in weights)
+    candidates = [
+        (loss_without_reg, "it leaves out the L2 term 0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))"),
+        (loss_without_reg + reg * every_weight, "its L2 term lacks the factor 0.5 (whose gradient is reg * W)"),
+        (
+            loss_without_reg + 0.5 * reg * sum(squares.values()),
+            "it regularizes every parameter; only the weights W1, W2, W3 are",
+        ),
+    ]
+    for key in weights:
+        candidates.append(
+            (loss_without_reg + 0.5 * reg * (every_weight - squares[key]), f"its L2 term leaves out {key}")
+        )
+    return candidates
+
+
+def _expect_loss_and_grads(name, model, reference, X, y):
+    loss, grads = _loss_and_grads(name, model, X, y)
+    expected_loss, expected_grads = reference.loss(X, y)
+    reg = reference.reg
+    unregularized = copy.deepcopy(reference)
+    unregularized.reg = 0.0
+    loss_without_reg, grads_without_reg = unregularized.loss(X, y)
+    _raise_hint(
+        name,
+        f"the loss with reg={reg}",
+        loss,
+        expected_loss,
+        _regularization_hints(reference.params, loss_without_reg, reg),
+    )
+    expect_close(name, f"the loss with reg={reg}", loss, expected_loss)
+    for key in sorted(expected_grads):
+        hints = [(grads_without_reg[key], f"it misses the L2 term's gradient reg * {key}")]
+        if not key.startswith("W"):
+            hints = [
+                (grads_without_reg[key] + reg * reference.params[key], f"it regularizes {key}; only W1, W2, W3 are")
+            ]
+        _raise_hint(name, f"grads[{key!r}]", grads[key], expected_grads[key], hints)
+        expect_close(name, f"grads[{key!r}]", grads[key], expected_grads[key])
+
+
+def check_three_layer_convnet(ThreeLayerConvNet):
+    """``ThreeLayerConvNet(**settings).loss(X, y)`` against the reference on a tiny float64 net:
+    the initial loss, the scores, the L2 term and the gradient of every parameter."""
+    name = "ThreeLayerConvNet"
+    X, y = _tiny_batch()
+    _, small = _tiny_models(name, ThreeLayerConvNet, seed=41, shift=False, weight_scale=1e-3)
+    loss, _ = _loss_and_grads(name, small, X, y)
+    if abs(loss - np.log(10)) > 0.05:
+        hint = " It looks summed over the batch: average it." if abs(loss - len(X) * np.log(10)) < 0.1 else ""
+        raise ExerciseError(
+            f"{name}: with tiny weights every class is about equally likely, so the loss should be about "
+            f"log(10) = 2.303; it is {loss:.3f}.{hint}"
+        )
+    reference, model = _tiny_models(name, ThreeLayerConvNet, seed=42, weight_scale=0.3, reg=0.7)
+    pooled = reference.conv_block_forward(X)[0]
+    hidden = layers.affine_forward(pooled, reference.params["W2"], reference.params["b2"])[0]
+    skipped = layers.affine_forward(hidden, reference.params["W3"], reference.params["b3"])[0]
+    _expect_scores(name, model, reference, X, [(skipped, "it skips the ReLU after the hidden affine layer")])
+    _expect_loss_and_grads(name, model, reference, X, y)
+    passed(name, ThreeLayerConvNet)
+
+
+def check_normalized_convnet(NormalizedConvNet):
+    """``NormalizedConvNet(normalization=..., groups=...)`` with spatial batch norm and with group
+    norm against the reference: loss and every gradient, then test-mode scores."""
+    name = "NormalizedConvNet"
+    X, y = _tiny_batch(43)
+    for normalization in ("batchnorm", "groupnorm"):
+        settings = {"weight_scale": 0.3, "reg": 0.7, "normalization": normalization, "groups": 2}
+        reference, model = _tiny_models(name, NormalizedConvNet, seed=44, **settings)
+        plain = models.ThreeLayerConvNet(**TINY_CONVNET, seed=44, weight_scale=0.3, reg=0.7)
+        plain.params = {key: value for key, value in reference.params.items() if key in plain.params}
+        loss, _ = _run_loss(name, model, X, y)
+        if np.ndim(loss) == 0 and abs(loss - plain.loss(X, y)[0]) < 1e-9:
+            raise ExerciseError(
+                f"{name}: with normalization={normalization!r} its loss is ThreeLayerConvNet's without the norm: "
+                "override conv_block_forward and conv_block_backward, and make ThreeLayerConvNet.loss call them"
+            )
+        model.params = {key: value.copy() for key, value in reference.params.items()}
+        model.bn_params = [dict(p) for p in reference.bn_params]
+        _expect_loss_and_grads(f"{name}({normalization!r})", model, reference, X, y)
+        if normalization == "batchnorm":  # both have now seen one training batch: their running statistics agree
+            batch_statistics = copy.deepcopy(reference)
+            batch_statistics.bn_params[0]["momentum"] = 0.0  # the running statistics become this batch's
+            batch_statistics.loss(X, y)
+            _expect_scores(
+                name,
+                model,
+                reference,
+                X,
+                [
+                    (
+                        batch_statistics.loss(X),
+                        "at test time (y is None) batch norm must use its running statistics: "
+                        "set self.bn_params[0]['mode'] to 'test' when y is None, and to 'train' otherwise",
+                    )
+                ],
+            )
+    passed(name, NormalizedConvNet)
