@@ -229,15 +229,10 @@ def batchnorm_backward(dout, cache):
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
     dx_hat = dout * gamma
-    # x_hat = centered * (1 / std): both factors depend on x
-    dcentered = dx_hat / std
-    dinv_std = (dx_hat * centered).sum(axis=0)
-    dstd = -dinv_std / std**2
-    dvar = dstd / (2 * std)
-    # var = mean(centered ** 2)
-    dcentered += 2 * centered * dvar / N
-    # centered = x - mean(x)
-    dx = dcentered - dcentered.mean(axis=0)
+    # x_hat = (x - mean) / sqrt(var + eps): x reaches x_hat directly, through var and through mean
+    dvar = (dx_hat * centered).sum(axis=0) * -0.5 / std**3
+    dmean = -dx_hat.sum(axis=0) / std  # var's own path through the mean adds nothing: sum(centered) = 0
+    dx = dx_hat / std + dvar * 2 * centered / N + dmean / N
     return dx, dgamma, dbeta
 
 

@@ -5,24 +5,17 @@ on the solution. Both run in a namespace holding only the imports and definition
 before them (no data loading, no training), so checks must take the learner's functions alone.
 """
 
-import ast
 import json
 import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
+from notebook_code import code_cells, definitions, run, source
 
 from book_tools import exercises
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-
-
-def run(source, namespace=None):
-    namespace = {} if namespace is None else namespace
-    exec(compile(source, "<cell>", "exec"), namespace)
-    return namespace
 
 
 def test_stub_keeps_signatures_and_docstrings_and_raises():
@@ -196,31 +189,6 @@ def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path
     notebook.cells[1].source = "%timeit 1\ndef area(r):\n    return 1"
     with pytest.raises(ValueError, match=r"solution cell 2 \(which starts '%timeit 1'\): invalid syntax"):
         exercises.learner_notebook(notebook)
-
-
-def code_cells(notebook):
-    return [cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "code"]
-
-
-def source(cell):
-    return "".join(cell["source"])
-
-
-def takes_with_use(node):
-    """Whether ``node`` is ``names = use(...)``: code taken from an earlier chapter, which later exercises call."""
-    return (
-        isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Call)
-        and getattr(node.value.func, "id", "") == "use"
-    )
-
-
-def definitions(cell):
-    """The imports, functions and classes of a cell (magics made Python first), and what it takes
-    with ``use`` from earlier chapters, without the rest."""
-    tree = ast.parse(TransformerManager().transform_cell(source(cell)))
-    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS) or takes_with_use(node)]
-    return ast.unparse(tree)
 
 
 EXERCISES = [
