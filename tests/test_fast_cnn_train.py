@@ -5,11 +5,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from cifar_lessons.torch.augment import make_generator  # noqa: E402
-from cifar_lessons.torch.evaluate import accuracy, predict  # noqa: E402
+from cifar_lessons.torch.evaluate import accuracy, predict, recipe_accuracy, tta_scores  # noqa: E402
 from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.tensors import to_tensors  # noqa: E402
-from cifar_lessons.torch.train import lr_factor, train  # noqa: E402
+from cifar_lessons.torch.train import lr_factor, train, update_average  # noqa: E402
+from cifar_lessons.torch.whitening import whitening_filters  # noqa: E402
 
 TINY = Recipe(
     widths=(8, 16, 32),
@@ -68,6 +69,64 @@ def test_lr_factor_warms_up_then_decays_to_zero():
     assert factors[4:] == sorted(factors[4:], reverse=True) and factors[-1] == pytest.approx(1 / 6)
     assert lr_factor(10, 10, 4) == 0.0
     assert lr_factor(7, 10, 4, decay=False) == 1.0
+
+
+def trained_with(recipe, tensors, **functions):
+    whitening = {k: v for k, v in functions.items() if k == "whitening"}
+    training = {k: v for k, v in functions.items() if k != "whitening"}
+    model = build_fastnet(recipe, tensors["X_train"], **whitening)
+    return train(model, tensors, recipe, progress=False, **training)
+
+
+def test_the_packages_functions_passed_explicitly_train_exactly_as_the_defaults():
+    tensors = fake_tensors()
+    recipe = dataclasses.replace(TINY, epochs=2, flip=True, max_shift=2, ema=0.5, tta="flip_shift")
+    default = trained_with(recipe, tensors)
+    explicit = trained_with(recipe, tensors, whitening=whitening_filters, schedule=lr_factor, average=update_average)
+    assert default.history == explicit.history
+    for a, b in zip(default.model.state_dict().values(), explicit.model.state_dict().values()):
+        assert torch.equal(a, b)
+    scores = predict(default.model, tensors["X_test"], "flip_shift")
+    assert torch.equal(scores, predict(default.model, tensors["X_test"], "flip_shift", tta_scores=tta_scores))
+    assert recipe_accuracy(default.model, tensors["X_test"], tensors["y_test"], recipe) == recipe_accuracy(
+        default.model, tensors["X_test"], tensors["y_test"], recipe, tta_scores=tta_scores
+    )
+
+
+def test_training_and_prediction_use_the_functions_passed_to_them():
+    tensors = fake_tensors()
+    recipe = dataclasses.replace(TINY, epochs=1, ema=0.5)
+    calls = []
+
+    def frozen_schedule(step, total_steps, warmup_steps, decay=True):
+        calls.append((step, total_steps, warmup_steps, decay))
+        return 0.0
+
+    def recording_average(average, model, decay):
+        calls.append(decay)
+
+    def zero_whitening(images, kernel_size, eps):
+        return torch.zeros(24, 3, kernel_size, kernel_size)
+
+    model = build_fastnet(recipe, tensors["X_train"], whitening=zero_whitening)
+    assert not model.whiten.weight.any()
+    before = [p.clone() for p in model.parameters()]
+    result = train(model, tensors, recipe, progress=False, schedule=frozen_schedule, average=recording_average)
+    assert calls == [(0, 1, 0, True), (1, 1, 0, True), 0.0]  # one step: the first average copies (decay 0)
+    assert all(torch.equal(a, b) for a, b in zip(before, result.raw_model.parameters()))  # learning rate 0
+
+    def constant_scores(model, images, tta, shift_pixels):
+        return torch.ones(len(images), 10)
+
+    assert torch.equal(predict(model, tensors["X_test"], tta_scores=constant_scores), torch.ones(16, 10))
+
+
+def test_the_average_starts_from_the_first_steps_weights_and_copies_batch_norms_counter():
+    tensors = fake_tensors()
+    recipe = dataclasses.replace(TINY, epochs=1, ema=0.9)  # one step of 16 images
+    result = trained_with(recipe, tensors)
+    for (key, a), b in zip(result.model.state_dict().items(), result.raw_model.state_dict().values()):
+        assert torch.equal(a, b), key
 
 
 @pytest.mark.parametrize(

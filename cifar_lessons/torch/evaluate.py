@@ -8,41 +8,51 @@ from cifar_lessons.torch.augment import flip, shift
 TTA_MODES = ("none", "flip", "flip_shift")
 
 
-def _flip_average(model, x):
-    return (model(x) + model(flip(x))) / 2
+def tta_scores(model, images, tta="flip_shift", shift_pixels=1):
+    """Class scores (n, num_classes) of ``model`` for images (n, c, h, w), averaged over views.
 
+    ``tta="none"``: ``model(images)`` alone. ``"flip"``: the average F(x) of the scores of the
+    images and of their mirror images (flipped left to right). ``"flip_shift"``:
+    (F(x) + (F(x shifted up-left) + F(x shifted down-right)) / 2) / 2, the copies shifted by
+    ``shift_pixels`` in both directions (see :func:`~cifar_lessons.torch.augment.shift`): 6 forward
+    passes. Scores are averaged as they come, before any softmax.
+    """
 
-def _scores(model, x, tta, pixels):
+    def flip_average(x):
+        return (model(x) + model(flip(x))) / 2
+
     if tta == "none":
-        return model(x)
-    scores = _flip_average(model, x)
+        return model(images)
+    scores = flip_average(images)
     if tta == "flip":
         return scores
-    shifted = (_flip_average(model, shift(x, -pixels, -pixels)) + _flip_average(model, shift(x, pixels, pixels))) / 2
-    return (scores + shifted) / 2
+    up_left = flip_average(shift(images, -shift_pixels, -shift_pixels))
+    down_right = flip_average(shift(images, shift_pixels, shift_pixels))
+    return (scores + (up_left + down_right) / 2) / 2
 
 
 @torch.no_grad()
-def predict(model, images, tta="none", shift_pixels=1, batch_size=1000):
+def predict(model, images, tta="none", shift_pixels=1, batch_size=1000, *, tta_scores=tta_scores):
     """Class scores (n, num_classes) of ``model`` in eval mode for images (n, c, h, w).
 
-    ``tta="flip"`` averages the scores of each image and its mirror image (2 forward passes);
-    ``"flip_shift"`` also averages, at half weight, those of copies shifted ``shift_pixels``
-    up-left and down-right, and their mirror images (6 forward passes).
+    ``tta`` and ``shift_pixels`` choose the views that ``tta_scores`` (see
+    :func:`~cifar_lessons.torch.evaluate.tta_scores`; pass your own to predict with it)
+    averages: ``"flip"`` 2 forward passes, ``"flip_shift"`` 6.
     """
     if tta not in TTA_MODES:
         raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
     model.eval()
-    return torch.cat([_scores(model, chunk, tta, shift_pixels).float() for chunk in images.split(batch_size)])
+    return torch.cat([tta_scores(model, chunk, tta, shift_pixels).float() for chunk in images.split(batch_size)])
 
 
-def accuracy(model, images, labels, tta="none", shift_pixels=1, batch_size=1000):
+def accuracy(model, images, labels, tta="none", shift_pixels=1, batch_size=1000, *, tta_scores=tta_scores):
     """Fraction of ``images`` whose predicted class (see :func:`predict`) equals ``labels`` (n,)."""
-    predictions = predict(model, images, tta, shift_pixels, batch_size).argmax(1)
+    predictions = predict(model, images, tta, shift_pixels, batch_size, tta_scores=tta_scores).argmax(1)
     return metrics.accuracy(predictions.cpu().numpy(), labels.cpu().numpy())
 
 
-def recipe_accuracy(model, images, labels, recipe, tta=None):
+def recipe_accuracy(model, images, labels, recipe, tta=None, *, tta_scores=tta_scores):
     """:func:`accuracy` as ``recipe`` evaluates: its test-time augmentation (unless ``tta`` is
     given), its shift and its batch size."""
-    return accuracy(model, images, labels, recipe.tta if tta is None else tta, recipe.tta_shift, recipe.eval_batch_size)
+    tta = recipe.tta if tta is None else tta
+    return accuracy(model, images, labels, tta, recipe.tta_shift, recipe.eval_batch_size, tta_scores=tta_scores)

@@ -58,9 +58,12 @@ class FastNet(nn.Module):
         self.classifier = nn.Linear(widths[2], num_classes, bias=False)
 
     @torch.no_grad()
-    def init_whitening(self, images, eps=5e-4):
-        """Set the first layer to whiten the patches of ``images`` (see :func:`whitening_filters`) and freeze it."""
-        filters = whitening_filters(images.float(), self.whiten.kernel_size[0], eps)
+    def init_whitening(self, images, eps=5e-4, whitening=whitening_filters):
+        """Set the first layer to whiten the patches of ``images`` and freeze it.
+
+        ``whitening(images, kernel_size, eps)`` computes the filters: :func:`whitening_filters`, or yours.
+        """
+        filters = whitening(images.float(), self.whiten.kernel_size[0], eps)
         self.whiten.weight.copy_(filters)
         self.whiten.weight.requires_grad_(False)
 
@@ -68,10 +71,13 @@ class FastNet(nn.Module):
         return self.classifier(self.features(self.whiten(x)))
 
 
-def build_fastnet(recipe, train_images):
-    """The :class:`FastNet` a :class:`~cifar_lessons.torch.recipe.Recipe` asks for, on the images' device."""
+def build_fastnet(recipe, train_images, *, whitening=whitening_filters):
+    """The :class:`FastNet` a :class:`~cifar_lessons.torch.recipe.Recipe` asks for, on the images' device.
+
+    ``whitening`` computes the first layer's filters (see :meth:`FastNet.init_whitening`).
+    """
     torch.manual_seed(recipe.seed)
     model = FastNet(recipe.widths, recipe.batch_norm, recipe.batch_norm_momentum).to(train_images.device)
     if recipe.whiten:
-        model.init_whitening(train_images[: recipe.whitening_images], recipe.whitening_eps)
+        model.init_whitening(train_images[: recipe.whitening_images], recipe.whitening_eps, whitening)
     return model

@@ -1,6 +1,7 @@
 """The training loop of the fast recipe: on-device augmentation, Nesterov SGD with warm-up and
 decay, label smoothing, weight averaging, validation every epoch and a progress bar."""
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -8,7 +9,6 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cifar_lessons.progress import progress_bar
 from cifar_lessons.torch.augment import augment, make_generator
@@ -37,6 +37,21 @@ def lr_factor(step, total_steps, warmup_steps, decay=True):
     return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
 
+@torch.no_grad()
+def update_average(average, model, decay):
+    """Move the weight average one step towards ``model``: every floating-point tensor of the
+    state dict (weights, and batch norm's running means and variances) becomes
+    ``decay * average + (1 - decay) * model``; integer tensors (batch norm's step counter
+    ``num_batches_tracked``) are copied from ``model``. ``average`` and ``model`` are networks of
+    the same architecture; only ``average`` changes. ``decay`` 0 copies ``model``.
+    """
+    for mean, current in zip(average.state_dict().values(), model.state_dict().values()):
+        if mean.is_floating_point():
+            mean.lerp_(current, 1 - decay)
+        else:
+            mean.copy_(current)
+
+
 @dataclass
 class _Run:
     """Everything a training run sets up before its first step."""
@@ -46,12 +61,12 @@ class _Run:
     images: torch.Tensor
     optimizer: torch.optim.Optimizer
     schedule: torch.optim.lr_scheduler.LRScheduler
-    averaged: AveragedModel | None
+    averaged: torch.nn.Module | None  # the weight average, when the recipe keeps one
     generator: torch.Generator
     steps_per_epoch: int
 
 
-def _set_up(model, tensors, recipe):
+def _set_up(model, tensors, recipe, schedule):
     images = tensors["X_train"]
     net = model.module if isinstance(model, DistributedDataParallel) else model
     if recipe.channels_last:
@@ -67,37 +82,36 @@ def _set_up(model, tensors, recipe):
     steps_per_epoch = math.ceil(len(tensors["y_train"]) / recipe.batch_size)
     total_steps = recipe.epochs * steps_per_epoch
     warmup_steps = round(recipe.warmup * total_steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, recipe.decay)
-    )
-    # One fused update of all tensors per step (batch-norm statistics included).
-    averaged = (
-        AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True) if recipe.ema else None
-    )
     return _Run(
         net=net,
         forward=torch.compile(model) if recipe.compile else model,
         images=images,
         optimizer=optimizer,
-        schedule=schedule,
-        averaged=averaged,
+        schedule=torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: schedule(step, total_steps, warmup_steps, recipe.decay)
+        ),
+        averaged=copy.deepcopy(net) if recipe.ema else None,
         generator=make_generator(recipe.seed, images.device),
         steps_per_epoch=steps_per_epoch,
     )
 
 
-def train(model, tensors, recipe, progress=True, shard=(0, 1)):
+def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_factor, average=update_average):
     """Train ``model`` on ``tensors["X_train"], ["y_train"]`` following ``recipe``.
 
     Validates on ``X_val, y_val`` after every epoch. ``shard=(rank, world_size)``: this
     process trains on every ``world_size``-th image of each batch (for
     :mod:`~cifar_lessons.torch.ddp`; ``model`` is then wrapped in DistributedDataParallel,
-    which averages the gradients). Returns a :class:`TrainResult`.
+    which averages the gradients). ``schedule`` (see :func:`lr_factor`) gives the learning
+    rate's multiplier at each step and ``average`` (see :func:`update_average`) updates the
+    weight average after each step: pass your own functions to train with them.
+    Returns a :class:`TrainResult`.
     """
     rank, world_size = shard
-    run = _set_up(model, tensors, recipe)
+    run = _set_up(model, tensors, recipe, schedule)
     labels, device = tensors["y_train"], run.images.device
-    evaluated = run.averaged.module if run.averaged else run.net
+    evaluated = run.net if run.averaged is None else run.averaged
+    steps_done = 0
     result = TrainResult(model=evaluated, raw_model=run.net)
     start = time.perf_counter()
     with progress_bar(
@@ -117,8 +131,10 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1)):
                 loss.backward()
                 run.optimizer.step()
                 run.schedule.step()
-                if run.averaged:
-                    run.averaged.update_parameters(run.net)
+                if run.averaged is not None:
+                    # decay 0 at the first step: the average starts from trained weights, not random ones
+                    average(run.averaged, run.net, recipe.ema if steps_done else 0.0)
+                steps_done += 1
                 loss_sum += loss.detach()
                 bar.update()
             record = {"epoch": epoch, "train_loss": loss_sum.item() / run.steps_per_epoch}
