@@ -31,10 +31,21 @@ def shift(images, dy, dx):
     return padded[..., pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
+def mirror_where(images, mirror):
+    """Images (n, c, h, w) with those that ``mirror`` (n,) bool marks flipped left to right."""
+    return torch.where(mirror[:, None, None, None], flip(images), images)
+
+
 def random_flip(images, generator):
     """Mirror each image (n, c, h, w) with probability 1/2."""
-    mirror = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
-    return torch.where(mirror[:, None, None, None], flip(images), images)
+    return mirror_where(images, torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5)
+
+
+def alternating_mirror(first_flips, epoch):
+    """Which images to mirror in ``epoch`` (1, 2, ...): those ``first_flips`` (n,) bool marks in
+    odd epochs, the others in even ones. Every image is then seen both ways in every two epochs,
+    where independent random flips leave a quarter of them unflipped (or flipped) twice running."""
+    return first_flips if epoch % 2 == 1 else ~first_flips
 
 
 def random_translate(images, max_shift, generator):
@@ -55,9 +66,15 @@ def random_translate(images, max_shift, generator):
     return cropped.permute(0, 3, 1, 2).contiguous(memory_format=_memory_format(images))
 
 
-def augment(images, generator, flip=True, max_shift=2):
-    """:func:`random_flip` (when ``flip``) then :func:`random_translate`; labels are unchanged."""
-    if flip:
+def augment(images, generator, flip=True, max_shift=2, mirror=None):
+    """:func:`random_flip` (when ``flip``) then :func:`random_translate`; labels are unchanged.
+
+    ``mirror`` (n,) bool, if given, says which images to flip instead of random flips (see
+    :func:`alternating_mirror`).
+    """
+    if mirror is not None:
+        images = mirror_where(images, mirror)
+    elif flip:
         images = random_flip(images, generator)
     return random_translate(images, max_shift, generator)
 

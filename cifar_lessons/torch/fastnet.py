@@ -31,16 +31,37 @@ class ConvGroup(nn.Module):
         return self.layers(x)
 
 
+@torch.no_grad()
+def identity_start(conv):
+    """Make the first ``min(out, in)`` filters of ``conv`` pass their own input channel through
+    unchanged (a 1 at the kernel's centre); the others keep their random start. Each group then
+    begins close to the identity on its input, so early training builds on what the layer below
+    already computes."""
+    filters = conv.weight[: min(conv.out_channels, conv.in_channels)]
+    torch.nn.init.dirac_(filters)
+
+
 class FastNet(nn.Module):
     """Input (n, 3, 32, 32) normalized images, output scores (n, num_classes).
 
     ``widths`` are the channels of the three conv groups; ``whiten_kernel`` the size of the
     first layer's patches (it has 2 * 3 * k * k filters, see :func:`whitening_filters`).
     Call :meth:`init_whitening` with training images to set and freeze those filters.
+    ``batch_norm_weights=False`` freezes batch norm's scales at 1; ``identity_init`` starts the
+    convolutions of the groups as identities (:func:`identity_start`); the scores are multiplied
+    by ``output_scale``.
     """
 
     def __init__(
-        self, widths=(64, 256, 256), batch_norm=True, batch_norm_momentum=0.1, whiten_kernel=2, num_classes=10
+        self,
+        widths=(64, 256, 256),
+        batch_norm=True,
+        batch_norm_momentum=0.1,
+        whiten_kernel=2,
+        num_classes=10,
+        batch_norm_weights=True,
+        identity_init=False,
+        output_scale=1.0,
     ):
         super().__init__()
         if len(widths) != 3:
@@ -56,6 +77,12 @@ class FastNet(nn.Module):
             nn.Flatten(),
         )
         self.classifier = nn.Linear(widths[2], num_classes, bias=False)
+        self.output_scale = output_scale
+        for module in self.features.modules():
+            if isinstance(module, nn.BatchNorm2d) and not batch_norm_weights:
+                module.weight.requires_grad_(False)  # stays 1: only the bias moves each channel
+            if isinstance(module, nn.Conv2d) and identity_init:
+                identity_start(module)
 
     @torch.no_grad()
     def init_whitening(self, images, eps=5e-4, whitening=whitening_filters):
@@ -68,7 +95,8 @@ class FastNet(nn.Module):
         self.whiten.weight.requires_grad_(False)
 
     def forward(self, x):
-        return self.classifier(self.features(self.whiten(x)))
+        scores = self.classifier(self.features(self.whiten(x)))
+        return scores if self.output_scale == 1 else scores * self.output_scale
 
 
 def build_fastnet(recipe, train_images, *, whitening=whitening_filters):
@@ -77,7 +105,14 @@ def build_fastnet(recipe, train_images, *, whitening=whitening_filters):
     ``whitening`` computes the first layer's filters (see :meth:`FastNet.init_whitening`).
     """
     torch.manual_seed(recipe.seed)
-    model = FastNet(recipe.widths, recipe.batch_norm, recipe.batch_norm_momentum).to(train_images.device)
+    model = FastNet(
+        recipe.widths,
+        recipe.batch_norm,
+        recipe.batch_norm_momentum,
+        batch_norm_weights=recipe.batch_norm_weights,
+        identity_init=recipe.identity_init,
+        output_scale=recipe.output_scale,
+    ).to(train_images.device)
     if recipe.whiten:
         model.init_whitening(train_images[: recipe.whitening_images], recipe.whitening_eps, whitening)
     return model

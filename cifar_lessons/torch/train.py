@@ -1,5 +1,5 @@
 """The training loop of the fast recipe: on-device augmentation, Nesterov SGD with warm-up and
-decay, label smoothing, weight averaging, validation every epoch and a progress bar."""
+decay, label smoothing, weight averaging (or lookahead), validation every epoch and a progress bar."""
 
 import copy
 import math
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from cifar_lessons.progress import progress_bar
-from cifar_lessons.torch.augment import augment, make_generator
+from cifar_lessons.torch.augment import alternating_mirror, augment, make_generator
 from cifar_lessons.torch.evaluate import recipe_accuracy
 
 
@@ -52,6 +52,40 @@ def update_average(average, model, decay):
             mean.copy_(current)
 
 
+@torch.no_grad()
+def lookahead(average, model, decay, average_step=update_average):
+    """One lookahead step: ``average_step(average, model, decay)`` moves the average towards
+    ``model``, then ``model`` jumps to the average (weights and batch-norm statistics alike)."""
+    average_step(average, model, decay)
+    jump_to(model, average)
+
+
+@torch.no_grad()
+def jump_to(model, average):
+    """Copy every tensor of ``average``'s state into ``model``'s."""
+    for current, mean in zip(model.state_dict().values(), average.state_dict().values()):
+        current.copy_(mean)
+
+
+def _parameter_groups(net, recipe):
+    """The optimizer's groups: batch norm's biases at ``bias_lr_scale`` times the learning rate,
+    with their weight decay divided by it (so the decay per step stays), and everything else."""
+    trained = [p for p in net.parameters() if p.requires_grad]
+    if recipe.bias_lr_scale == 1:
+        return [{"params": trained}]
+    biases = {
+        id(m.bias) for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.bias is not None
+    }
+    return [
+        {"params": [p for p in trained if id(p) not in biases]},
+        {
+            "params": [p for p in trained if id(p) in biases],
+            "lr": recipe.lr * recipe.bias_lr_scale,
+            "weight_decay": recipe.weight_decay / recipe.bias_lr_scale,
+        },
+    ]
+
+
 @dataclass
 class _Run:
     """Everything a training run sets up before its first step."""
@@ -61,9 +95,11 @@ class _Run:
     images: torch.Tensor
     optimizer: torch.optim.Optimizer
     schedule: torch.optim.lr_scheduler.LRScheduler
-    averaged: torch.nn.Module | None  # the weight average, when the recipe keeps one
+    averaged: torch.nn.Module | None  # the weight average, when the recipe keeps one (lookahead: from its start)
     generator: torch.Generator
+    first_flips: torch.Tensor | None  # with alternating flips: which images are mirrored in odd epochs
     steps_per_epoch: int
+    total_steps: int
 
 
 def _set_up(model, tensors, recipe, schedule):
@@ -72,8 +108,10 @@ def _set_up(model, tensors, recipe, schedule):
     if recipe.channels_last:
         net.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
+    if recipe.whiten_bias_epochs is not None and getattr(getattr(net, "whiten", None), "bias", None) is None:
+        raise ValueError("whiten_bias_epochs needs a model with a whitening layer that has a bias (FastNet)")
     optimizer = torch.optim.SGD(
-        [p for p in net.parameters() if p.requires_grad],
+        _parameter_groups(net, recipe),
         lr=recipe.lr,
         momentum=recipe.momentum,
         nesterov=recipe.nesterov,
@@ -82,6 +120,7 @@ def _set_up(model, tensors, recipe, schedule):
     steps_per_epoch = math.ceil(len(tensors["y_train"]) / recipe.batch_size)
     total_steps = recipe.epochs * steps_per_epoch
     warmup_steps = round(recipe.warmup * total_steps)
+    generator = make_generator(recipe.seed, images.device)
     return _Run(
         net=net,
         forward=torch.compile(model) if recipe.compile else model,
@@ -91,9 +130,25 @@ def _set_up(model, tensors, recipe, schedule):
             optimizer, lambda step: schedule(step, total_steps, warmup_steps, recipe.decay)
         ),
         averaged=copy.deepcopy(net) if recipe.ema else None,
-        generator=make_generator(recipe.seed, images.device),
+        generator=generator,
+        first_flips=(
+            torch.rand(len(images), generator=generator, device=images.device) < 0.5
+            if recipe.alternating_flip
+            else None
+        ),
         steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps,
     )
+
+
+def _lookahead_step(run, recipe, steps_done, average):
+    """The lookahead of step ``steps_done``: the first one starts the average from the network."""
+    if run.averaged is None:
+        run.averaged = copy.deepcopy(run.net)
+        return
+    progress = steps_done / run.total_steps
+    decay = recipe.lookahead_decay**recipe.lookahead_every * progress**recipe.lookahead_power
+    lookahead(run.averaged, run.net, decay, average)
 
 
 def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_factor, average=update_average):
@@ -104,12 +159,13 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
     :mod:`~cifar_lessons.torch.ddp`; ``model`` is then wrapped in DistributedDataParallel,
     which averages the gradients). ``schedule`` (see :func:`lr_factor`) gives the learning
     rate's multiplier at each step and ``average`` (see :func:`update_average`) updates the
-    weight average after each step: pass your own functions to train with them.
-    Returns a :class:`TrainResult`.
+    weight average after each step (or, with lookahead, every ``lookahead_every`` steps): pass
+    your own functions to train with them. Returns a :class:`TrainResult`.
     """
     rank, world_size = shard
     run = _set_up(model, tensors, recipe, schedule)
     labels, device = tensors["y_train"], run.images.device
+    # with lookahead the network itself is evaluated: it ends every epoch at its average
     evaluated = run.net if run.averaged is None else run.averaged
     steps_done = 0
     result = TrainResult(model=evaluated, raw_model=run.net)
@@ -119,7 +175,10 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
     ) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
-            epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift)
+            if recipe.whiten_bias_epochs is not None:  # frozen: no gradient, so SGD leaves it (and its decay) alone
+                run.net.whiten.bias.requires_grad_(epoch <= recipe.whiten_bias_epochs)
+            mirror = None if run.first_flips is None else alternating_mirror(run.first_flips, epoch)
+            epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift, mirror)
             order = torch.randperm(len(labels), generator=run.generator, device=device)
             loss_sum = torch.zeros((), device=device)
             for batch in order.split(recipe.batch_size):
@@ -131,12 +190,17 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
                 loss.backward()
                 run.optimizer.step()
                 run.schedule.step()
-                if run.averaged is not None:
+                if recipe.ema:
                     # decay 0 at the first step: the average starts from trained weights, not random ones
                     average(run.averaged, run.net, recipe.ema if steps_done else 0.0)
                 steps_done += 1
+                if recipe.lookahead_every and epoch > recipe.lookahead_start_epoch:
+                    if steps_done % recipe.lookahead_every == 0:
+                        _lookahead_step(run, recipe, steps_done, average)
                 loss_sum += loss.detach()
                 bar.update()
+            if recipe.lookahead_every and run.averaged is not None:
+                jump_to(run.net, run.averaged)
             record = {"epoch": epoch, "train_loss": loss_sum.item() / run.steps_per_epoch}
             if len(tensors["y_val"]):  # the speedrun trains on every labelled image
                 record["val_accuracy"] = recipe_accuracy(evaluated, tensors["X_val"], tensors["y_val"], recipe, "none")
