@@ -7,7 +7,9 @@ read it back without running anything; the page shows only its summary line. Tra
 varies run to run, so the cell that calls ``record`` carries the ``nbval-ignore-output`` tag.
 
 Each record says whose model it is (:data:`WHOSE`): the book's (every chapter's model and the
-challenge's baseline) or yours (an entry you submit to the challenge of notebook 08).
+challenge's baseline) or yours (an entry you submit to the challenge of notebook 08), and which
+data it trained and was tested on (``CIFAR_LESSONS_DATA``: the lesson subset or all of CIFAR-10).
+Models of different data are never ranked together: :func:`by_data` separates them.
 """
 
 import os
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cifar_lessons.data import SUBSETS, TRAIN_BATCHES, chosen_subset
 from cifar_lessons.tables import markdown_table
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
@@ -37,16 +40,20 @@ def machine(device=None):
     return f"{cpu}, {os.cpu_count()} cores"
 
 
-def record(model, test_accuracy, train_seconds, parameters, device=None, whose="book"):
+def record(model, test_accuracy, train_seconds, parameters, device=None, whose="book", data=None):
     """Show ``model``'s test accuracy, training time and size, embed them for :func:`collect`, return them.
 
     ``device`` is the ``torch.device`` it trained on, if any; the result names that machine.
-    ``whose`` is one of :data:`WHOSE`: ``"yours"`` for a challenge entry of your own.
+    ``whose`` is one of :data:`WHOSE`: ``"yours"`` for a challenge entry of your own. ``data``
+    is the subset it trained on (default: :func:`~cifar_lessons.data.chosen_subset`).
     """
     from IPython.display import display
 
     if whose not in WHOSE:
         raise ValueError(f"whose must be one of {WHOSE}, got {whose!r}")
+    data = chosen_subset() if data is None else data
+    if data not in SUBSETS:
+        raise ValueError(f"data must be one of {sorted(SUBSETS)}, got {data!r}")
     result = {
         "model": model,
         "test_accuracy": round(float(test_accuracy), 4),
@@ -54,6 +61,7 @@ def record(model, test_accuracy, train_seconds, parameters, device=None, whose="
         "parameters": int(parameters),
         "machine": machine(device),
         "whose": whose,
+        "data": data,
     }
     summary = (
         f"{model}\n  test accuracy {result['test_accuracy']:.1%}, trained in "
@@ -74,6 +82,32 @@ def leaderboard(saved, session, notebook):
     return [r for r in saved if r["notebook"] != notebook] + [dict(r, notebook=notebook) for r in session]
 
 
+def data_of(result):
+    """The data a result was measured on; results recorded before records said so are the lesson subset's."""
+    return result.get("data", "lesson")
+
+
+def data_heading(subset):
+    """A heading naming ``subset`` and its sizes, e.g. for a table of its results."""
+    train_rows, test_rows = SUBSETS[subset]
+    name = "The lesson subset" if subset == "lesson" else "All of CIFAR-10"
+    return f"{name}: {len(TRAIN_BATCHES) * train_rows:,} training and {test_rows:,} test images"
+
+
+def tables_by_data(results, ranked=False):
+    """One :func:`table` per data the ``results`` were measured on, each under its heading (Markdown)."""
+    sections = by_data(results)
+    if not sections:
+        return table([], ranked)
+    return "\n\n".join(f"#### {data_heading(subset)}\n\n{table(rows, ranked)}" for subset, rows in sections.items())
+
+
+def by_data(results):
+    """``results`` split by the data they were measured on: ``{subset: [results]}``, in
+    :data:`~cifar_lessons.data.SUBSETS` order, only the subsets that have results."""
+    return {subset: rows for subset in SUBSETS if (rows := [r for r in results if data_of(r) == subset])}
+
+
 def ranks(accuracies):
     """Competition ranks of ``accuracies`` (highest first): equal accuracies share a rank, and
     the next rank skips as many places (0.7, 0.6, 0.6, 0.5 -> 1, 2, 2, 4)."""
@@ -90,6 +124,11 @@ def table(results, ranked=False):
     """
     if not results:
         return "No model has been scored on the test split yet." if ranked else "No chapter has recorded a result yet."
+    if len(by_data(results)) > 1:
+        raise ValueError(
+            "these results were measured on different data (the lesson subset and all of CIFAR-10): "
+            "tabulate each subset's on its own, e.g. `for subset, rows in by_data(results).items()`"
+        )
     if ranked:
         results = sorted(results, key=lambda r: -r["test_accuracy"])  # stable: ties keep their order
     places = ranks([r["test_accuracy"] for r in results])

@@ -8,6 +8,7 @@ import pytest
 
 from book_tools.results_page import collect
 from cifar_lessons import results
+from cifar_lessons.data import DATA_SETTING
 
 
 @pytest.fixture
@@ -195,3 +196,29 @@ def test_tied_entries_share_a_rank_and_keep_their_order():
 def test_an_empty_leaderboard_says_so():
     assert results.leaderboard([], [], "08_challenge.ipynb") == []
     assert results.table([], ranked=True) == "No model has been scored on the test split yet."
+
+
+def test_each_record_says_which_data_and_rankings_never_mix_them(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: None)
+    monkeypatch.delenv(DATA_SETTING, raising=False)
+    assert results.record("m", 0.5, 1.0, 10)["data"] == "lesson"
+    monkeypatch.setenv(DATA_SETTING, "full")
+    assert results.record("m", 0.5, 1.0, 10)["data"] == "full"
+    assert results.record("m", 0.5, 1.0, 10, data="lesson")["data"] == "lesson"
+    with pytest.raises(ValueError, match="data must be one of"):
+        results.record("m", 0.5, 1.0, 10, data="all")
+    old, lesson, full = entry("old", 0.4), dict(entry("a", 0.5), data="lesson"), dict(entry("b", 0.9), data="full")
+    assert results.by_data([full, old, lesson]) == {"lesson": [old, lesson], "full": [full]}
+    with pytest.raises(ValueError, match="different data.*each subset's on its own"):
+        results.table([lesson, full], ranked=True)
+    assert "90.0%" in results.table([full])
+
+
+def test_results_of_each_data_get_their_own_table_under_a_heading():
+    lesson, full = dict(entry("a", 0.5), data="lesson"), dict(entry("b", 0.9), data="full")
+    text = results.tables_by_data([full, lesson], ranked=True)
+    assert text.index("#### The lesson subset: 5,000 training and 500 test images") < text.index(
+        "#### All of CIFAR-10: 50,000 training and 10,000 test images"
+    )
+    assert text.count("| Rank") == 2
+    assert results.tables_by_data([]) == "No chapter has recorded a result yet."
