@@ -86,8 +86,8 @@ def _import_line(name, value, kept_names):
 def keep(lesson, *definitions):
     """Write ``definitions`` (functions and classes whose checks passed) to ``yours/<lesson>.py``.
 
-    Returns the file's path. Raises ExerciseError naming any definition whose check has not
-    passed in this session.
+    Prints the file's path, and returns nothing (a chapter's last cell shows only that line).
+    Raises ExerciseError naming any definition whose check has not passed in this session.
     """
     if not definitions:
         raise ValueError("keep(lesson, *definitions): name the functions and classes to keep")
@@ -123,7 +123,6 @@ def keep(lesson, *definitions):
         f.write(text.encode("utf-8"))
     sys.modules.pop(f"{FOLDER}.{lesson}", None)
     print(f"kept {', '.join(d.__name__ for d in definitions)} in {FOLDER}/{lesson}.py")
-    return path
 
 
 def _load(lesson):

@@ -2,7 +2,8 @@
 
 For each solution cell of the book, its check cell must raise ExerciseError on the stub and pass
 on the solution. Both run in a namespace holding only the imports and definitions of the cells
-before them (no data loading, no training), so checks must take the learner's functions alone.
+before them, and what their ``use()`` calls take from earlier chapters (no data loading, no
+training), so checks must take the learner's functions alone.
 """
 
 import ast
@@ -206,10 +207,20 @@ def source(cell):
     return "".join(cell["source"])
 
 
+def takes_earlier_code(node):
+    """Whether ``node`` is ``names = use(...)``: code an earlier chapter kept (or the book's), which
+    later exercises build on."""
+    return (
+        isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", "") == "use"
+    )
+
+
 def definitions(cell):
-    """The imports, functions and classes of a cell (magics made Python first), without the rest."""
+    """The imports, functions, classes and use() calls of a cell (magics made Python first), without the rest."""
     tree = ast.parse(TransformerManager().transform_cell(source(cell)))
-    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS)]
+    tree.body = [node for node in tree.body if isinstance(node, exercises.DEFINITIONS) or takes_earlier_code(node)]
     return ast.unparse(tree)
 
 
