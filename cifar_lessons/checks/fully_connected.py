@@ -110,7 +110,7 @@ def forward_loss(model, X, y, after_hidden=None):
     return layers.softmax_loss(forward_scores(model, X, after_hidden), y)[0] + penalty(model)
 
 
-def _expect_value(name, what, actual, expected, mistakes, advice=""):
+def expect_value(name, what, actual, expected, mistakes, advice=""):
     """``actual`` against ``expected``, naming the mistake when it equals one of ``mistakes``'
     (wrong_value, hint) that differ from ``expected``."""
     expected = np.asarray(expected, dtype=np.float64)
@@ -139,12 +139,12 @@ def expect_same_loss(name, model, reference, X, y=None, when="", mistakes=(), ad
             raise ExerciseError(
                 f"{name}: loss(X) without labels is test mode and should return the scores (N, C), not the loss"
             )
-        _expect_value(name, f"the scores {when}", result, expected, mistakes)
+        expect_value(name, f"the scores {when}", result, expected, mistakes)
         return result
     loss, grads = expect_tuple(name, result, ["loss", "grads"])
     if np.ndim(loss) != 0:
         raise ExerciseError(f"{name}: the loss should be one number, got shape {np.shape(loss)}")
-    _expect_value(name, f"the loss {when}", loss, expected[0], [(wrong[0], hint) for wrong, hint in mistakes])
+    expect_value(name, f"the loss {when}", loss, expected[0], [(wrong[0], hint) for wrong, hint in mistakes])
     if not isinstance(grads, dict):
         raise ExerciseError(f"{name}: grads should be a dict, parameter name -> gradient; got {type(grads).__name__}")
     for key in reference.params:
@@ -154,7 +154,7 @@ def expect_same_loss(name, model, reference, X, y=None, when="", mistakes=(), ad
                 "(the Solver updates each params[name] with grads[name])"
             )
         wrong_grads = [(wrong[1].get(key), hint) for wrong, hint in mistakes]
-        _expect_value(name, f"grads[{key!r}] {when}", grads[key], expected[1][key], wrong_grads, advice)
+        expect_value(name, f"grads[{key!r}] {when}", grads[key], expected[1][key], wrong_grads, advice)
     return result
 
 
@@ -214,7 +214,7 @@ def expect_hidden_backward(name, model, reference, i, cache, reference_cache, do
         )
     expected_dx = reference.hidden_backward(dout, reference_cache, i, expected_grads)
     what = f"hidden_backward(dout, cache, {i}, grads)"
-    _expect_value(name, f"the dx {what} returns", dx, expected_dx, [(wrong, hint) for wrong, _, hint in mistakes])
+    expect_value(name, f"the dx {what} returns", dx, expected_dx, [(wrong, hint) for wrong, _, hint in mistakes])
     for key, expected in expected_grads.items():
         if key not in grads:
             raise ExerciseError(f"{name}: {what} should store the gradient of {key} in grads[{key!r}]")
@@ -226,7 +226,7 @@ def expect_hidden_backward(name, model, reference, i, cache, reference_cache, do
                     "hidden_backward leaves out the L2 term: loss() adds reg * W once, to every weight gradient",
                 )
             )
-        _expect_value(name, f"grads[{key!r}] from {what}", grads[key], expected, wrong_grads)
+        expect_value(name, f"grads[{key!r}] from {what}", grads[key], expected, wrong_grads)
 
 
 def _check_affine_relu_layer(name, model, reference, i, rng):
@@ -237,7 +237,7 @@ def _check_affine_relu_layer(name, model, reference, i, rng):
     result = call(name, model.hidden_forward, x, i)
     out, cache = expect_tuple(f"{name}.hidden_forward", result, ["out", "cache"])
     expected, reference_cache = reference.hidden_forward(x, i)
-    _expect_value(
+    expect_value(
         name,
         f"hidden_forward(x, {i})",
         out,
