@@ -15,8 +15,20 @@ from cifar_lessons.solver import Solver
 SEEDS = (0, 1, 2)
 
 
-def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0, **model_kwargs):
-    """Train a :class:`FullyConnectedNet` with Adam and return its Solver (histories and model).
+def train_fully_connected(
+    data,
+    hidden_dims,
+    *,
+    num_epochs,
+    batch_size=100,
+    learning_rate=1e-3,
+    seed=0,
+    network=FullyConnectedNet,
+    update_rule="adam",
+    **model_kwargs,
+):
+    """Train a ``network`` (a :class:`FullyConnectedNet`, or yours) with Adam (or ``update_rule``,
+    a name or a function) and return its Solver (histories and model).
 
     ``model_kwargs`` go to the network (``normalization``, ``dropout_keep_ratio``,
     ``weight_scale``, ``reg``, ...). The run depends on ``seed`` alone: it seeds NumPy's global
@@ -24,11 +36,11 @@ def train_fully_connected(data, hidden_dims, *, num_epochs, batch_size=100, lear
     and the Solver's minibatches.
     """
     np.random.seed(seed)
-    model = FullyConnectedNet(hidden_dims, **model_kwargs)
+    model = network(hidden_dims, **model_kwargs)
     solver = Solver(
         model,
         data,
-        update_rule="adam",
+        update_rule=update_rule,
         optim_config={"learning_rate": learning_rate},
         batch_size=batch_size,
         num_epochs=num_epochs,

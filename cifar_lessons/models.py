@@ -6,7 +6,7 @@ from cifar_lessons import fast_layers, layer_utils, layers
 
 # normalization name -> its (forward, backward) layer functions
 NORMALIZATIONS = {
-    "batchnorm": (layers.batchnorm_forward, layers.batchnorm_backward),
+    "batchnorm": (layers.batchnorm_forward, layers.batchnorm_backward_alt),
     "layernorm": (layers.layernorm_forward, layers.layernorm_backward),
 }
 
@@ -20,10 +20,14 @@ def _check_model_settings(reg, weight_scale, dtype):
         raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
 
 
-class FullyConnectedNet:
-    """Any number of hidden layers, then a softmax classifier::
+class FullyConnectedBase:
+    """The parameters and settings of a fully connected network, without its passes.
 
-        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+    A subclass defines the passes: ``hidden_forward(x, i)`` and ``hidden_backward(dout, cache,
+    i, grads)`` for hidden layer i, and ``loss(X, y=None)``, which runs them. Chapter 02 writes
+    them for ``{affine - relu} x (L - 1) - affine - softmax``; chapters 03 and 04 override the
+    two hooks (and ``loss``, to switch train and test mode) to add normalization and dropout.
+    :class:`NormalizedNet` and :class:`FullyConnectedNet` are the book's own.
 
     Parameters live in ``self.params``: ``W1, b1, ..., WL, bL`` and, with normalization,
     ``gamma1, beta1, ..., gamma{L-1}, beta{L-1}``. Weights are drawn from
@@ -41,6 +45,10 @@ class FullyConnectedNet:
         seed: fixes the initial weights and one dropout mask reused by every call, as gradient
             checks need; None draws the weights, and a fresh mask per training pass, from
             NumPy's global generator (which ``start(seed)`` seeds), as training needs
+
+    Settings for the passes: ``num_layers`` (L), ``reg``, ``dtype``, ``normalization``,
+    ``bn_params`` (one dict per hidden layer, for batch or layer norm), ``use_dropout`` and
+    ``dropout_param``.
     """
 
     def __init__(
@@ -94,23 +102,37 @@ class FullyConnectedNet:
         elif normalization == "layernorm":
             self.bn_params = [{} for _ in range(self.num_layers - 1)]
 
-    def _hidden_forward(self, x, i):
-        """Hidden layer i (1-based): affine, [norm], ReLU, [dropout]. Returns (out, cache)."""
+
+class NormalizedNet(FullyConnectedBase):
+    """Hidden layers of affine - [batch/layer norm] - relu, then a softmax classifier::
+
+        {affine - [batch/layer norm] - relu} x (L - 1) - affine - softmax
+
+    Chapter 03's network. It takes :class:`FullyConnectedBase`'s settings but applies no
+    dropout: :class:`FullyConnectedNet` adds it, as chapter 04 does.
+    """
+
+    def hidden_forward(self, x, i):
+        """Hidden layer i (1-based): affine, [norm], ReLU.
+
+        Inputs: x (N, D_{i-1}) (for i = 1, any (N, d_1, ..., d_k) that flattens to input_dim).
+        Returns (out, cache): out (N, D_i), cache for :meth:`hidden_backward`.
+        """
         out, fc_cache = layers.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
-        norm_cache = drop_cache = None
+        norm_cache = None
         if self.normalization:
             forward, _ = NORMALIZATIONS[self.normalization]
             out, norm_cache = forward(out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
         out, relu_cache = layers.relu_forward(out)
-        if self.use_dropout:
-            out, drop_cache = layers.dropout_forward(out, self.dropout_param)
-        return out, (fc_cache, norm_cache, relu_cache, drop_cache)
+        return out, (fc_cache, norm_cache, relu_cache)
 
-    def _hidden_backward(self, dout, cache, i, grads):
-        """Backward through hidden layer i; stores its parameter gradients in ``grads``, returns dx."""
-        fc_cache, norm_cache, relu_cache, drop_cache = cache
-        if self.use_dropout:
-            dout = layers.dropout_backward(dout, drop_cache)
+    def hidden_backward(self, dout, cache, i, grads):
+        """Backward through hidden layer i: dout (N, D_i) -> dx of x's shape.
+
+        Stores the gradients of the layer's parameters (W{i}, b{i}, and gamma{i}, beta{i} with
+        normalization) in ``grads``, without the L2 term, which :meth:`loss` adds.
+        """
+        fc_cache, norm_cache, relu_cache = cache
         dout = layers.relu_backward(dout, relu_cache)
         if self.normalization:
             _, backward = NORMALIZATIONS[self.normalization]
@@ -122,20 +144,17 @@ class FullyConnectedNet:
         """Scores, or loss and gradients.
 
         Inputs: X (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim; y (N,) integer labels or None.
-        Returns scores (N, num_classes) when y is None (test mode: no dropout, running
-        batchnorm statistics); otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
+        Returns scores (N, num_classes) when y is None (test mode: running batchnorm
+        statistics); otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
         """
         X = np.asarray(X).astype(self.dtype, copy=False)
-        mode = "test" if y is None else "train"
-        if self.use_dropout:
-            self.dropout_param["mode"] = mode
         if self.normalization == "batchnorm":
             for bn_param in self.bn_params:
-                bn_param["mode"] = mode
+                bn_param["mode"] = "test" if y is None else "train"
 
         out, caches = X, []
         for i in range(1, self.num_layers):
-            out, cache = self._hidden_forward(out, i)
+            out, cache = self.hidden_forward(out, i)
             caches.append(cache)
         L = self.num_layers
         scores, scores_cache = layers.affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
@@ -146,12 +165,45 @@ class FullyConnectedNet:
         grads = {}
         dout, grads[f"W{L}"], grads[f"b{L}"] = layers.affine_backward(dscores, scores_cache)
         for i in range(L - 1, 0, -1):
-            dout = self._hidden_backward(dout, caches[i - 1], i, grads)
+            dout = self.hidden_backward(dout, caches[i - 1], i, grads)
         for i in range(1, L + 1):
             W = self.params[f"W{i}"]
             loss += 0.5 * self.reg * np.sum(W * W)
             grads[f"W{i}"] += self.reg * W
         return float(loss), grads
+
+
+class FullyConnectedNet(NormalizedNet):
+    """Any number of hidden layers, then a softmax classifier::
+
+        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+
+    :class:`NormalizedNet` with a dropout layer after every hidden ReLU when
+    ``dropout_keep_ratio`` < 1; its inputs and parameters are :class:`FullyConnectedBase`'s.
+    ``loss(X, y=None)`` returns the scores (N, num_classes) when y is None (test mode: no
+    dropout, running batchnorm statistics), otherwise ``(loss, grads)``.
+    """
+
+    def hidden_forward(self, x, i):
+        """Hidden layer i (1-based): affine, [norm], ReLU, [dropout]. Returns (out (N, D_i), cache)."""
+        out, cache = super().hidden_forward(x, i)
+        drop_cache = None
+        if self.use_dropout:
+            out, drop_cache = layers.dropout_forward(out, self.dropout_param)
+        return out, (cache, drop_cache)
+
+    def hidden_backward(self, dout, cache, i, grads):
+        """Backward through hidden layer i; stores its parameter gradients in ``grads``, returns dx."""
+        cache, drop_cache = cache
+        if self.use_dropout:
+            dout = layers.dropout_backward(dout, drop_cache)
+        return super().hidden_backward(dout, cache, i, grads)
+
+    def loss(self, X, y=None):
+        """Scores (N, num_classes) when y is None, otherwise ``(loss, grads)``; see :class:`NormalizedNet`."""
+        if self.use_dropout:
+            self.dropout_param["mode"] = "test" if y is None else "train"
+        return super().loss(X, y)
 
 
 class ThreeLayerConvNet:

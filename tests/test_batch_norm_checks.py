@@ -1,16 +1,20 @@
 """The batch normalization lesson's checks fail stubs cleanly and name each planted mistake (the
-notebook's own solutions passing them is tested with the learner copies, in test_exercises)."""
+notebook's own solutions passing them is tested with the learner copies, in test_exercises); the
+check of the normalized network passes one written differently."""
 
 import numpy as np
 import pytest
+from test_fully_connected_checks import Network
 
 from cifar_lessons import layers as L
+from cifar_lessons import models
 from cifar_lessons.checks.batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_backward_alt,
     check_batchnorm_forward,
     check_layernorm_backward,
     check_layernorm_forward,
+    check_normalized_net,
 )
 from cifar_lessons.checks.core import ExerciseError
 
@@ -196,3 +200,105 @@ def test_layernorm_mistakes_are_named():
 
     with pytest.raises(ExerciseError, match="^layernorm_backward: dx is wrong"):
         check_layernorm_backward(L.layernorm_forward, batchnorm_gradient)
+
+
+class Normalized(Network):
+    """A correct normalized network written differently: dict caches, the norm chosen from the
+    package's table, ReLU masks by hand, built on the network of the fully connected tests."""
+
+    def hidden_forward(self, x, i):
+        z, affine_cache = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+        cache = {"affine": affine_cache}
+        if self.normalization:
+            forward, _ = models.NORMALIZATIONS[self.normalization]
+            z, cache["norm"] = forward(z, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
+        cache["relu"] = z
+        return np.maximum(z, 0), cache
+
+    def hidden_backward(self, dout, cache, i, grads):
+        dz = dout * (cache["relu"] > 0)
+        if self.normalization:
+            _, backward = models.NORMALIZATIONS[self.normalization]
+            dz, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dz, cache["norm"])
+        dx, grads[f"W{i}"], grads[f"b{i}"] = L.affine_backward(dz, cache["affine"])
+        return dx
+
+    def loss(self, X, y=None):
+        for param in self.bn_params:
+            param.update(mode="train" if y is not None else "test")
+        return super().loss(X, y)
+
+
+def test_the_network_check_passes_a_network_written_differently(capsys):
+    check_normalized_net(Normalized)
+    assert capsys.readouterr().out == "NormalizedNet: all checks passed\n"
+
+
+def test_the_network_check_fails_a_stub_as_not_implemented():
+    class Stub(Network):
+        def hidden_forward(self, x, i):
+            raise NotImplementedError
+
+        def loss(self, X, y=None):
+            raise NotImplementedError
+
+    for planted in (Stub, lambda *args, **kwargs: stub()):
+        with pytest.raises(ExerciseError, match="^NormalizedNet: not implemented yet"):
+            check_normalized_net(planted)
+
+
+def with_norm(order="norm first", normalization=None, scaled=True):
+    """``Normalized`` whose hidden layer normalizes before or after the ReLU, with ``normalization``
+    instead of the network's own, with or without its gamma and beta."""
+
+    def hidden_forward(self, x, i):
+        z = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])[0]
+        forward, _ = models.NORMALIZATIONS[normalization or self.normalization]
+        gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
+        if not scaled:
+            gamma, beta = np.ones_like(gamma), np.zeros_like(beta)
+        if order == "relu first":
+            return forward(np.maximum(z, 0), gamma, beta, {"mode": "train"})[0], None
+        return np.maximum(forward(z, gamma, beta, {"mode": "train"})[0], 0), None
+
+    return type("Planted", (Normalized,), {"hidden_forward": hidden_forward})
+
+
+def without_gamma_gradients(self, dout, cache, i, grads):
+    dx = Normalized.hidden_backward(self, dout, cache, i, grads)
+    grads.pop(f"gamma{i}", None)
+    return dx
+
+
+def switching_to_test_only(self, X, y=None):
+    if y is None:
+        for param in self.bn_params:
+            param["mode"] = "test"
+    return Network.loss(self, X, y)
+
+
+@pytest.mark.parametrize(
+    "network, message",
+    [
+        (type("Planted", (Normalized,), {"hidden_forward": Network.hidden_forward}), "it does not normalize"),
+        (with_norm("relu first"), "it normalizes after the ReLU"),
+        (with_norm(normalization="layernorm"), "so the layer is batch norm (batchnorm_forward), not layer norm"),
+        (with_norm(scaled=False), "scale by params['gamma1'] and shift by params['beta1']"),
+        (
+            type("Planted", (Normalized,), {"hidden_backward": without_gamma_gradients}),
+            "should store the gradient of gamma1 in grads['gamma1']",
+        ),
+        (
+            type("Planted", (Normalized,), {"loss": Network.loss}),
+            "the scores for normalization='batchnorm', hidden_dims=[6, 5], test is wrong: batch norm in train mode",
+        ),
+        (
+            type("Planted", (Normalized,), {"loss": switching_to_test_only}),
+            "training after a test call is wrong: batch norm in test mode",
+        ),
+    ],
+)
+def test_the_network_check_names_planted_mistakes(network, message):
+    with pytest.raises(ExerciseError, match="^NormalizedNet: ") as error:
+        check_normalized_net(network)
+    assert message in str(error.value)

@@ -1,12 +1,15 @@
 """The dropout lesson's checks fail stubs cleanly and name each planted mistake (the notebook's own
-solutions passing them is tested with the learner copies, in test_exercises)."""
+solutions passing them is tested with the learner copies, in test_exercises); the check of the
+network with dropout passes one written differently."""
 
 import numpy as np
 import pytest
+from test_batch_norm_checks import Normalized
 
 from cifar_lessons import layers as L
+from cifar_lessons import models
 from cifar_lessons.checks.core import ExerciseError
-from cifar_lessons.checks.dropout import check_dropout_backward, check_dropout_forward
+from cifar_lessons.checks.dropout import check_dropout_backward, check_dropout_forward, check_dropout_net
 
 
 def stub(*args):
@@ -73,4 +76,107 @@ def test_dropout_forward_mistakes_are_named(planted, message):
 def test_dropout_backward_mistakes_are_named(planted, message):
     with pytest.raises(ExerciseError, match="^dropout_backward: ") as error:
         check_dropout_backward(L.dropout_forward, planted)
+    assert message in str(error.value)
+
+
+class Dropping(Normalized):
+    """A correct network with dropout written differently: the mask's cache kept apart, the mode
+    set by a dict update, on the normalized network of the batch norm tests."""
+
+    def hidden_forward(self, x, i):
+        out, cache = super().hidden_forward(x, i)
+        dropped = L.dropout_forward(out, self.dropout_param) if self.use_dropout else (out, None)
+        return dropped[0], {"layer": cache, "dropout": dropped[1]}
+
+    def hidden_backward(self, dout, cache, i, grads):
+        if cache["dropout"] is not None:
+            dout = L.dropout_backward(dout, cache["dropout"])
+        return super().hidden_backward(dout, cache["layer"], i, grads)
+
+    def loss(self, X, y=None):
+        self.dropout_param.update({"mode": "test" if y is None else "train"} if self.use_dropout else {})
+        return super().loss(X, y)
+
+
+def check(network):
+    check_dropout_net(network, L.dropout_forward, L.dropout_backward)
+
+
+def test_the_network_check_passes_a_network_written_differently(capsys):
+    check(Dropping)
+    assert capsys.readouterr().out == "DropoutNet: all checks passed\n"
+
+
+def test_the_network_check_fails_a_stub_as_not_implemented():
+    class Stub(Normalized):
+        def hidden_forward(self, x, i):
+            raise NotImplementedError
+
+    for planted in (Stub, lambda *args, **kwargs: stub()):
+        with pytest.raises(ExerciseError, match="^DropoutNet: not implemented yet"):
+            check(planted)
+
+
+def dropping_the_input(self, x, i):
+    return Normalized.hidden_forward(self, L.dropout_forward(x, self.dropout_param)[0], i)
+
+
+def dropping_before_the_norm(self, x, i):
+    if not self.normalization:
+        return Dropping.hidden_forward(self, x, i)
+    z = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])[0]
+    z = L.dropout_forward(z, self.dropout_param)[0]
+    forward, _ = models.NORMALIZATIONS[self.normalization]
+    return np.maximum(forward(z, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])[0], 0), None
+
+
+def dropping_always(self, x, i):
+    out, cache = Normalized.hidden_forward(self, x, i)
+    out, drop_cache = L.dropout_forward(out, self.dropout_param)
+    return out, {"layer": cache, "dropout": drop_cache}
+
+
+def scaling_at_test(self, x, i):
+    out, cache = Dropping.hidden_forward(self, x, i)
+    return out * self.dropout_param["p"] if self.dropout_param["mode"] == "test" else out, cache
+
+
+def without_the_mask(self, dout, cache, i, grads):
+    return Normalized.hidden_backward(self, dout, cache["layer"], i, grads)
+
+
+def switching_to_test_only(self, X, y=None):
+    if y is None:
+        self.dropout_param["mode"] = "test"
+    return Normalized.loss(self, X, y)
+
+
+@pytest.mark.parametrize(
+    "network, message",
+    [
+        (Normalized, "no unit was dropped: apply dropout_forward(out, self.dropout_param) after the ReLU"),
+        (
+            type("Planted", (Dropping,), {"hidden_forward": dropping_the_input}),
+            "dropout comes last in a hidden layer, on its output, not on its input x",
+        ),
+        (type("Planted", (Dropping,), {"loss": Normalized.loss}), "units were dropped in test mode"),
+        (type("Planted", (Dropping,), {"hidden_forward": scaling_at_test}), "inverted dropout did its scaling"),
+        (
+            type("Planted", (Dropping,), {"hidden_backward": without_the_mask}),
+            "hidden_backward sends dout back through dropout_backward first",
+        ),
+        (
+            type("Planted", (Dropping,), {"loss": switching_to_test_only}),
+            "training after a test call is wrong: no unit was dropped: with y given, set",
+        ),
+        (
+            type("Planted", (Dropping,), {"hidden_forward": dropping_before_the_norm}),
+            "dropout comes after the ReLU, not before the normalization",
+        ),
+        (type("Planted", (Dropping,), {"hidden_forward": dropping_always}), "apply dropout only when self.use_dropout"),
+    ],
+)
+def test_the_network_check_names_planted_mistakes(network, message):
+    with pytest.raises(ExerciseError, match="^DropoutNet[: ]") as error:
+        check(network)
     assert message in str(error.value)

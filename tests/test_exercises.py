@@ -2,7 +2,8 @@
 
 For each solution cell of the book, its check cell must raise ExerciseError on the stub and pass
 on the solution. Both run in a namespace holding only the imports and definitions of the cells
-before them (no data loading, no training), so checks must take the learner's functions alone.
+before them, and what their ``use()`` calls take from earlier chapters (no data loading, no
+training), so checks must take the learner's functions alone.
 """
 
 import json

@@ -4,6 +4,7 @@ seeds are summarized as mean ± sd and compared seed by seed."""
 import numpy as np
 import pytest
 
+from cifar_lessons import optim
 from cifar_lessons.experiments import mean_sd, over_seeds, paired_difference, train_fully_connected, train_with_adam
 from cifar_lessons.models import FullyConnectedNet
 
@@ -38,6 +39,15 @@ def test_training_draws_a_fresh_dropout_mask_every_step():
     model = run(0).model
     X_batch, y_batch = DATA["X_train"][:10], DATA["y_train"][:10]
     assert model.loss(X_batch, y_batch)[0] != model.loss(X_batch, y_batch)[0]
+
+
+def test_a_run_trains_the_network_class_and_update_rule_it_is_given():
+    class Yours(FullyConnectedNet):
+        pass
+
+    default, yours = run(0), run(0, network=Yours, update_rule=optim.adam)
+    assert isinstance(yours.model, Yours)
+    assert yours.loss_history == default.loss_history
 
 
 def test_without_a_seed_the_network_follows_numpys_global_generator():

@@ -1,9 +1,22 @@
-"""Checks of the batch normalization lesson (notebook 03): batch norm and layer norm."""
+"""Checks of the batch normalization lesson (notebook 03): batch norm, layer norm, and the network
+that puts them between each hidden affine layer and its ReLU."""
+
+import copy
 
 import numpy as np
 
-from cifar_lessons import layers
+from cifar_lessons import layers, models
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
+from cifar_lessons.checks.fully_connected import (
+    expect_hidden_backward,
+    expect_hooks_used,
+    expect_same_loss,
+    expect_value,
+    forward_loss,
+    forward_scores,
+    hidden_input,
+    network_pair,
+)
 
 
 def _normalization_case(N=8, D=5, seed=0):
@@ -230,3 +243,117 @@ def check_layernorm_backward(layernorm_forward, layernorm_backward):
         dict(layers.NORM_DEFAULTS),
         1,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The normalized network: batch or layer norm between each hidden affine layer and its ReLU
+
+NORMALIZED_CASES = [  # normalization, hidden_dims, reg
+    ("batchnorm", [6, 5], 0.0),
+    ("layernorm", [6, 5], 0.4),
+    ("batchnorm", [5, 7, 4], 0.4),
+    ("layernorm", [6], 0.0),
+    (None, [6, 5], 0.4),
+]
+NORM_NAMES = {"batchnorm": "batch norm (batchnorm_forward)", "layernorm": "layer norm (layernorm_forward)"}
+
+
+def _normalize(normalization, x, gamma, beta):
+    """``x`` through the reference normalization, in train mode, from fresh statistics."""
+    forward, _ = models.NORMALIZATIONS[normalization]
+    return forward(x, gamma, beta, {"mode": "train"})[0]
+
+
+def _check_normalized_layer(name, model, reference, i, rng):
+    """hidden_forward(x, i) and hidden_backward(dout, cache, i, grads) of an affine - norm - ReLU layer."""
+    normalization, params = reference.normalization, reference.params
+    x = hidden_input(reference, i, rng)
+    affine = layers.affine_forward(x, params[f"W{i}"], params[f"b{i}"])[0]
+    out, cache = expect_tuple(f"{name}.hidden_forward", call(name, model.hidden_forward, x, i), ["out", "cache"])
+    expected, reference_cache = reference.hidden_forward(x, i)
+    mistakes = [
+        (
+            np.maximum(affine, 0),
+            f"it does not normalize: with normalization={normalization!r} a hidden layer is affine, "
+            f"{NORM_NAMES[normalization]}, ReLU",
+        )
+    ]
+    gamma, beta = params[f"gamma{i}"], params[f"beta{i}"]
+    other = "layernorm" if normalization == "batchnorm" else "batchnorm"
+    mistakes += [
+        (
+            _normalize(normalization, np.maximum(affine, 0), gamma, beta),
+            "it normalizes after the ReLU: normalize the affine layer's output, then apply the ReLU",
+        ),
+        (
+            np.maximum(_normalize(other, affine, gamma, beta), 0),
+            f"self.normalization is {normalization!r}, so the layer is {NORM_NAMES[normalization]}, not "
+            f"{NORM_NAMES[other]}",
+        ),
+        (
+            np.maximum(_normalize(normalization, affine, np.ones_like(gamma), np.zeros_like(beta)), 0),
+            f"scale by params['gamma{i}'] and shift by params['beta{i}'], the layer's own",
+        ),
+    ]
+    expect_value(name, f"hidden_forward(x, {i}) in train mode", out, expected, mistakes)
+    dout = rng.normal(size=expected.shape)
+    expect_hidden_backward(name, model, reference, i, cache, reference_cache, dout)
+
+
+def _in_mode(model, mode):
+    """A copy of ``model`` whose batch norm layers stay in ``mode``."""
+    model = copy.deepcopy(model)
+    for bn_param in model.bn_params:
+        bn_param["mode"] = mode
+    return model
+
+
+def _expect_training_call(name, model, reference, X, y, when, mistakes):
+    """A training call of ``model.loss``, naming batch norm left in test mode also when it makes
+    the backward pass crash (a test-mode forward pass leaves no cache)."""
+    try:
+        expect_same_loss(name, model, reference, X, y, when, mistakes)
+    except ExerciseError:
+        if any(bn_param.get("mode") == "test" for bn_param in model.bn_params):
+            raise ExerciseError(f"{name}: the loss {when} is wrong: {LEFT_IN_TEST_MODE}") from None
+        raise
+
+
+LEFT_IN_TEST_MODE = "batch norm in test mode (with y given, loss must set every bn_param['mode'] to 'train')"
+LEFT_IN_TRAIN_MODE = (
+    "batch norm in train mode: loss(X) without labels is test mode, and must set every "
+    "bn_param['mode'] to 'test' so that batch norm uses its running averages"
+)
+
+
+def check_normalized_net(NormalizedNet):
+    """A learner's ``NormalizedNet`` (a FullyConnectedNet with batch or layer norm between each
+    hidden affine layer and its ReLU): its hooks, then a training call, a test call and a training
+    call again against the book's network, on tiny float64 networks of each normalization."""
+    name = "NormalizedNet"
+    for normalization, hidden_dims, reg in NORMALIZED_CASES:
+        settings = {"normalization": normalization, "reg": reg}
+        model, reference, X, y = network_pair(name, NormalizedNet, models.NormalizedNet, hidden_dims, **settings)
+        when = f"for normalization={normalization!r}, hidden_dims={hidden_dims}"
+        if normalization:
+            rng = np.random.default_rng(len(hidden_dims))
+            for i in range(1, model.num_layers):
+                _check_normalized_layer(name, copy.deepcopy(model), copy.deepcopy(reference), i, rng)
+        in_test_mode = (forward_loss(_in_mode(reference, "test"), X, y), {})
+        _expect_training_call(name, model, reference, X, y, f"{when}, training", [(in_test_mode, LEFT_IN_TEST_MODE)])
+        in_train_mode = forward_scores(_in_mode(reference, "train"), X)
+        expect_same_loss(name, model, reference, X, None, f"{when}, test", [(in_train_mode, LEFT_IN_TRAIN_MODE)])
+        in_test_mode = (forward_loss(_in_mode(reference, "test"), X, y), {})
+        when_again = f"{when}, training after a test call"
+        _expect_training_call(name, model, reference, X, y, when_again, [(in_test_mode, LEFT_IN_TEST_MODE)])
+        for k, (ours, theirs) in enumerate(zip(model.bn_params, reference.bn_params)):
+            for key in ("running_mean", "running_var") if normalization == "batchnorm" else ():
+                expect_close(
+                    name,
+                    f"bn_params[{k}][{key!r}] after two training calls (hidden layer {k + 1} must normalize "
+                    f"with self.bn_params[{k}], its own)",
+                    ours.get(key),
+                    theirs[key],
+                )
+        expect_hooks_used(name, NormalizedNet, models.NormalizedNet, hidden_dims, **settings)
+    passed(name, NormalizedNet)

@@ -1,8 +1,23 @@
-"""Checks of the dropout lesson (notebook 04): inverted dropout, forward and backward."""
+"""Checks of the dropout lesson (notebook 04): inverted dropout, forward and backward, and the
+network that applies it after every hidden ReLU."""
+
+import copy
+import functools
 
 import numpy as np
 
+from cifar_lessons import layers, models
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
+from cifar_lessons.checks.fully_connected import (
+    expect_hidden_backward,
+    expect_hooks_used,
+    expect_same_loss,
+    expect_value,
+    forward_loss,
+    forward_scores,
+    hidden_input,
+    network_pair,
+)
 
 
 def _dropout_case():
@@ -73,3 +88,131 @@ def check_dropout_backward(dropout_forward, dropout_backward):
     _, cache = expect_tuple("dropout_forward", call("dropout_forward", dropout_forward, x, test), ["out", "cache"])
     expect_close(name, "dx in test mode (it should be dout unchanged)", call(name, dropout_backward, dout, cache), dout)
     passed(name, dropout_backward)
+
+
+# ---------------------------------------------------------------------------------------------
+# The network with dropout after every hidden ReLU
+
+DROPOUT_CASES = [  # normalization, hidden_dims, dropout_keep_ratio, reg
+    (None, [6, 5], 0.5, 0.0),
+    ("batchnorm", [6, 5], 0.6, 0.3),
+    ("layernorm", [5, 7, 4], 0.75, 0.0),
+    (None, [6], 1, 0.3),
+]
+
+
+def _reference_network(dropout_forward, dropout_backward):
+    """The book's network with dropout (models.FullyConnectedNet's), on the learner's dropout
+    functions: their masks, which a seed fixes but which another generator may draw otherwise."""
+
+    class Reference(models.NormalizedNet):
+        def hidden_forward(self, x, i):
+            out, cache = super().hidden_forward(x, i)
+            if not self.use_dropout:
+                return out, (cache, None)
+            out, drop_cache = dropout_forward(out, self.dropout_param)
+            return out, (cache, drop_cache)
+
+        def hidden_backward(self, dout, cache, i, grads):
+            cache, drop_cache = cache
+            if self.use_dropout:
+                dout = dropout_backward(dout, drop_cache)
+            return super().hidden_backward(dout, cache, i, grads)
+
+        def loss(self, X, y=None):
+            if self.use_dropout:
+                self.dropout_param["mode"] = "test" if y is None else "train"
+            return super().loss(X, y)
+
+    return Reference
+
+
+def _in_dropout_mode(model, mode):
+    """A copy of ``model`` whose dropout stays in ``mode``."""
+    model = copy.deepcopy(model)
+    model.dropout_param["mode"] = mode
+    return model
+
+
+def _dropout_layer_mistakes(reference, dropout_forward, x, i):
+    """The outputs of hidden layer i with dropout left out or put elsewhere, and their names."""
+    if not reference.use_dropout:
+        return []
+    params, param = reference.params, dict(reference.dropout_param)
+    no_dropout = models.NormalizedNet.hidden_forward(copy.deepcopy(reference), x, i)[0]
+    norm = models.NORMALIZATIONS.get(reference.normalization, (None,))[0]
+
+    def normalized(z):
+        return z if norm is None else norm(z, params[f"gamma{i}"], params[f"beta{i}"], {"mode": "train"})[0]
+
+    affine = layers.affine_forward(x, params[f"W{i}"], params[f"b{i}"])[0]
+    dropped_input = layers.affine_forward(dropout_forward(x, param)[0], params[f"W{i}"], params[f"b{i}"])[0]
+    return [
+        (no_dropout, "no unit was dropped: apply dropout_forward(out, self.dropout_param) after the ReLU"),
+        (
+            np.maximum(normalized(dropped_input), 0),
+            "dropout comes last in a hidden layer, on its output, not on its input x",
+        ),
+        (
+            np.maximum(normalized(dropout_forward(affine, param)[0]), 0),
+            "dropout comes after the ReLU, not before the normalization",
+        ),
+    ]
+
+
+def _check_dropout_layer(name, model, reference, dropout_forward, i, rng):
+    """hidden_forward(x, i) and hidden_backward(dout, cache, i, grads) of a layer ending in dropout."""
+    x = hidden_input(reference, i, rng)
+    out, cache = expect_tuple(f"{name}.hidden_forward", call(name, model.hidden_forward, x, i), ["out", "cache"])
+    mistakes = _dropout_layer_mistakes(reference, dropout_forward, x, i)
+    expected, reference_cache = reference.hidden_forward(x, i)
+    expect_value(name, f"hidden_forward(x, {i}) in train mode", out, expected, mistakes)
+    dout = rng.normal(size=expected.shape)
+    unmasked_grads = {}
+    unmasked_dx = models.NormalizedNet.hidden_backward(reference, dout, reference_cache[0], i, unmasked_grads)
+    unmasked = (unmasked_dx, unmasked_grads, "hidden_backward sends dout back through dropout_backward first")
+    expect_hidden_backward(name, model, reference, i, cache, reference_cache, dout, [unmasked])
+
+
+def check_dropout_net(DropoutNet, dropout_forward, dropout_backward):
+    """A learner's ``DropoutNet`` (a NormalizedNet with dropout after every hidden ReLU): its hooks,
+    then a training call, a test call and a training call again against the book's network on the
+    learner's dropout functions, on tiny float64 networks whose seed fixes the dropout mask."""
+    name = "DropoutNet"
+    Reference = _reference_network(dropout_forward, dropout_backward)
+    for normalization, hidden_dims, keep, reg in DROPOUT_CASES:
+        settings = {"normalization": normalization, "dropout_keep_ratio": keep, "reg": reg}
+        when = f"for dropout_keep_ratio={keep}, normalization={normalization!r}, hidden_dims={hidden_dims}"
+        try:
+            model, reference, X, y = network_pair(name, DropoutNet, Reference, hidden_dims, **settings)
+            rng = np.random.default_rng(len(hidden_dims))
+            for i in range(1, model.num_layers):
+                _check_dropout_layer(name, copy.deepcopy(model), copy.deepcopy(reference), dropout_forward, i, rng)
+            in_test_mode = (forward_loss(_in_dropout_mode(reference, "test"), X, y), {})
+            left_in_test_mode = "no unit was dropped: with y given, set self.dropout_param['mode'] = 'train'"
+            expect_same_loss(name, model, reference, X, y, f"{when}, training", [(in_test_mode, left_in_test_mode)])
+            test_mistakes = [
+                (
+                    forward_scores(_in_dropout_mode(reference, "train"), X),
+                    "units were dropped in test mode: loss(X) without labels must set "
+                    "self.dropout_param['mode'] = 'test'",
+                ),
+                (
+                    forward_scores(_in_dropout_mode(reference, "test"), X, functools.partial(np.multiply, keep)),
+                    "inverted dropout did its scaling in training (the kept units were divided by p): "
+                    "test mode uses every unit as it is, not multiplied by p",
+                ),
+            ]
+            expect_same_loss(name, model, reference, X, None, f"{when}, test", test_mistakes)
+            in_test_mode = (forward_loss(_in_dropout_mode(reference, "test"), X, y), {})
+            when_again = f"{when}, training after a test call"
+            expect_same_loss(name, model, reference, X, y, when_again, [(in_test_mode, left_in_test_mode)])
+        except ExerciseError as error:
+            if keep == 1 and "crashed" in str(error):
+                raise ExerciseError(
+                    f"{error} (with dropout_keep_ratio=1 the network has no dropout: self.use_dropout is "
+                    "False and self.dropout_param is empty, so apply dropout only when self.use_dropout)"
+                ) from None
+            raise
+        expect_hooks_used(name, DropoutNet, Reference, hidden_dims, **settings)
+    passed(name, DropoutNet)
