@@ -263,3 +263,12 @@ def test_every_answer_folds_in_the_book_and_in_jupyter_after_its_question(notebo
         f"{notebook.name} cell {index}: end the answer with a blank line and </details>"
     )
     assert "**Question" in question, f"{notebook.name} cell {index}: the cell before an answer asks its **Question.**"
+
+
+@pytest.mark.parametrize("notebook", sorted(BOOK.glob("0[1-8]_*.ipynb")), ids=lambda path: path.stem)
+def test_every_chapter_has_exercises_and_two_to_four_questions(notebook):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    tags = [cell["metadata"].get("tags", []) for cell in cells]
+    assert any(exercises.SOLUTION_TAG in t for t in tags), f"{notebook.name} has no exercise"
+    questions = sum(exercises.ANSWER_TAG in t for t in tags)
+    assert 2 <= questions <= 4, f"{notebook.name} asks {questions} questions; a chapter asks 2 to 4"
