@@ -34,7 +34,9 @@ def test_an_entry_written_differently_passes(capsys):
 
 
 @pytest.mark.parametrize(
-    "args, name", [((stub, small_convnet), "my_recipe"), ((plain_recipe, stub), "build_my_model")], ids=str
+    "args, name",
+    [((stub, small_convnet), "my_recipe"), ((plain_recipe, stub), "build_my_model")],
+    ids=["my_recipe stubbed", "build_my_model stubbed"],
 )
 def test_stubs_fail_as_not_implemented(args, name):
     with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
