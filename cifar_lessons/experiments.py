@@ -37,19 +37,7 @@ def train_fully_connected(
     """
     np.random.seed(seed)
     model = network(hidden_dims, **model_kwargs)
-    solver = Solver(
-        model,
-        data,
-        update_rule=update_rule,
-        optim_config={"learning_rate": learning_rate},
-        batch_size=batch_size,
-        num_epochs=num_epochs,
-        verbose=False,
-        progress=False,
-        seed=seed,
-    )
-    solver.train()
-    return solver
+    return _trained(model, data, update_rule, learning_rate, batch_size, num_epochs, seed)
 
 
 def train_with_adam(model, data, *, num_epochs, batch_size=100, learning_rate=1e-3, seed=0):
@@ -58,10 +46,15 @@ def train_with_adam(model, data, *, num_epochs, batch_size=100, learning_rate=1e
     ``seed`` fixes the minibatches and the scored subsamples; the initial weights are the
     model's own (build it with a seed too).
     """
+    return _trained(model, data, "adam", learning_rate, batch_size, num_epochs, seed)
+
+
+def _trained(model, data, update_rule, learning_rate, batch_size, num_epochs, seed):
+    """The Solver that trained ``model`` quietly with these settings."""
     solver = Solver(
         model,
         data,
-        update_rule="adam",
+        update_rule=update_rule,
         optim_config={"learning_rate": learning_rate},
         batch_size=batch_size,
         num_epochs=num_epochs,

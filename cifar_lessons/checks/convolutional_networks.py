@@ -352,6 +352,13 @@ def check_conv_relu_pool_forward(conv_relu_pool_forward):
     passed(name, conv_relu_pool_forward)
 
 
+def _expect_sandwich_gradients(name, grads, expected, without_relu, advice):
+    """Compare a sandwich's (dx, dw, db) with the reference's, naming a skipped ReLU backward."""
+    for label, actual, wanted, skipped in zip(["dx", "dw", "db"], grads, expected, without_relu):
+        raise_hint(name, label, actual, [(skipped, f"it skips the ReLU's backward: {advice}")])
+        expect_close(name, label, actual, wanted)
+
+
 def check_conv_relu_pool_backward(conv_relu_pool_forward, conv_relu_pool_backward):
     """Gradients of a learner's conv_relu_pool_forward (its cache) against the reference's."""
     name = "conv_relu_pool_backward"
@@ -368,14 +375,9 @@ def check_conv_relu_pool_backward(conv_relu_pool_forward, conv_relu_pool_backwar
         _call_backward(name, conv_relu_pool_backward, dout, cache, "max pool, ReLU, convolution"),
         ["dx", "dw", "db"],
     )
-    for label, actual, wanted, skipped in zip(["dx", "dw", "db"], grads, expected, without_relu):
-        raise_hint(
-            name,
-            label,
-            actual,
-            [(skipped, "it skips the ReLU's backward: pass max pool's gradient through relu_backward first")],
-        )
-        expect_close(name, label, actual, wanted)
+    _expect_sandwich_gradients(
+        name, grads, expected, without_relu, "pass max pool's gradient through relu_backward first"
+    )
     passed(name, conv_relu_pool_backward)
 
 
@@ -419,14 +421,9 @@ def check_affine_relu_backward(affine_relu_forward, affine_relu_backward):
     grads = expect_tuple(
         name, _call_backward(name, affine_relu_backward, dout, cache, "ReLU, affine"), ["dx", "dw", "db"]
     )
-    for label, actual, wanted, skipped in zip(["dx", "dw", "db"], grads, expected, without_relu):
-        raise_hint(
-            name,
-            label,
-            actual,
-            [(skipped, "it skips the ReLU's backward: pass dout through relu_backward before affine_backward")],
-        )
-        expect_close(name, label, actual, wanted)
+    _expect_sandwich_gradients(
+        name, grads, expected, without_relu, "pass dout through relu_backward before affine_backward"
+    )
     passed(name, affine_relu_backward)
 
 
