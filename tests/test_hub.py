@@ -49,6 +49,8 @@ import pytest
 import yaml
 from test_browser import NPM_CACHE, SCREENSHOTS, build_book
 
+from cifar_lessons.data import describe
+
 playwright = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"
 )
@@ -358,14 +360,15 @@ def walk(hub, context):
     expected = [
         f"cifar_lessons {importlib.metadata.version('cifar-lessons')}, im2col kernels: cython, seed 0",
         "CIFAR-10 found in $CIFAR10_DIR/cifar-10-batches-py",
+        describe("lesson"),
     ]
     lines = output.strip().splitlines()
-    assert lines[:2] == expected and len(lines) == 3, f"the first cell printed:\n{output}"
+    assert lines[:3] == expected and len(lines) == 4, f"the first cell printed:\n{output}"
     torch_version = re.escape(importlib.metadata.version("torch"))
-    device = re.fullmatch(rf"PyTorch {torch_version}(\+\w+)? on (.+)", lines[2])
-    assert device, f"the first cell's device line: {lines[2]!r}"
+    device = re.fullmatch(rf"PyTorch {torch_version}(\+\w+)? on (.+)", lines[3])
+    assert device, f"the first cell's device line: {lines[3]!r}"
     if not any(Path("/dev").glob("nvidia[0-9]*")):
-        assert device[2] == "CPU (no CUDA GPU found)", lines[2]
+        assert device[2] == "CPU (no CUDA GPU found)", lines[3]
     # A new cell below it, as a learner asking which package runs would add.
     first.locator(".jp-InputPrompt").click()
     panel.locator(".jp-NotebookPanel-toolbar [data-command='notebook:insert-cell-below']").click()
