@@ -8,6 +8,7 @@ is kept, so a wrong function stops at its check, not hours later in a training r
 """
 
 import ast
+import builtins
 import importlib.util
 import inspect
 import linecache
@@ -26,7 +27,7 @@ def _folder():
 
 
 def _source(definition):
-    """The source of a function or class defined in a notebook cell (or a file), dedented."""
+    """The source of a function or class defined in a notebook cell (or a file)."""
     if isinstance(definition, type):
         functions = [f for f in vars(definition).values() if isinstance(f, types.FunctionType)]
         if not functions:
@@ -48,10 +49,6 @@ def _global_names(source):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
-            arguments = node.args if not isinstance(node, ast.ClassDef) else None
-            if arguments:
-                every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs
-                bound.update(a.arg for a in every + [arguments.vararg, arguments.kwarg] if a)
         elif isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -60,8 +57,7 @@ def _global_names(source):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
-    builtins = set(dir(__builtins__) if isinstance(__builtins__, types.ModuleType) else __builtins__)
-    return sorted(read - bound - builtins)
+    return sorted(read - bound - set(dir(builtins)))
 
 
 def _import_line(name, value, kept_names):
