@@ -9,20 +9,18 @@ from cifar_lessons.models import ThreeLayerConvNet
 from cifar_lessons.solver import Solver
 
 
+def tiny_convnet(**settings):
+    """A float64 convnet on 3 x 6 x 6 images, small enough for numerical gradients."""
+    return ThreeLayerConvNet(
+        input_dim=(3, 6, 6), filter_size=3, hidden_dim=7, weight_scale=1e-1, dtype=np.float64, seed=0, **settings
+    )
+
+
 @pytest.mark.parametrize("reg", [0.0, 0.7])
 def test_gradients_match_numerical_gradients(reg):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((2, 3, 6, 6)), rng.integers(10, size=2)
-    model = ThreeLayerConvNet(
-        input_dim=(3, 6, 6),
-        num_filters=3,
-        filter_size=3,
-        hidden_dim=7,
-        weight_scale=1e-1,
-        reg=reg,
-        dtype=np.float64,
-        seed=0,
-    )
+    model = tiny_convnet(num_filters=3, reg=reg)
     loss, grads = model.loss(X, y)
     assert sorted(grads) == sorted(model.params) == ["W1", "W2", "W3", "b1", "b2", "b3"]
     assert all(grads[name].shape == param.shape for name, param in model.params.items())
@@ -73,18 +71,7 @@ def test_overfits_fifty_images():
 def test_a_norm_after_the_convolution_gets_gradients_like_every_parameter(normalization):
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((4, 3, 6, 6)), rng.integers(10, size=4)
-    model = ThreeLayerConvNet(
-        input_dim=(3, 6, 6),
-        num_filters=4,
-        filter_size=3,
-        hidden_dim=7,
-        weight_scale=1e-1,
-        reg=0.7,
-        dtype=np.float64,
-        seed=0,
-        normalization=normalization,
-        groups=2,
-    )
+    model = tiny_convnet(num_filters=4, reg=0.7, normalization=normalization, groups=2)
     model.params["gamma1"] = rng.uniform(0.5, 1.5, model.params["gamma1"].shape)
     model.params["beta1"] = rng.normal(size=model.params["beta1"].shape)
     expected_shape = (4,) if normalization == "batchnorm" else (1, 4, 1, 1)
