@@ -14,7 +14,7 @@ INSTALLED := $(VENV)/.installed
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/_im2col.pyx
+$(INSTALLED): requirements.txt pyproject.toml setup.py $(wildcard cifar_lessons/*.pyx)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e .
@@ -54,4 +54,4 @@ exercises: $(INSTALLED)
 	$(BIN)/python -m book_tools.exercises exercises book
 
 clean:
-	rm -rf _build build exercises book/yours cifar_lessons/*.so cifar_lessons/_im2col.c
+	rm -rf _build build exercises book/yours cifar_lessons/*.so cifar_lessons/_*.c

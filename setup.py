@@ -6,12 +6,13 @@ from setuptools import Extension, setup
 
 extensions = [
     Extension(
-        "cifar_lessons._im2col",
-        ["cifar_lessons/_im2col.pyx"],
+        f"cifar_lessons.{name}",
+        [f"cifar_lessons/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
+    for name in ("_im2col", "_winograd")
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}))

@@ -1,6 +1,8 @@
-"""Fast convolution and max pooling: compiled im2col kernels plus BLAS, float32 and float64.
+"""Fast convolution and max pooling: compiled kernels plus BLAS, float32 and float64.
 
-Same contracts as the naive layers in :mod:`cifar_lessons.layers`. A convolution
+Same contracts as the naive layers in :mod:`cifar_lessons.layers`. A 3x3 convolution with
+stride 1, the most common layer of modern convnets, runs by Winograd's algorithm
+(:mod:`cifar_lessons.winograd`), which needs 2.25x fewer multiplications. Any other convolution
 is a matrix product between the filters, ``w.reshape(F, C*HH*WW)``, and the
 receptive fields of a chunk of images laid out as one ``(C*HH*WW, images*OH*OW)``
 matrix. The chunk is sized so that matrix stays in cache and its buffer is
@@ -12,7 +14,7 @@ after the forward pass does not change the gradients.
 
 import numpy as np
 
-from cifar_lessons import kernels
+from cifar_lessons import kernels, winograd
 from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
@@ -36,6 +38,9 @@ def conv_forward_fast(x, w, b, conv_param):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     rows, positions = C * HH * WW, OH * OW
+    if winograd.applies(w.shape, stride):
+        out = winograd.conv_forward(x, w, np.ascontiguousarray(b, dtype=dtype), pad)
+        return out, (x, w, stride, pad)
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)
     cols = np.empty(rows * size * positions, dtype=dtype)
@@ -68,6 +73,10 @@ def conv_backward_fast(dout, cache):
     OH, OW = output_size(H, HH, pad, stride), output_size(W, WW, pad, stride)
     dout = np.asarray(dout)
     check_dout("conv_backward_fast", dout, (N, F, OH, OW))
+    if winograd.applies(w.shape, stride):
+        dout = np.ascontiguousarray(dout, dtype=x.dtype)
+        dx, dw = winograd.conv_backward(dout, x, w, pad)
+        return dx, dw, dout.sum(axis=(0, 2, 3))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)
