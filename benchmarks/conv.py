@@ -1,9 +1,8 @@
 """Speed of our convolution and max pooling against PyTorch on the CPU, with a GEMM as the roof.
 
-Each contestant runs in a process of its own: NumPy's BLAS and PyTorch each keep
-a thread pool, and pools left spinning by one contestant slow the next one down. The contestants
-take turns over several rounds, so a busy moment on the machine hits all of them, and the table
-shows medians over rounds and ratios of throughput (higher is better for us).
+Each contestant runs in a process of its own and the contestants take turns over several
+rounds (see ``harness.py``); the table shows medians over rounds and ratios of throughput
+(higher is better for us).
 
     python benchmarks/conv.py [--rounds 5] [--threads N]
 
@@ -12,13 +11,9 @@ PyTorch). On a machine shared with other work, ``--threads 1`` compares the code
 how each thread pool copes with being descheduled.
 """
 
-import argparse
-import json
 import os
-import subprocess
-import sys
-import time
 
+import harness
 import numpy as np
 
 # name: (x shape, w shape or pool size, stride, pad, dtype, contestants, the one the ratio is against)
@@ -28,7 +23,6 @@ CASES = {
     "small conv": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1, "float64", ("naive", "fast", "torch"), "naive"),
 }
 TARGETS = {("conv", "torch"): 0.65, ("pool", "torch"): 0.5}
-REPEATS = 5
 
 
 def conv_flops(x_shape, w_shape, stride, pad):
@@ -39,21 +33,11 @@ def conv_flops(x_shape, w_shape, stride, pad):
     return 3 * 2 * N * F * C * HH * WW * positions
 
 
-def _time(step):
-    step()  # warm up: first-touch page faults, thread pools, caches
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def _torch_step(case, x, w, stride, pad):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.set_num_threads(harness.threads())
     x = torch.from_numpy(x).requires_grad_()
     if case == "pool":
 
@@ -128,29 +112,13 @@ def run_one(case, contestant):
         step = _gemm_step(x, w, stride, pad)
     else:
         step = _numpy_step(case, contestant, x, w, stride, pad)
-    return _time(step)
-
-
-def _in_subprocess(case, contestant, threads):
-    command = [sys.executable, __file__, "--one", case, contestant]
-    pools = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    env = dict(os.environ, **{name: str(threads) for name in pools})
-    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    return json.loads(result.stdout)["seconds"]
-
-
-def _torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return harness.time_step(step)
 
 
 def main(rounds, threads):
     from cifar_lessons import kernels
 
-    has_torch = _torch_available()
+    has_torch = harness.torch_available()
     entries = [
         (case, contestant)
         for case, spec in CASES.items()
@@ -159,22 +127,18 @@ def main(rounds, threads):
     ]
     print(
         f"{os.cpu_count()} cores, {threads} threads per contestant, im2col kernels: {kernels.BACKEND}, "
-        f"{rounds} rounds of {REPEATS} timed runs, each contestant in its own process"
+        f"{rounds} rounds of {harness.REPEATS} timed runs, each contestant in its own process"
     )
-    seconds = {entry: [] for entry in entries}
-    for round_index in range(rounds):
-        shift = round_index % len(entries)  # rotate who goes first
-        for entry in entries[shift:] + entries[:shift]:
-            seconds[entry].append(_in_subprocess(*entry, threads))
+    seconds = harness.interleaved(__file__, entries, rounds, threads)
     for case, (x_shape, w_shape, stride, pad, dtype, contestants, baseline) in CASES.items():
         what = "pool" if case == "pool" else "w"
         print(f"\n{case}: x {x_shape}, {what} {w_shape}, stride {stride}, pad {pad}, {dtype}, forward + backward")
         flops = None if case == "pool" else conv_flops(x_shape, w_shape, stride, pad)
-        medians = {c: float(np.median(seconds[(case, c)])) for c in contestants if (case, c) in seconds}
+        medians = harness.medians(seconds, case, contestants)
         for contestant, median in medians.items():
             rate = f"{flops / median / 1e9:7.1f} GFLOP/s" if flops else ""
             ratio = f"{medians[baseline] / median:6.2f}x {baseline}'s throughput" if baseline in medians else ""
-            spread = ", ".join(f"{s * 1e3:.0f}" for s in seconds[(case, contestant)])
+            spread = harness.spread(seconds[(case, contestant)])
             print(f"  {contestant:6s} {median * 1e3:9.1f} ms  {rate:16s} {ratio:28s} (rounds: {spread} ms)")
         target = TARGETS.get((case, baseline))
         if target and baseline in medians:
@@ -186,12 +150,4 @@ def main(rounds, threads):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--one", nargs=2, metavar=("CASE", "CONTESTANT"), help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.one:
-        print(json.dumps({"seconds": run_one(*arguments.one)}))
-    else:
-        main(arguments.rounds, arguments.threads)
+    harness.command_line(__doc__, run_one, main)
