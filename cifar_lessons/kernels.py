@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from cifar_lessons import threads
 from cifar_lessons.shapes import check_window, float_dtype, output_size
 
 try:
@@ -93,7 +94,14 @@ def max_pool(x, pool_height, pool_width, stride):
     if _im2col is None:
         return max_pool_numpy(x, pool_height, pool_width, stride)
     out, argmax = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int32)
-    _im2col.max_pool_forward(x, out, argmax, pool_height, pool_width, stride)
+
+    def pool(share):
+        for start, stop in share:
+            _im2col.max_pool_forward(
+                x[start:stop], out[start:stop], argmax[start:stop], pool_height, pool_width, stride
+            )
+
+    threads.run(pool, threads.shares(N))
     return out, argmax
 
 
@@ -117,7 +125,13 @@ def max_pool_scatter(dout, argmax, x_shape):
     if _im2col is None:
         return max_pool_scatter_numpy(dout, argmax, x_shape)
     dx = np.empty(x_shape, dtype=dout.dtype)
-    _im2col.max_pool_backward(dout, np.ascontiguousarray(argmax, dtype=np.int32), dx)
+    argmax = np.ascontiguousarray(argmax, dtype=np.int32)
+
+    def scatter(share):
+        for start, stop in share:
+            _im2col.max_pool_backward(dout[start:stop], argmax[start:stop], dx[start:stop])
+
+    threads.run(scatter, threads.shares(N))
     return dx
 
 

@@ -22,11 +22,9 @@ Shapes (T tiles: N * TH * TW, with TH = ceil(OH / 2), TW = ceil(OW / 2)):
     products (16, F, T)    filters @ tiles, one product per position of the 4x4 transformed tile
 """
 
-import functools
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
-import threadpoolctl
+
+from cifar_lessons import threads
 
 try:
     from cifar_lessons import _winograd
@@ -106,20 +104,12 @@ def conv_backward(dout, x, w, pad):
 
 
 def _in_parallel(task, x, F, TH, TW):
-    # Splits the images into chunks whose tiles and products fit in CHUNK_BYTES and deals them out to as
-    # many threads as BLAS may use; each thread runs its share, transforms and products, with BLAS held to
-    # one thread. Two thread pools taking turns (ours for the transforms, BLAS's for the products) spin
-    # against each other; one thread per share never waits. Returns the task's results, share by share.
+    # The task's results, share by share: chunks sized so their tiles and products fit CHUNK_BYTES,
+    # and no smaller than needed to give every thread one.
     N, C = x.shape[:2]
     per_image = 16 * (C + F) * TH * TW * x.itemsize
-    threads = _blas_threads()
-    size = max(1, min(CHUNK_BYTES // per_image, -(-N // threads)))
-    chunks = [(start, min(start + size, N)) for start in range(0, N, size)]
-    shares = [chunks[first::threads] for first in range(max(1, min(threads, len(chunks))))]
-    if len(shares) == 1:
-        return [task(shares[0])]
-    with _controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(len(shares)) as pool:
-        return list(pool.map(task, shares))
+    size = max(1, min(CHUNK_BYTES // per_image, -(-N // threads.count())))
+    return threads.run(task, threads.shares(N, size))
 
 
 def _chunks(share, x, F, TH, TW):
@@ -133,15 +123,6 @@ def _chunks(share, x, F, TH, TW):
     for start, stop in share:
         count = (stop - start) * TH * TW
         yield start, stop, tiles[:, : C * count].reshape(16, C, count), products[:, : F * count].reshape(16, F, count)
-
-
-@functools.cache
-def _controller():
-    return threadpoolctl.ThreadpoolController()
-
-
-def _blas_threads():
-    return max([info["num_threads"] for info in _controller().select(user_api="blas").info()], default=1)
 
 
 def _kernel(name):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import fast_layers, kernels, layers, winograd
+from cifar_lessons import fast_layers, kernels, layers, threads, winograd
 
 torch = pytest.importorskip("torch")
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -128,7 +128,7 @@ def test_shares_of_chunks_on_several_threads_give_the_serial_result(monkeypatch)
     dout = rng.standard_normal(out.shape)
     grads = fast_layers.conv_backward_fast(dout, cache)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)  # one image per chunk, dealt out to three threads
-    monkeypatch.setattr(winograd, "_blas_threads", lambda: 3)
+    monkeypatch.setattr(threads, "count", lambda: 3)
     threaded, threaded_cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
     np.testing.assert_array_equal(threaded, out)  # each image is computed alone: same bits
     threaded_grads = fast_layers.conv_backward_fast(dout, threaded_cache)
