@@ -8,7 +8,7 @@ beside ours (on two cores, two pools taking turns ran twice as slow as one).
 """
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import threadpoolctl
 
@@ -33,9 +33,22 @@ def shares(num_images, chunk_size=None, threads=None):
     return [chunks[first::threads] for first in range(max(1, min(threads, len(chunks))))]
 
 
+@functools.cache
+def _helpers(count):
+    # Threads kept for the life of the process: starting fresh ones on every call cost more than a
+    # small layer's work.
+    return ThreadPoolExecutor(count, thread_name_prefix="cifar_lessons")
+
+
 def run(task, shares):
-    """``[task(share) for share in shares]``, one thread per share, with BLAS held to one thread meanwhile."""
+    """``[task(share) for share in shares]``: the first share on the calling thread, each other one on a
+    thread of its own, with BLAS held to one thread meanwhile."""
     if len(shares) == 1:
         return [task(shares[0])]
-    with _controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(len(shares)) as pool:
-        return list(pool.map(task, shares))
+    with _controller().limit(limits=1, user_api="blas"):
+        others = [_helpers(len(shares) - 1).submit(task, share) for share in shares[1:]]
+        try:
+            first = task(shares[0])
+        finally:
+            wait(others)  # none may still write into the caller's arrays once this returns or raises
+        return [first] + [future.result() for future in others]
