@@ -110,7 +110,14 @@ class NormalizedNet(FullyConnectedBase):
 
     Chapter 03's network. It takes :class:`FullyConnectedBase`'s settings but applies no
     dropout: :class:`FullyConnectedNet` adds it, as chapter 04 does.
+
+    ``input_gradient``: whether layer 1's backward pass also computes the gradient of the data
+    X. Nothing uses it, and it is the largest matrix product of the network (N x 3072 x D_1
+    multiply-adds for CIFAR-10), so by default it is skipped, as PyTorch skips the gradient of an
+    input that does not require one; :meth:`hidden_backward` then returns None for layer 1.
     """
+
+    input_gradient = False
 
     def hidden_forward(self, x, i):
         """Hidden layer i (1-based): affine, [norm], ReLU.
@@ -127,7 +134,8 @@ class NormalizedNet(FullyConnectedBase):
         return out, (fc_cache, norm_cache, relu_cache)
 
     def hidden_backward(self, dout, cache, i, grads):
-        """Backward through hidden layer i: dout (N, D_i) -> dx of x's shape.
+        """Backward through hidden layer i: dout (N, D_i) -> dx of x's shape (None for layer 1
+        unless ``input_gradient`` is set).
 
         Stores the gradients of the layer's parameters (W{i}, b{i}, and gamma{i}, beta{i} with
         normalization) in ``grads``, without the L2 term, which :meth:`loss` adds.
@@ -137,6 +145,10 @@ class NormalizedNet(FullyConnectedBase):
         if self.normalization:
             _, backward = NORMALIZATIONS[self.normalization]
             dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, norm_cache)
+        if i == 1 and not self.input_gradient:
+            x = fc_cache[0]  # affine_backward's dw and db, without its dx
+            grads["W1"], grads["b1"] = x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+            return None
         dx, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dout, fc_cache)
         return dx
 

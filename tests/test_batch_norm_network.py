@@ -121,3 +121,18 @@ def test_solver_restores_the_running_statistics_of_the_best_epoch():
     solver.train()
     assert np.argmax(solver.val_acc_history) < len(solver.val_acc_history) - 1  # the best epoch is not the last
     assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_skipping_the_data_gradient_changes_no_loss_and_no_gradient(normalization):
+    model = small_net(normalization=normalization, dropout_keep_ratio=0.6, reg=0.1)
+    X, y = batch()
+    loss, grads = model.loss(X, y)
+    _, cache = model.hidden_forward(X, 1)
+    assert model.hidden_backward(np.ones((N, 7)), cache, 1, {}) is None  # nothing computed for the data
+    model.input_gradient = True
+    with_input_gradient = model.loss(X, y)
+    assert model.hidden_backward(np.ones((N, 7)), cache, 1, {}).shape == X.shape
+    assert loss == with_input_gradient[0]
+    for name, grad in grads.items():
+        np.testing.assert_array_equal(grad, with_input_gradient[1][name])
