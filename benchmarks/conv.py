@@ -7,8 +7,8 @@ rounds (see ``harness.py``); the table shows medians over rounds and ratios of t
     python benchmarks/conv.py [--rounds 5] [--threads N]
     CS231N_DIR=path/to/assignment2 python benchmarks/conv.py   # adds CS231n's fast layers
 
-Contestants on the large 3x3 layer: ``fast`` (our layers: Winograd), ``im2col`` (our layers made
-to take the im2col path), ``torch`` (``F.conv2d`` on the CPU), ``cs231n`` (CS231n's own
+Contestants on the large 3x3 layer: ``fast`` (our layers: Winograd), ``im2col`` (our layers' im2col
+path, which the other filter sizes and strides take), ``torch`` (``F.conv2d`` on the CPU), ``cs231n`` (CS231n's own
 ``conv_forward_fast`` / ``conv_backward_fast``, from an assignment folder whose ``cs231n/``
 extension has been built as the assignment says, ``python setup.py build_ext --inplace``), and
 two roofs: ``im2col gemm``, the three matrix products of an im2col convolution alone, and
@@ -77,7 +77,7 @@ def _torch_step(case, x, w, stride, pad):
 
 
 def _numpy_step(case, contestant, x, w, stride, pad):
-    from cifar_lessons import fast_layers, layers, winograd
+    from cifar_lessons import fast_layers, layers
 
     if case == "pool":
         pool_param = {"pool_height": w[0], "pool_width": w[1], "stride": stride}
@@ -87,8 +87,6 @@ def _numpy_step(case, contestant, x, w, stride, pad):
             fast_layers.max_pool_backward_fast(np.ones_like(out), cache)
 
         return step
-    if contestant == "im2col":
-        winograd.applies = lambda w_shape, stride: False
     if contestant == "cs231n":
         sys.path.insert(0, os.environ["CS231N_DIR"])
         from cs231n import fast_layers as cs231n_layers
@@ -96,6 +94,8 @@ def _numpy_step(case, contestant, x, w, stride, pad):
         forward, backward = cs231n_layers.conv_forward_fast, cs231n_layers.conv_backward_fast
     elif contestant == "naive":
         forward, backward = layers.conv_forward_naive, layers.conv_backward_naive
+    elif contestant == "im2col":
+        forward, backward = fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col
     else:
         forward, backward = fast_layers.conv_forward_fast, fast_layers.conv_backward_fast
     b = np.zeros(w.shape[0], dtype=w.dtype)

@@ -14,7 +14,7 @@ after the forward pass does not change the gradients.
 
 import numpy as np
 
-from cifar_lessons import kernels, winograd
+from cifar_lessons import kernels, timing, winograd
 from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
@@ -26,39 +26,15 @@ def _chunks(num_images, bytes_per_image):
 
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Convolution forward pass, the fast way.
+    """Convolution forward pass, the fast way: :func:`conv_forward_winograd` where it applies (3x3
+    filters, stride 1), else :func:`conv_forward_im2col`.
 
     Inputs: x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param {'stride', 'pad'}.
     Returns: out (N, F, OH, OW) in the common float dtype of the inputs, cache.
     """
-    stride, pad, OH, OW = conv_geometry(x, w, b, conv_param)
-    dtype = float_dtype(x, w, b)
-    x = np.array(x, dtype=dtype, order="C")  # copies: the cache must not see later in-place changes
-    w = np.array(w, dtype=dtype, order="C")
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    rows, positions = C * HH * WW, OH * OW
-    if winograd.applies(w.shape, stride):
-        out = winograd.conv_forward(x, w, np.ascontiguousarray(b, dtype=dtype), pad)
-        return out, (x, w, stride, pad)
-    filters = w.reshape(F, rows)
-    size, chunks = _chunks(N, rows * positions * x.itemsize)
-    cols = np.empty(rows * size * positions, dtype=dtype)
-    product = np.empty(F * size * positions, dtype=dtype)
-    out = np.empty((N, F, OH, OW), dtype=dtype)
-    bias = np.asarray(b, dtype=dtype)[:, None]
-    for start, stop in chunks:
-        count = stop - start
-        fields = kernels.im2col_matrix(
-            x[start:stop], HH, WW, pad, stride, out=cols[: rows * count * positions].reshape(rows, -1)
-        )
-        result = np.matmul(filters, fields, out=product[: F * count * positions].reshape(F, -1))
-        np.add(
-            result.reshape(F, count, positions).transpose(1, 0, 2),
-            bias,
-            out=out[start:stop].reshape(count, F, positions),
-        )
-    return out, (x, w, stride, pad)
+    stride = conv_geometry(x, w, b, conv_param)[0]
+    forward = conv_forward_winograd if winograd.applies(np.shape(w), stride) else conv_forward_im2col
+    return forward(x, w, b, conv_param)
 
 
 def conv_backward_fast(dout, cache):
@@ -68,15 +44,54 @@ def conv_backward_fast(dout, cache):
     Returns: dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
     """
     x, w, stride, pad = cache
+    return (conv_backward_winograd if winograd.applies(w.shape, stride) else conv_backward_im2col)(dout, cache)
+
+
+def _checked(x, w, b, conv_param):
+    # The arguments as C-contiguous copies in one float dtype (copies: the cache must not see later
+    # in-place changes), with the stride, pad and output size.
+    stride, pad, OH, OW = conv_geometry(x, w, b, conv_param)
+    dtype = float_dtype(x, w, b)
+    x, w = np.array(x, dtype=dtype, order="C"), np.array(w, dtype=dtype, order="C")
+    return x, w, np.ascontiguousarray(b, dtype=dtype), stride, pad, OH, OW
+
+
+def conv_forward_im2col(x, w, b, conv_param):
+    """Convolution forward pass as one matrix product per chunk of images. Same contract as
+    :func:`conv_forward_fast`, for any filter size, stride and pad."""
+    x, w, b, stride, pad, OH, OW = _checked(x, w, b, conv_param)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    rows, positions = C * HH * WW, OH * OW
+    filters = w.reshape(F, rows)
+    size, chunks = _chunks(N, rows * positions * x.itemsize)
+    cols = np.empty(rows * size * positions, dtype=x.dtype)
+    product = np.empty(F * size * positions, dtype=x.dtype)
+    out = np.empty((N, F, OH, OW), dtype=x.dtype)
+    for start, stop in chunks:
+        count = stop - start
+        with timing.phase("im2col"):
+            fields = kernels.im2col_matrix(
+                x[start:stop], HH, WW, pad, stride, out=cols[: rows * count * positions].reshape(rows, -1)
+            )
+        with timing.phase("matrix products"):
+            result = np.matmul(filters, fields, out=product[: F * count * positions].reshape(F, -1))
+        np.add(
+            result.reshape(F, count, positions).transpose(1, 0, 2),
+            b[:, None],
+            out=out[start:stop].reshape(count, F, positions),
+        )
+    return out, (x, w, stride, pad)
+
+
+def conv_backward_im2col(dout, cache):
+    """Backward pass of :func:`conv_forward_im2col`: dout (N, F, OH, OW) -> dx, dw, db."""
+    x, w, stride, pad = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     OH, OW = output_size(H, HH, pad, stride), output_size(W, WW, pad, stride)
     dout = np.asarray(dout)
     check_dout("conv_backward_fast", dout, (N, F, OH, OW))
-    if winograd.applies(w.shape, stride):
-        dout = np.ascontiguousarray(dout, dtype=x.dtype)
-        dx, dw = winograd.conv_backward(dout, x, w, pad)
-        return dx, dw, dout.sum(axis=(0, 2, 3))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
     size, chunks = _chunks(N, rows * positions * x.itemsize)
@@ -91,10 +106,37 @@ def conv_backward_fast(dout, cache):
         chunk_grads = grads[: F * count * positions].reshape(F, -1)
         chunk_grads.reshape(F, count, positions)[...] = dout[start:stop].reshape(count, F, positions).transpose(1, 0, 2)
         db += chunk_grads.sum(axis=1)
-        dw += chunk_grads @ kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride, out=field_matrix).T
-        np.matmul(filters.T, chunk_grads, out=field_matrix)  # the fields are used up: reuse their buffer
-        kernels.col2im_matrix(field_matrix, (count, C, H, W), HH, WW, pad, stride, out=dx[start:stop])
+        with timing.phase("im2col"):
+            kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride, out=field_matrix)
+        with timing.phase("matrix products"):
+            dw += chunk_grads @ field_matrix.T
+            np.matmul(filters.T, chunk_grads, out=field_matrix)  # the fields are used up: reuse their buffer
+        with timing.phase("col2im"):
+            kernels.col2im_matrix(field_matrix, (count, C, H, W), HH, WW, pad, stride, out=dx[start:stop])
     return dx, dw.reshape(w.shape), db
+
+
+def conv_forward_winograd(x, w, b, conv_param):
+    """Convolution forward pass by Winograd's F(2x2, 3x3) (:mod:`cifar_lessons.winograd`). Same
+    contract as :func:`conv_forward_fast`, for 3x3 filters with stride 1 and any pad."""
+    x, w, b, stride, pad, _, _ = _checked(x, w, b, conv_param)
+    if not winograd.applies(w.shape, stride):
+        raise ValueError(
+            f"conv_forward_winograd computes 3x3 convolutions with stride 1, got filters {w.shape} and stride "
+            f"{stride}: use conv_forward_fast, which takes the im2col path for them"
+        )
+    return winograd.conv_forward(x, w, b, pad), (x, w, stride, pad)
+
+
+def conv_backward_winograd(dout, cache):
+    """Backward pass of :func:`conv_forward_winograd`: dout (N, F, OH, OW) -> dx, dw, db."""
+    x, w, stride, pad = cache
+    N, _, H, W = x.shape
+    dout = np.asarray(dout)
+    check_dout("conv_backward_fast", dout, (N, w.shape[0], H + 2 * pad - 2, W + 2 * pad - 2))
+    dout = np.ascontiguousarray(dout, dtype=x.dtype)
+    dx, dw = winograd.conv_backward(dout, x, w, pad)
+    return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
 def max_pool_forward_fast(x, pool_param):

@@ -311,18 +311,28 @@ def map_grid(maps, titles=None, ncols=6, size=1.8, cmap="gray"):
     return fig
 
 
-def timing_bars(seconds, title=None, ax=None):
-    """Horizontal bars of run times (label -> seconds) on a log axis, each labelled in ms. Returns the axes."""
+def time_breakdown(phases, reference, roof=None, title=None, ax=None):
+    """Where each method's time goes: ``phases`` is {method: {phase: seconds}}, drawn as one stacked
+    horizontal bar per method, a colour per phase, and labelled with the method's total time as a
+    multiple of ``reference``'s. ``roof`` = (label, seconds) draws it as a dashed line. Returns the axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(seconds)))
-    labels, values = list(seconds), [seconds[label] * 1e3 for label in seconds]
-    ax.barh(labels, values, color=[f"C{i}" for i in range(len(values))])
-    ax.set_xscale("log")
+        _, ax = plt.subplots(figsize=(7.5, 0.9 + 0.5 * len(phases)))
+    colors = {}
+    for row, (method, parts) in enumerate(phases.items()):
+        left = 0.0
+        for name, seconds in parts.items():
+            first = name not in colors  # each phase in the legend once
+            color = colors.setdefault(name, f"C{len(colors)}")
+            ax.barh(row, seconds * 1e3, left=left, color=color, label=name if first else None)
+            left += seconds * 1e3
+        ax.text(left, row, f" {left / (sum(phases[reference].values()) * 1e3):.2f}x", va="center", fontsize=8)
+    ax.set_yticks(range(len(phases)), list(phases))
     ax.invert_yaxis()
-    for row, value in enumerate(values):
-        ax.text(value, row, f" {value:.3g} ms", va="center", fontsize=8)
-    ax.set_xlabel("milliseconds (log scale)")
-    ax.set_xlim(right=max(values) * 8)
+    if roof:
+        ax.axvline(roof[1] * 1e3, color="k", linestyle="--", linewidth=1, label=roof[0])
+    ax.set_xlabel(f"milliseconds (labels: time as a multiple of {reference}'s)")
+    ax.set_xlim(right=ax.get_xlim()[1] * 1.12)
+    ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
     return ax

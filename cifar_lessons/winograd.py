@@ -24,7 +24,7 @@ Shapes (T tiles: N * TH * TW, with TH = ceil(OH / 2), TW = ceil(OW / 2)):
 
 import numpy as np
 
-from cifar_lessons import threads
+from cifar_lessons import threads, timing
 
 try:
     from cifar_lessons import _winograd
@@ -73,9 +73,12 @@ def conv_forward(x, w, b, pad):
 
     def forward(share):
         for start, stop, tiles, products in _chunks(share, x, F, TH, TW):
-            _kernel("input_tiles")(x[start:stop], tiles, pad, TH, TW)
-            np.matmul(filters, tiles, out=products)
-            _kernel("output_maps")(products, b, out[start:stop], TH, TW)
+            with timing.phase("tile transforms"):
+                _kernel("input_tiles")(x[start:stop], tiles, pad, TH, TW)
+            with timing.phase("matrix products"):
+                np.matmul(filters, tiles, out=products)
+            with timing.phase("tile transforms"):
+                _kernel("output_maps")(products, b, out[start:stop], TH, TW)
 
     _in_parallel(forward, x, F, TH, TW)
     return out
@@ -92,11 +95,14 @@ def conv_backward(dout, x, w, pad):
     def backward(share):
         dfilters = np.zeros((16, F, C), dtype=x.dtype)
         for start, stop, tiles, grads in _chunks(share, x, F, TH, TW):
-            _kernel("input_tiles")(x[start:stop], tiles, pad, TH, TW)  # recomputed: cheaper than keeping them
-            _kernel("output_gradients")(dout[start:stop], grads, TH, TW)
-            dfilters += grads @ tiles.transpose(0, 2, 1)
-            np.matmul(filters, grads, out=tiles)  # the tiles are used up: their buffer takes their gradients
-            _kernel("input_gradients")(tiles, dx[start:stop], pad, TH, TW)
+            with timing.phase("tile transforms"):
+                _kernel("input_tiles")(x[start:stop], tiles, pad, TH, TW)  # recomputed: cheaper than keeping them
+                _kernel("output_gradients")(dout[start:stop], grads, TH, TW)
+            with timing.phase("matrix products"):
+                dfilters += grads @ tiles.transpose(0, 2, 1)
+                np.matmul(filters, grads, out=tiles)  # the tiles are used up: their buffer takes their gradients
+            with timing.phase("tile transforms"):
+                _kernel("input_gradients")(tiles, dx[start:stop], pad, TH, TW)
         return dfilters
 
     dfilters = sum(_in_parallel(backward, x, F, TH, TW))  # summed in a fixed order: reproducible

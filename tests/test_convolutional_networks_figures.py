@@ -22,6 +22,23 @@ def test_best_time_is_the_fastest_call(monkeypatch):
         timing.best_time(print, repeats=0)
 
 
+def test_phase_times_splits_the_fastest_call_into_its_phases(monkeypatch):
+    # Two calls: 10 s (a 4 s "copy"), then 6 s (a 1 s and a 2 s "copy", a 1 s "product").
+    ticks = itertools.chain([0.0, 1.0, 5.0, 10.0, 20.0, 21.0, 22.0, 22.5, 24.5, 24.5, 25.5, 26.0])
+
+    def call(plan):
+        for name in plan.pop(0):
+            with timing.phase(name):
+                pass
+
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))
+    phases = timing.phase_times(call, [["copy"], ["copy", "copy", "product"]], repeats=2)
+    assert phases == {"copy": 3.0, "product": 1.0, "everything else": 2.0}
+    with timing.phase("copy"):  # outside phase_times nothing is recorded, and no clock is read
+        pass
+    assert timing._recording is None
+
+
 def test_map_grid_draws_each_map_with_its_title():
     maps = [np.full((4, 5), value) for value in range(5)]
     fig = plots.map_grid(maps, titles=[f"map {i}" for i in range(5)], ncols=3)
@@ -30,8 +47,12 @@ def test_map_grid_draws_each_map_with_its_title():
     assert [ax.get_title() for ax in drawn] == [f"map {i}" for i in range(5)]
 
 
-def test_timing_bars_show_milliseconds_in_order():
-    ax = plots.timing_bars({"slow": 0.2, "fast": 0.002})
-    assert [bar.get_width() for bar in ax.patches] == pytest.approx([200.0, 2.0])
-    assert [text.get_text().strip() for text in ax.texts] == ["200 ms", "2 ms"]
-    assert ax.get_xscale() == "log"
+def test_time_breakdown_stacks_each_methods_phases_and_labels_its_ratio():
+    phases = {"slow": {"total": 0.4}, "fast": {"copy": 0.05, "product": 0.1}, "reference": {"total": 0.2}}
+    ax = plots.time_breakdown(phases, reference="reference", roof=("products alone", 0.08))
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx([400.0, 50.0, 100.0, 200.0])
+    assert [bar.get_x() for bar in ax.patches] == pytest.approx([0.0, 0.0, 50.0, 0.0])
+    assert [text.get_text().strip() for text in ax.texts] == ["2.00x", "0.75x", "1.00x"]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["products alone", "total", "copy", "product"]
+    assert ax.patches[0].get_facecolor() == ax.patches[3].get_facecolor()  # one colour per phase
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(80.0)
