@@ -156,3 +156,10 @@ def test_float32_winograd_is_as_accurate_as_float32_im2col():
     assert error(fast, exact) < 4 * max(error(im2col, exact), 1e-7)
     for grad, wanted in zip(fast_layers.conv_backward_fast(dout32, fast_cache), exact_grads):
         assert error(grad, wanted) < 1e-5
+
+
+def test_winograd_refuses_other_filters_and_strides_and_names_the_layer_that_takes_them():
+    x, b = np.zeros((1, 1, 6, 6)), np.zeros(1)
+    for w, stride in ((np.zeros((1, 1, 5, 5)), 1), (np.zeros((1, 1, 3, 3)), 2)):
+        with pytest.raises(ValueError, match="use conv_forward_fast"):
+            fast_layers.conv_forward_winograd(x, w, b, {"stride": stride, "pad": 1})
