@@ -159,7 +159,7 @@ def test_float32_winograd_is_as_accurate_as_float32_im2col():
 
 
 def test_winograd_refuses_other_filters_and_strides_and_names_the_layer_that_takes_them():
-    x, b = np.zeros((1, 1, 6, 6)), np.zeros(1)
+    x, b = np.zeros((1, 1, 7, 7)), np.zeros(1)
     for w, stride in ((np.zeros((1, 1, 5, 5)), 1), (np.zeros((1, 1, 3, 3)), 2)):
         with pytest.raises(ValueError, match="use conv_forward_fast"):
             fast_layers.conv_forward_winograd(x, w, b, {"stride": stride, "pad": 1})
