@@ -91,6 +91,31 @@ def test_max_pool_naive_fast_and_torch_agree(case):
     assert_close(fast_layers.max_pool_backward_fast(dout, fast_cache), dx, x.dtype)
 
 
+@SETTINGS
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_2x2_stride_2_kernel_keeps_numpys_ties_and_nans(N, C, OH, OW, dtype, seed):
+    # Few distinct values, so windows hold ties, and some NaNs: the first maximum, or the first NaN,
+    # must win, exactly as in the naive layer (NumPy's max and argmax).
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=(N, C, 2 * OH, 2 * OW)).astype(dtype)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    naive, naive_cache = layers.max_pool_forward_naive(x, pool_param)
+    fast, fast_cache = fast_layers.max_pool_forward_fast(x, pool_param)
+    np.testing.assert_array_equal(fast, naive)
+    dout = rng.standard_normal(naive.shape).astype(dtype)
+    np.testing.assert_array_equal(
+        fast_layers.max_pool_backward_fast(dout, fast_cache), layers.max_pool_backward_naive(dout, naive_cache)
+    )
+
+
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_once():
     x = np.ones((1, 1, 2, 2))
     for forward, backward in (
