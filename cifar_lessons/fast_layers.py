@@ -14,15 +14,25 @@ after the forward pass does not change the gradients.
 
 import numpy as np
 
-from cifar_lessons import kernels, timing, winograd
+from cifar_lessons import kernels, threads, timing, winograd
 from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 
 
-def _chunks(num_images, bytes_per_image):
-    size = max(1, min(num_images, CHUNK_BYTES // bytes_per_image))
-    return size, [(start, min(start + size, num_images)) for start in range(0, num_images, size)]
+def _shares(x, rows, positions):
+    # Chunks of images whose receptive-field matrix fits CHUNK_BYTES, dealt out to the threads.
+    return threads.chunked_shares(x.shape[0], rows * positions * x.itemsize, CHUNK_BYTES)
+
+
+def _chunks(share, x, rows, F, positions):
+    # Yields (start, stop, fields, products): (rows, images*positions) and (F, images*positions) views
+    # of two buffers that every chunk of the share reuses.
+    most = max((stop - start for start, stop in share), default=0) * positions
+    fields, products = np.empty(rows * most, dtype=x.dtype), np.empty(F * most, dtype=x.dtype)
+    for start, stop in share:
+        count = (stop - start) * positions
+        yield start, stop, fields[: rows * count].reshape(rows, count), products[: F * count].reshape(F, count)
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -64,23 +74,21 @@ def conv_forward_im2col(x, w, b, conv_param):
     F, _, HH, WW = w.shape
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
-    size, chunks = _chunks(N, rows * positions * x.itemsize)
-    cols = np.empty(rows * size * positions, dtype=x.dtype)
-    product = np.empty(F * size * positions, dtype=x.dtype)
     out = np.empty((N, F, OH, OW), dtype=x.dtype)
-    for start, stop in chunks:
-        count = stop - start
-        with timing.phase("im2col"):
-            fields = kernels.im2col_matrix(
-                x[start:stop], HH, WW, pad, stride, out=cols[: rows * count * positions].reshape(rows, -1)
+
+    def forward(share):
+        for start, stop, fields, products in _chunks(share, x, rows, F, positions):
+            with timing.phase("im2col"):
+                kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride, out=fields)
+            with timing.phase("matrix products"):
+                np.matmul(filters, fields, out=products)
+            np.add(
+                products.reshape(F, stop - start, positions).transpose(1, 0, 2),
+                b[:, None],
+                out=out[start:stop].reshape(stop - start, F, positions),
             )
-        with timing.phase("matrix products"):
-            result = np.matmul(filters, fields, out=product[: F * count * positions].reshape(F, -1))
-        np.add(
-            result.reshape(F, count, positions).transpose(1, 0, 2),
-            b[:, None],
-            out=out[start:stop].reshape(count, F, positions),
-        )
+
+    threads.run(forward, _shares(x, rows, positions))
     return out, (x, w, stride, pad)
 
 
@@ -94,25 +102,24 @@ def conv_backward_im2col(dout, cache):
     check_dout("conv_backward_fast", dout, (N, F, OH, OW))
     rows, positions = C * HH * WW, OH * OW
     filters = w.reshape(F, rows)
-    size, chunks = _chunks(N, rows * positions * x.itemsize)
-    cols = np.empty(rows * size * positions, dtype=x.dtype)
-    grads = np.empty(F * size * positions, dtype=x.dtype)
     dx = np.empty_like(x)
-    dw = np.zeros((F, rows), dtype=x.dtype)
-    db = np.zeros(F, dtype=x.dtype)
-    for start, stop in chunks:
-        count = stop - start
-        field_matrix = cols[: rows * count * positions].reshape(rows, -1)
-        chunk_grads = grads[: F * count * positions].reshape(F, -1)
-        chunk_grads.reshape(F, count, positions)[...] = dout[start:stop].reshape(count, F, positions).transpose(1, 0, 2)
-        db += chunk_grads.sum(axis=1)
-        with timing.phase("im2col"):
-            kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride, out=field_matrix)
-        with timing.phase("matrix products"):
-            dw += chunk_grads @ field_matrix.T
-            np.matmul(filters.T, chunk_grads, out=field_matrix)  # the fields are used up: reuse their buffer
-        with timing.phase("col2im"):
-            kernels.col2im_matrix(field_matrix, (count, C, H, W), HH, WW, pad, stride, out=dx[start:stop])
+
+    def backward(share):
+        dw, db = np.zeros((F, rows), dtype=x.dtype), np.zeros(F, dtype=x.dtype)
+        for start, stop, fields, grads in _chunks(share, x, rows, F, positions):
+            count = stop - start
+            grads.reshape(F, count, positions)[...] = dout[start:stop].reshape(count, F, positions).transpose(1, 0, 2)
+            db += grads.sum(axis=1)
+            with timing.phase("im2col"):
+                kernels.im2col_matrix(x[start:stop], HH, WW, pad, stride, out=fields)
+            with timing.phase("matrix products"):
+                dw += grads @ fields.T
+                np.matmul(filters.T, grads, out=fields)  # the fields are used up: reuse their buffer
+            with timing.phase("col2im"):
+                kernels.col2im_matrix(fields, (count, C, H, W), HH, WW, pad, stride, out=dx[start:stop])
+        return dw, db
+
+    dw, db = map(sum, zip(*threads.run(backward, _shares(x, rows, positions))))  # in share order: reproducible
     return dx, dw.reshape(w.shape), db
 
 

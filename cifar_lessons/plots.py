@@ -318,7 +318,7 @@ def time_breakdown(phases, reference, roof=None, title=None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 0.9 + 0.5 * len(phases)))
     colors = {}
-    for row, (method, parts) in enumerate(phases.items()):
+    for row, parts in enumerate(phases.values()):
         left = 0.0
         for name, seconds in parts.items():
             first = name not in colors  # each phase in the legend once

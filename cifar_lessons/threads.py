@@ -33,6 +33,13 @@ def shares(num_images, chunk_size=None, threads=None):
     return [chunks[first::threads] for first in range(max(1, min(threads, len(chunks))))]
 
 
+def chunked_shares(num_images, bytes_per_image, chunk_bytes):
+    """:func:`shares` of chunks whose buffers, ``bytes_per_image`` an image, fit in ``chunk_bytes`` (at least
+    one image), and no larger than an equal part of the batch for each thread."""
+    size = min(chunk_bytes // bytes_per_image, -(-num_images // count()))
+    return shares(num_images, max(1, size))
+
+
 @functools.cache
 def _helpers(count):
     # Threads kept for the life of the process: starting fresh ones on every call cost more than a

@@ -110,12 +110,9 @@ def conv_backward(dout, x, w, pad):
 
 
 def _in_parallel(task, x, F, TH, TW):
-    # The task's results, share by share: chunks sized so their tiles and products fit CHUNK_BYTES,
-    # and no smaller than needed to give every thread one.
-    N, C = x.shape[:2]
-    per_image = 16 * (C + F) * TH * TW * x.itemsize
-    size = max(1, min(CHUNK_BYTES // per_image, -(-N // threads.count())))
-    return threads.run(task, threads.shares(N, size))
+    # The task's results, share by share, over chunks whose tiles and products fit CHUNK_BYTES.
+    per_image = 16 * (x.shape[1] + F) * TH * TW * x.itemsize
+    return threads.run(task, threads.chunked_shares(x.shape[0], per_image, CHUNK_BYTES))
 
 
 def _chunks(share, x, F, TH, TW):

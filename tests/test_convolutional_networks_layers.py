@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import fast_layers, layer_utils, layers
+from cifar_lessons import fast_layers, layer_utils, layers, threads
 from cifar_lessons.gradient_check import eval_numerical_gradient_array, rel_error
 
 torch = pytest.importorskip("torch")
@@ -141,16 +141,20 @@ def test_max_pool_nan_wins_its_window_in_both_layers():
     )
 
 
-def test_fast_conv_spans_several_chunks(monkeypatch):
+@pytest.mark.parametrize("threads_allowed", [1, 3])
+def test_im2col_conv_spans_several_chunks_on_any_number_of_threads(monkeypatch, threads_allowed):
     monkeypatch.setattr(fast_layers, "CHUNK_BYTES", 1)  # one image per chunk
+    monkeypatch.setattr(threads, "count", lambda: threads_allowed)
     rng = np.random.default_rng(1)
-    x, w, b = rng.standard_normal((5, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-    conv_param = {"stride": 1, "pad": 1}
-    out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
+    x, w, b = rng.standard_normal((5, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv_param = {"stride": 2, "pad": 1}
+    out, cache = fast_layers.conv_forward_im2col(x, w, b, conv_param)
     dout = rng.standard_normal(out.shape)
     naive, naive_cache = layers.conv_forward_naive(x, w, b, conv_param)
     np.testing.assert_allclose(out, naive, atol=1e-12)
-    for grad, wanted in zip(fast_layers.conv_backward_fast(dout, cache), layers.conv_backward_naive(dout, naive_cache)):
+    for grad, wanted in zip(
+        fast_layers.conv_backward_im2col(dout, cache), layers.conv_backward_naive(dout, naive_cache)
+    ):
         np.testing.assert_allclose(grad, wanted, atol=1e-12)
 
 
