@@ -53,13 +53,25 @@ def random_translate(images, max_shift, generator):
 
     The border is reflected (a shifted image shows no black band the test images never have).
     """
+    return _translate(images, max_shift, generator)
+
+
+def _translate(images, max_shift, generator, mirror=None):
+    """:func:`random_translate`, mirroring first the images that ``mirror`` (n,) bool marks.
+
+    Reflecting the border commutes with mirroring, so a mirrored image's crop is read from the
+    padded original with its columns reversed: one gather instead of a flipped copy, a
+    selection between both, then the gather.
+    """
     if max_shift == 0:
-        return images
+        return images if mirror is None else mirror_where(images, mirror)
     n, _, h, w = images.shape
     padded = F.pad(images, (max_shift,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=images.device)
     rows = offsets[0][:, None] + torch.arange(h, device=images.device)  # (n, h)
     cols = offsets[1][:, None] + torch.arange(w, device=images.device)  # (n, w)
+    if mirror is not None:
+        cols = torch.where(mirror[:, None], padded.shape[-1] - 1 - cols, cols)
     batch = torch.arange(n, device=images.device)[:, None, None]
     # (n, h, w, c) after advanced indexing on dims 0, 2, 3: move channels back to dim 1.
     cropped = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
@@ -72,11 +84,9 @@ def augment(images, generator, flip=True, max_shift=2, mirror=None):
     ``mirror`` (n,) bool, if given, says which images to flip instead of random flips (see
     :func:`alternating_mirror`).
     """
-    if mirror is not None:
-        images = mirror_where(images, mirror)
-    elif flip:
-        images = random_flip(images, generator)
-    return random_translate(images, max_shift, generator)
+    if mirror is None and flip:  # the same draw as random_flip's, before the shifts' draws
+        mirror = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+    return _translate(images, max_shift, generator, mirror)
 
 
 def _memory_format(images):

@@ -27,6 +27,9 @@ def setup_torch(seed=0):
     device = default_device()
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
+        # Deterministic mode also fills every new tensor with NaN in case a kernel reads memory it
+        # never wrote; none of ours does, and the fills cost about 5 % of a training step.
+        torch.utils.deterministic.fill_uninitialized_memory = False
         torch.set_num_threads(CPU_THREADS)
     else:
         torch.backends.cudnn.benchmark = True
