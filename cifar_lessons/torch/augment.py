@@ -36,9 +36,9 @@ def mirror_where(images, mirror):
     return torch.where(mirror[:, None, None, None], flip(images), images)
 
 
-def random_flip(images, generator):
-    """Mirror each image (n, c, h, w) with probability 1/2."""
-    return mirror_where(images, torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5)
+def coin_flips(images, generator):
+    """(n,) bool: for each image (n, c, h, w), True with probability 1/2 (mirror it, say)."""
+    return torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
 
 
 def alternating_mirror(first_flips, epoch):
@@ -48,20 +48,14 @@ def alternating_mirror(first_flips, epoch):
     return first_flips if epoch % 2 == 1 else ~first_flips
 
 
-def random_translate(images, max_shift, generator):
+def random_translate(images, max_shift, generator, mirror=None):
     """Shift each image (n, c, h, w) by its own random offsets in ``-max_shift..max_shift`` pixels.
 
     The border is reflected (a shifted image shows no black band the test images never have).
-    """
-    return _translate(images, max_shift, generator)
 
-
-def _translate(images, max_shift, generator, mirror=None):
-    """:func:`random_translate`, mirroring first the images that ``mirror`` (n,) bool marks.
-
-    Reflecting the border commutes with mirroring, so a mirrored image's crop is read from the
-    padded original with its columns reversed: one gather instead of a flipped copy, a
-    selection between both, then the gather.
+    ``mirror`` (n,) bool, if given, marks images to mirror first. Reflecting the border commutes
+    with mirroring, so a mirrored image's crop is read from the padded original with its columns
+    reversed: one gather, instead of a flipped copy, a selection between both, then the gather.
     """
     if max_shift == 0:
         return images if mirror is None else mirror_where(images, mirror)
@@ -79,14 +73,14 @@ def _translate(images, max_shift, generator, mirror=None):
 
 
 def augment(images, generator, flip=True, max_shift=2, mirror=None):
-    """:func:`random_flip` (when ``flip``) then :func:`random_translate`; labels are unchanged.
+    """Random mirroring (when ``flip``: :func:`coin_flips`) then :func:`random_translate`; labels are unchanged.
 
     ``mirror`` (n,) bool, if given, says which images to flip instead of random flips (see
     :func:`alternating_mirror`).
     """
-    if mirror is None and flip:  # the same draw as random_flip's, before the shifts' draws
-        mirror = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
-    return _translate(images, max_shift, generator, mirror)
+    if mirror is None and flip:
+        mirror = coin_flips(images, generator)
+    return random_translate(images, max_shift, generator, mirror)
 
 
 def _memory_format(images):
