@@ -14,7 +14,7 @@ INSTALLED := $(VENV)/.installed
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements.txt pyproject.toml setup.py $(wildcard cifar_lessons/*.pyx)
+$(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/_im2col.pyx cifar_lessons/_winograd.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e .
