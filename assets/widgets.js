@@ -1,8 +1,11 @@
 // Loaded before require.js and the widget manager, on pages with widgets only.
 
-// RequireJS reads this configuration when it loads. The widget manager fetches its icon fonts
-// from beside its own module URL; without this path that URL is beside the page, where there
-// are no fonts. Keep the version equal to the one in nb_ipywidgets_js (_config.yml).
+// RequireJS reads this configuration when it loads. Each module the widget manager bundles
+// (@jupyter-widgets/base, /controls, /html-manager, .../dist/libembed-amd) fetches the icon fonts
+// from beside its own module URL, and whichever module's styles come last wins; without these
+// paths a module's URL is beside the page, where there are no fonts. All of them point into the
+// release's dist/ folder, where the fonts are. Keep the version equal to the one in
+// nb_ipywidgets_js (_config.yml).
 //
 // Where the npm releases live comes from this script's data-jupyter-widgets-cdn attribute
 // (_config.yml): jsDelivr's npm mirror, or in the offline build (book_tools/offline_book.py) the
@@ -13,7 +16,8 @@ var require = (() => {
   const script = document.currentScript;
   const npm = new URL(script.dataset.jupyterWidgetsCdn, script.src).href;
   script.dataset.jupyterWidgetsCdn = npm;
-  return { paths: { "@jupyter-widgets/html-manager/dist": `${npm}@jupyter-widgets/html-manager@1.0.15/dist` } };
+  const dist = `${npm}@jupyter-widgets/html-manager@1.0.15/dist`;
+  return { paths: { "@jupyter-widgets": dist, "@jupyter-widgets/html-manager/dist": dist } };
 })();
 
 // The widget manager typesets the math in widget outputs with the MathJax 2 call
