@@ -53,7 +53,7 @@ def conv_backward_fast(dout, cache):
     Inputs: dout (N, F, OH, OW), cache from :func:`conv_forward_fast`.
     Returns: dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
     """
-    x, w, stride, pad = cache
+    _, w, stride, _ = cache
     return (conv_backward_winograd if winograd.applies(w.shape, stride) else conv_backward_im2col)(dout, cache)
 
 
