@@ -10,10 +10,15 @@ import torch
 
 
 def patches(images, kernel_size):
-    """Every ``kernel_size`` x ``kernel_size`` patch of images (n, c, h, w) as rows (m, c * k * k)."""
+    """Every ``kernel_size`` x ``kernel_size`` patch of images (n, c, h, w) as rows (m, c * k * k).
+
+    The rows are the transpose of a contiguous (c * k * k, m) tensor: building it copies runs
+    of neighbouring pixels rather than one patch of a few numbers at a time, and
+    ``torch.cov(rows.T)`` then reads contiguous memory.
+    """
     n, c = images.shape[:2]
     windows = images.unfold(2, kernel_size, 1).unfold(3, kernel_size, 1)  # (n, c, h', w', k, k)
-    return windows.permute(0, 2, 3, 1, 4, 5).reshape(-1, c * kernel_size * kernel_size)
+    return windows.permute(1, 4, 5, 0, 2, 3).reshape(c * kernel_size * kernel_size, -1).T
 
 
 def whitening_filters(images, kernel_size=2, eps=5e-4):
@@ -26,18 +31,7 @@ def whitening_filters(images, kernel_size=2, eps=5e-4):
     if images.ndim != 4:
         raise ValueError(f"images should have shape (n, c, h, w), got {tuple(images.shape)}")
     c = images.shape[1]
-    eigenvalues, eigenvectors = torch.linalg.eigh(_covariance(patches(images.double(), kernel_size)))
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(patches(images.double(), kernel_size).T))
     filters = eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]
     filters = filters.reshape(-1, c, kernel_size, kernel_size).to(images.dtype)
     return torch.cat([filters, -filters])
-
-
-def _covariance(rows):
-    """``torch.cov(rows.T)`` for rows (m, d), operation for operation (so bit for bit), but
-    centred in place: the patch rows of a few thousand images take hundreds of megabytes, and a
-    centred copy costs as long as the covariance's product itself."""
-    if rows._is_view():  # a view of the caller's images: theirs to keep
-        rows = rows.clone()
-    columns = rows.T
-    rows -= columns.mean(1)
-    return torch.mm(columns, columns.T) / (len(rows) - 1)
