@@ -2,7 +2,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cifar_lessons.torch.augment import augment, flip, make_generator, random_translate, shift  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from cifar_lessons.torch.augment import augment, flip, make_generator, random_translate, reflected, shift  # noqa: E402
 
 
 def images(n=6, seed=0):
@@ -17,10 +19,12 @@ def test_keeps_shape_and_is_seeded():
     assert not torch.equal(first, augment(x, make_generator(2)))
 
 
-def test_every_output_is_a_flip_and_shift_of_its_own_input():
-    x = images(n=20)
-    out = augment(x, make_generator(3), flip=True, max_shift=2)
-    candidates = [(f, dy, dx) for f in (False, True) for dy in range(-2, 3) for dx in range(-2, 3)]
+@pytest.mark.parametrize("size, max_shift", [(8, 2), (3, 2), (5, 4)])
+def test_every_output_is_a_flip_and_shift_of_its_own_input(size, max_shift):
+    x = torch.randn(20, 3, size, size, generator=make_generator(size))
+    out = augment(x, make_generator(3), flip=True, max_shift=max_shift)
+    span = range(-max_shift, max_shift + 1)
+    candidates = [(f, dy, dx) for f in (False, True) for dy in span for dx in span]
     for i in range(len(x)):  # image i stays at position i: its label still applies
         matches = [
             c
@@ -52,3 +56,15 @@ def test_no_shift_and_no_flip_is_the_identity():
 def test_keeps_channels_last_layout():
     x = images().contiguous(memory_format=torch.channels_last)
     assert augment(x, make_generator(0)).is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("size, pad", [(1, 0), (4, 1), (8, 2), (5, 4), (32, 2)])
+def test_reflection_table_follows_torch_reflect_padding(size, pad):
+    axis = torch.arange(size, dtype=torch.float64)[None, None]
+    expected = F.pad(axis, (pad, pad), mode="reflect")[0, 0].long()
+    assert torch.equal(reflected(size, pad), expected)
+
+
+def test_a_shift_as_large_as_the_image_is_refused():
+    with pytest.raises(ValueError, match="max_shift must be smaller"):
+        random_translate(images(), 8, make_generator(0))

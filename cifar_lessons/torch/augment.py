@@ -48,28 +48,39 @@ def alternating_mirror(first_flips, epoch):
     return first_flips if epoch % 2 == 1 else ~first_flips
 
 
+def reflected(size, pad, device=None):
+    """(size + 2 * pad,) int64: which of ``size`` positions each position of an axis padded by
+    ``pad`` on both sides by reflection shows (``F.pad(..., mode="reflect")``'s rule)."""
+    positions = torch.arange(-pad, size + pad, device=device).abs()
+    return torch.where(positions < size, positions, 2 * (size - 1) - positions)
+
+
 def random_translate(images, max_shift, generator, mirror=None):
     """Shift each image (n, c, h, w) by its own random offsets in ``-max_shift..max_shift`` pixels.
 
     The border is reflected (a shifted image shows no black band the test images never have).
 
     ``mirror`` (n,) bool, if given, marks images to mirror first. Reflecting the border commutes
-    with mirroring, so a mirrored image's crop is read from the padded original with its columns
-    reversed: one gather, instead of a flipped copy, a selection between both, then the gather.
+    with mirroring, so a mirrored image's crop is its original's with the columns reversed. No
+    padded or mirrored copy is made: every output pixel is gathered straight from the images,
+    through the table of which pixel each padded position reflects (:func:`reflected`).
     """
     if max_shift == 0:
         return images if mirror is None else mirror_where(images, mirror)
-    n, _, h, w = images.shape
-    padded = F.pad(images, (max_shift,) * 4, mode="reflect")
-    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=images.device)
-    rows = offsets[0][:, None] + torch.arange(h, device=images.device)  # (n, h)
-    cols = offsets[1][:, None] + torch.arange(w, device=images.device)  # (n, w)
+    n, c, h, w = images.shape
+    if max_shift >= min(h, w):
+        raise ValueError(f"max_shift must be smaller than the images' height and width, got {max_shift} for {h} x {w}")
+    device = images.device
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=device)
+    rows = offsets[0][:, None] + torch.arange(h, device=device)  # (n, h), in padded coordinates
+    cols = offsets[1][:, None] + torch.arange(w, device=device)  # (n, w)
     if mirror is not None:
-        cols = torch.where(mirror[:, None], padded.shape[-1] - 1 - cols, cols)
-    batch = torch.arange(n, device=images.device)[:, None, None]
-    # (n, h, w, c) after advanced indexing on dims 0, 2, 3: move channels back to dim 1.
-    cropped = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return cropped.permute(0, 3, 1, 2).contiguous(memory_format=_memory_format(images))
+        cols = torch.where(mirror[:, None], w + 2 * max_shift - 1 - cols, cols)
+    rows, cols = reflected(h, max_shift, device)[rows], reflected(w, max_shift, device)[cols]
+    pixels = (torch.arange(n, device=device)[:, None, None] * h + rows[:, :, None]) * w + cols[:, None, :]
+    # each pixel's c values as one row of (n * h * w, c): a view when the images are channels-last
+    cropped = images.permute(0, 2, 3, 1).reshape(n * h * w, c).index_select(0, pixels.flatten())
+    return cropped.view(n, h, w, c).permute(0, 3, 1, 2).contiguous(memory_format=_memory_format(images))
 
 
 def augment(images, generator, flip=True, max_shift=2, mirror=None):
