@@ -1,13 +1,16 @@
 """Train the fast recipe on CIFAR-10; print test accuracy, wall time and images per second.
 
 Uses the full dataset (50,000 training, 10,000 test images) when it is on disk, else the
-lesson subset. On a CUDA GPU it trains the airbench-width network (64, 256, 256 channels)
-with bfloat16 autocast, channels-last layout and ``torch.compile``; a first, untimed run
-compiles the kernels, then ``--runs`` timed runs follow. On a CPU it trains the book's
-small recipe (notebook 07), where none of the GPU tricks apply.
+lesson subset. On a CUDA GPU it trains ``GPU_RECIPE``: the airbench-width network (64, 256,
+256 channels) with bfloat16 autocast, channels-last layout and ``torch.compile``. On a CPU it
+trains the book's small recipe (notebook 07), unless ``--recipe gpu`` asks for the GPU one
+there too (autocast and compile included: slow, but every line of it runs). With
+``torch.compile`` a first, untimed run of two steps compiles the kernels, then ``--runs``
+timed runs follow.
 
     python benchmarks/speedrun.py                  # auto: full data if present
     python benchmarks/speedrun.py --subset lesson --epochs 2
+    python benchmarks/speedrun.py --recipe gpu --epochs 1   # the GPU configuration, on any device
 """
 
 import argparse
@@ -36,6 +39,22 @@ def load(subset):
     return load_cifar10(subset="lesson"), "lesson"
 
 
+def choose_recipe(name, device):
+    """``--recipe``: "gpu" is ``GPU_RECIPE``, "book" the book's ``Recipe()``, "auto" the first on a CUDA GPU."""
+    return GPU_RECIPE if name == "gpu" or (name == "auto" and device.type == "cuda") else Recipe()
+
+
+def warm_up_tensors(tensors, recipe):
+    """The first rows of ``tensors`` for a run of two steps with the batch shapes of a run on all
+    of them (a full batch, then the last, shorter one, if any), and one evaluation batch."""
+    batch_size, last = recipe.batch_size, len(tensors["y_train"]) % recipe.batch_size
+    rows = {"train": batch_size + (last or batch_size), "val": 0, "test": recipe.eval_batch_size}
+    small = dict(tensors)
+    for split, count in rows.items():
+        small[f"X_{split}"], small[f"y_{split}"] = tensors[f"X_{split}"][:count], tensors[f"y_{split}"][:count]
+    return small
+
+
 def run(recipe, tensors):
     model = build_fastnet(recipe, tensors["X_train"])
     result = train(model, tensors, recipe, progress=False)
@@ -47,10 +66,13 @@ def main(argv=None):
     parser.add_argument("--subset", choices=("auto", "full", "lesson"), default="auto")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--runs", type=int, default=1, help="timed runs (different seeds)")
+    parser.add_argument(
+        "--recipe", choices=("auto", "gpu", "book"), default="auto", help="auto: GPU_RECIPE on a GPU, else Recipe()"
+    )
     args = parser.parse_args(argv)
 
     device = setup_torch(0)
-    recipe = GPU_RECIPE if device.type == "cuda" else Recipe()
+    recipe = choose_recipe(args.recipe, device)
     if args.epochs:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
     data, subset = load(args.subset)
@@ -60,8 +82,8 @@ def main(argv=None):
         f"PyTorch {torch.__version__} on {device_name(device)}; {subset} data: {len(tensors['y_train']):,} "
         f"training, {len(tensors['y_test']):,} test images; {recipe}"
     )
-    if recipe.compile and device.type == "cuda":
-        run(dataclasses.replace(recipe, epochs=1), tensors)  # compiles the kernels; not timed
+    if recipe.compile:  # compiles the kernels, untimed
+        run(dataclasses.replace(recipe, epochs=1), warm_up_tensors(tensors, recipe))
     accuracies, seconds = [], []
     for seed in range(args.runs):
         test_accuracy, train_seconds = run(dataclasses.replace(recipe, seed=seed), tensors)
