@@ -147,6 +147,17 @@ def test_the_whitening_bias_trains_only_for_its_epochs():
         train(torch.nn.Linear(3, 10), tensors, recipe, progress=False)
 
 
+def test_the_book_recipe_never_trains_the_whitening_layer():
+    tensors = fake_tensors(n=16)
+    recipe = dataclasses.replace(TINY, epochs=2, batch_size=8)
+    model = build_fastnet(recipe, tensors["X_train"])
+    filters = model.whiten.weight.clone()
+    assert torch.equal(model.whiten.bias, torch.zeros_like(model.whiten.bias)), "the layer computes the whitening alone"
+    assert recipe.whiten_bias_epochs == 0 and not model.whiten.bias.requires_grad
+    train(model, tensors, recipe, progress=False)
+    assert torch.equal(model.whiten.weight, filters) and not model.whiten.bias.any()
+
+
 def test_scores_are_scaled():
     torch.manual_seed(0)
     plain = FastNet(widths=(8, 8, 8)).eval()

@@ -15,7 +15,7 @@ from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
 
-ARGS = {"epochs": 6, "batch_size": 50, "train_rows": 1000, "widths": (8, 16, 32)}
+ARGS = {"epochs": 8, "batch_size": 50, "train_rows": 1000, "widths": (8, 16, 32)}
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +59,27 @@ def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     tensors = load_tensors(torch.device("cpu"), ARGS["train_rows"])
     single = train(build_fastnet(recipe, tensors["X_train"]), tensors, recipe, progress=False)
     single_accuracy = accuracy(single.model, tensors["X_test"], tensors["y_test"], recipe.tta)
-    # Batch norm sees half batches under DDP, so the runs differ a little, not in kind.
-    assert abs(ddp["test_accuracy"] - single_accuracy) < 0.05, (ddp["test_accuracy"], single_accuracy)
-    assert single_accuracy > 0.2  # both learned something (chance is 0.1)
+    # Batch norm sees half batches under DDP, so the runs differ as two seeds do, not in kind:
+    # 500 test images and runs this short spread single runs over about +-0.05.
+    assert abs(ddp["test_accuracy"] - single_accuracy) < 0.1, (ddp["test_accuracy"], single_accuracy)
+    assert min(ddp["test_accuracy"], single_accuracy) > 0.25  # both learned (chance is 0.1)
 
 
 def test_refuses_to_start_without_torchrun():
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
     run = subprocess.run([sys.executable, "-m", "cifar_lessons.torch.ddp"], capture_output=True, text=True, env=env)
     assert run.returncode == 1 and "start this module with torchrun" in run.stderr
+
+
+def test_refuses_a_whitening_bias_that_freezes_mid_run(tmp_path):
+    from test_fast_cnn_train import TINY, fake_tensors
+
+    tensors = fake_tensors(n=16)
+    recipe = dataclasses.replace(TINY, epochs=2, batch_size=8, whiten_bias_epochs=1)
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        replica = torch.nn.parallel.DistributedDataParallel(build_fastnet(recipe, tensors["X_train"]))
+        with pytest.raises(ValueError, match="whiten_bias_epochs=1 freezes one mid-run"):
+            train(replica, tensors, recipe, progress=False)
+    finally:
+        torch.distributed.destroy_process_group()

@@ -136,6 +136,7 @@ def test_the_average_starts_from_the_first_steps_weights_and_copies_batch_norms_
         ({"ema": 1.0}, "ema is a decay"),
         ({"warmup": 1.5}, "warmup is a fraction"),
         ({"epochs": 0}, "positive"),
+        ({"whiten": False}, "whiten_bias_epochs=None"),
     ],
 )
 def test_recipe_rejects_bad_values(change, message):

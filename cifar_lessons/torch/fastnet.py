@@ -86,13 +86,16 @@ class FastNet(nn.Module):
 
     @torch.no_grad()
     def init_whitening(self, images, eps=5e-4, whitening=whitening_filters):
-        """Set the first layer to whiten the patches of ``images`` and freeze it.
+        """Set the first layer to whiten the patches of ``images`` and freeze its filters.
 
         ``whitening(images, kernel_size, eps)`` computes the filters: :func:`whitening_filters`, or yours.
+        The bias starts at zero, so the layer computes exactly the whitening; whether it then trains
+        is the recipe's ``whiten_bias_epochs``.
         """
         filters = whitening(images.float(), self.whiten.kernel_size[0], eps)
         self.whiten.weight.copy_(filters)
         self.whiten.weight.requires_grad_(False)
+        self.whiten.bias.zero_()
 
     def forward(self, x):
         scores = self.classifier(self.features(self.whiten(x)))
@@ -115,4 +118,6 @@ def build_fastnet(recipe, train_images, *, whitening=whitening_filters):
     ).to(train_images.device)
     if recipe.whiten:
         model.init_whitening(train_images[: recipe.whitening_images], recipe.whitening_eps, whitening)
+    if recipe.whiten_bias_epochs == 0:  # frozen before any wrapper (DistributedDataParallel) lists what trains
+        model.whiten.bias.requires_grad_(False)
     return model

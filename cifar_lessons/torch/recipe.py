@@ -38,7 +38,9 @@ class Recipe:
     warmup: float = 0.2  # fraction of the steps the learning rate ramps up; then it decays linearly to 0
     decay: bool = True  # False: constant learning rate after the warm-up
     bias_lr_scale: float = 1.0  # batch norm's biases learn this much faster (their weight decay is not scaled)
-    whiten_bias_epochs: int | None = None  # the whitening layer's bias trains this many epochs (None: all)
+    # the whitening layer's bias trains this many epochs (None: all); at 0 the whole first layer is
+    # frozen, so backpropagation stops before it
+    whiten_bias_epochs: int | None = 0
     ema: float = 0.9  # per-step decay of the weight average; 0 switches averaging off
     # lookahead, the alternative to ema: every lookahead_every steps (0: never) after the first
     # lookahead_start_epoch epochs, the average moves towards the network and the network jumps to
@@ -70,6 +72,11 @@ class Recipe:
             raise ValueError(f"lookahead_every is a number of steps (0: no lookahead), got {self.lookahead_every}")
         if self.lookahead_every and self.ema:
             raise ValueError("choose one weight average: ema=0 with lookahead, or lookahead_every=0 with ema")
+        if not self.whiten and self.whiten_bias_epochs is not None:
+            raise ValueError(
+                "whiten=False trains the first layer from random weights, bias included: "
+                "set whiten_bias_epochs=None with it"
+            )
         if self.bias_lr_scale <= 0:
             raise ValueError(f"bias_lr_scale multiplies a learning rate and must be positive, got {self.bias_lr_scale}")
 
@@ -101,8 +108,8 @@ def decoupled(lr, weight_decay, momentum, batch_size):
 # norm with frozen scales and 64 times faster biases, identity-initialized convolutions, a whitening
 # layer whose bias trains 3 epochs, alternating flips, lookahead every 5 steps from epoch 3, scores
 # scaled by 1/9 and 6-view test-time augmentation; bfloat16 autocast and torch.compile for speed.
-# Where it differs: 10 epochs (not 9.9), and the warm-up and decay start and end at 0 (airbench
-# goes 0.2 -> 1 -> 0.07). Its CPU-sized cousin is Recipe(); tests run every component on a CPU.
+# Where it differs: 10 epochs (not 9.9), the warm-up and decay start and end at 0 (airbench
+# goes 0.2 -> 1 -> 0.07), and the whitening bias starts at 0 (airbench's, at random). Its CPU-sized cousin is Recipe(); tests run every component on a CPU.
 GPU_RECIPE = Recipe(
     widths=(64, 256, 256),
     epochs=10,

@@ -110,6 +110,11 @@ def _set_up(model, tensors, recipe, schedule):
         images = images.contiguous(memory_format=torch.channels_last)
     if recipe.whiten_bias_epochs is not None and getattr(getattr(net, "whiten", None), "bias", None) is None:
         raise ValueError("whiten_bias_epochs needs a model with a whitening layer that has a bias (FastNet)")
+    if recipe.whiten_bias_epochs and isinstance(model, DistributedDataParallel):
+        raise ValueError(
+            "DistributedDataParallel needs the same parameters to train in every step, and "
+            f"whiten_bias_epochs={recipe.whiten_bias_epochs} freezes one mid-run: use 0 or None with it"
+        )
     optimizer = torch.optim.SGD(
         _parameter_groups(net, recipe),
         lr=recipe.lr,
