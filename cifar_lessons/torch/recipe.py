@@ -39,7 +39,7 @@ class Recipe:
     decay: bool = True  # False: constant learning rate after the warm-up
     bias_lr_scale: float = 1.0  # batch norm's biases learn this much faster (their weight decay is not scaled)
     # the whitening layer's bias trains this many epochs (None: all); at 0 the whole first layer is
-    # frozen, so backpropagation stops before it
+    # frozen, so backpropagation stops before it (a model without a whitening layer takes 0 or None)
     whiten_bias_epochs: int | None = 0
     ema: float = 0.9  # per-step decay of the weight average; 0 switches averaging off
     # lookahead, the alternative to ema: every lookahead_every steps (0: never) after the first
@@ -109,7 +109,8 @@ def decoupled(lr, weight_decay, momentum, batch_size):
 # layer whose bias trains 3 epochs, alternating flips, lookahead every 5 steps from epoch 3, scores
 # scaled by 1/9 and 6-view test-time augmentation; bfloat16 autocast and torch.compile for speed.
 # Where it differs: 10 epochs (not 9.9), the warm-up and decay start and end at 0 (airbench
-# goes 0.2 -> 1 -> 0.07), and the whitening bias starts at 0 (airbench's, at random). Its CPU-sized cousin is Recipe(); tests run every component on a CPU.
+# goes 0.2 -> 1 -> 0.07), and the whitening bias starts at 0 (airbench's, at random). Its
+# CPU-sized cousin is Recipe(); tests run every component on a CPU.
 GPU_RECIPE = Recipe(
     widths=(64, 256, 256),
     epochs=10,

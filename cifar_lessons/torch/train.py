@@ -98,6 +98,7 @@ class _Run:
     averaged: torch.nn.Module | None  # the weight average, when the recipe keeps one (lookahead: from its start)
     generator: torch.Generator
     first_flips: torch.Tensor | None  # with alternating flips: which images are mirrored in odd epochs
+    whiten_bias: torch.nn.Parameter | None  # the whitening layer's bias, if the model has one
     steps_per_epoch: int
     total_steps: int
 
@@ -108,8 +109,12 @@ def _set_up(model, tensors, recipe, schedule):
     if recipe.channels_last:
         net.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    if recipe.whiten_bias_epochs is not None and getattr(getattr(net, "whiten", None), "bias", None) is None:
-        raise ValueError("whiten_bias_epochs needs a model with a whitening layer that has a bias (FastNet)")
+    whiten_bias = getattr(getattr(net, "whiten", None), "bias", None)
+    if recipe.whiten_bias_epochs and whiten_bias is None:
+        raise ValueError(
+            f"whiten_bias_epochs={recipe.whiten_bias_epochs} needs a model with a whitening layer that has a "
+            "bias (FastNet); for other models leave it at 0 or None"
+        )
     if recipe.whiten_bias_epochs and isinstance(model, DistributedDataParallel):
         raise ValueError(
             "DistributedDataParallel needs the same parameters to train in every step, and "
@@ -141,6 +146,7 @@ def _set_up(model, tensors, recipe, schedule):
             if recipe.alternating_flip
             else None
         ),
+        whiten_bias=whiten_bias,
         steps_per_epoch=steps_per_epoch,
         total_steps=total_steps,
     )
@@ -180,8 +186,9 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
     ) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
-            if recipe.whiten_bias_epochs is not None:  # frozen: no gradient, so SGD leaves it (and its decay) alone
-                run.net.whiten.bias.requires_grad_(epoch <= recipe.whiten_bias_epochs)
+            if recipe.whiten_bias_epochs is not None and run.whiten_bias is not None:
+                # frozen: no gradient, so SGD leaves it (and its decay) alone
+                run.whiten_bias.requires_grad_(epoch <= recipe.whiten_bias_epochs)
             mirror = None if run.first_flips is None else alternating_mirror(run.first_flips, epoch)
             epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift, mirror)
             order = torch.randperm(len(labels), generator=run.generator, device=device)
