@@ -8,6 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from test_fast_cnn_train import TINY, fake_tensors  # noqa: E402
+
 from cifar_lessons.data import CIFAR10Error, find_cifar10  # noqa: E402
 from cifar_lessons.torch.ddp import load_tensors  # noqa: E402
 from cifar_lessons.torch.evaluate import accuracy  # noqa: E402
@@ -72,8 +74,6 @@ def test_refuses_to_start_without_torchrun():
 
 
 def test_refuses_a_whitening_bias_that_freezes_mid_run(tmp_path):
-    from test_fast_cnn_train import TINY, fake_tensors
-
     tensors = fake_tensors(n=16)
     recipe = dataclasses.replace(TINY, epochs=2, batch_size=8, whiten_bias_epochs=1)
     torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
