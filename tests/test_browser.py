@@ -34,6 +34,8 @@ playwright = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)"
 )
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("CIFAR_LESSONS_SCREENSHOTS", ROOT / "_build" / "screenshots"))
 NPM_CACHE = Path(os.environ.get("CIFAR_LESSONS_NPM_CACHE", Path.home() / ".cache" / "cifar_lessons" / "npm"))
@@ -145,9 +147,14 @@ def build_book(out, *config):
 
 @pytest.fixture(scope="module")
 def published_html():
-    """The book as ``make book`` builds it, from the committed notebooks, in a fresh folder."""
+    """The book as ``make book`` builds it, from the committed notebooks, in a fresh folder, with
+    the npm releases its pages name fetched before any page asks for them (a first ``npm pack``
+    inside a page load can outlast the page's wait on a busy machine)."""
     with tempfile.TemporaryDirectory() as out:
-        yield build_book(out)
+        html = build_book(out)
+        for release in sorted({m[1] for page in html.rglob("*.html") for m in JSDELIVR_NPM.finditer(page.read_text())}):
+            npm_package(release)
+        yield html
 
 
 @pytest.fixture(scope="module")
