@@ -1,5 +1,7 @@
 """Fixtures several test files share."""
 
+import sys
+
 import pytest
 
 
@@ -13,3 +15,24 @@ def browser():
         chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def torch_settings_restored():
+    """What a test sets of PyTorch's process-wide settings, such as the deterministic mode that
+    ``setup_torch`` (every PyTorch notebook's first cell) switches on, ends with it: the next test
+    in the same worker starts from PyTorch's defaults, whichever tests ran before."""
+    torch = sys.modules.get("torch")
+    saved = None
+    if torch is not None:
+        saved = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.utils.deterministic.fill_uninitialized_memory,
+        )
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        enabled, warn_only, fill = saved or (False, False, True)
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill

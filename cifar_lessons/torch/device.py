@@ -2,8 +2,6 @@
 
 import torch
 
-CPU_THREADS = 1  # one thread: the same float summation order on every machine, whatever its cores
-
 
 def default_device():
     """``cuda`` when a CUDA GPU is present, else ``cpu``: the same notebook runs on both."""
@@ -19,18 +17,20 @@ def device_name(device):
 def setup_torch(seed=0):
     """Seed PyTorch and return :func:`default_device`.
 
-    On CPU the results must repeat bit for bit (the notebooks' stored outputs are compared on
-    every run), so deterministic kernels are required and the thread count is fixed. On a GPU,
+    On CPU a run must repeat bit for bit, so deterministic kernels are required. PyTorch uses as
+    many threads as ``OMP_NUM_THREADS`` allows (every core when unset): another thread count sums
+    in another order, so the book's stored outputs are computed and verified with it pinned to one
+    (``make notebooks``, ``make test``), while a learner's run uses the machine's cores. On a GPU,
     speed wins: cuDNN may pick the fastest kernels, which are not all deterministic.
     """
     torch.manual_seed(seed)
     device = default_device()
     if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
         # Deterministic mode also fills every new tensor with NaN in case a kernel reads memory it
-        # never wrote; none of ours does, and the fills cost about 5 % of a training step.
-        torch.utils.deterministic.fill_uninitialized_memory = False
-        torch.set_num_threads(CPU_THREADS)
+        # never wrote. The fills cost about 5 % of a training step, and they stay: a compiled
+        # bfloat16 training (torch.compile, PyTorch 2.14, AVX2 kernels) read such memory and crashed
+        # the process without them.
+        torch.use_deterministic_algorithms(True)
     else:
         torch.backends.cudnn.benchmark = True
     return device
