@@ -17,6 +17,8 @@ from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 ARGS = {"epochs": 8, "batch_size": 50, "train_rows": 1000, "widths": (8, 16, 32)}
 
 

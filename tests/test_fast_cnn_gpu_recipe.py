@@ -15,6 +15,8 @@ from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import GPU_RECIPE  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 
 def test_the_gpu_recipe_trains_two_steps_with_autocast_channels_last_and_compile_on_a_cpu():
     assert GPU_RECIPE.amp and GPU_RECIPE.compile and GPU_RECIPE.channels_last and GPU_RECIPE.tta == "flip_shift"

@@ -56,6 +56,8 @@ playwright = pytest.importorskip(
 )
 jupyterhub = pytest.importorskip("jupyterhub", reason="jupyterhub is not installed (pip install -r requirements.txt)")
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROXY_RELEASE = "configurable-http-proxy@5.1.0"  # runs on Node.js 18 (Debian 12) and later

@@ -17,6 +17,8 @@ from nbclient import NotebookClient
 
 from book_tools import exercises
 
+pytestmark = pytest.mark.integration
+
 BOOK = Path(__file__).resolve().parents[1] / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 SANITIZE = [(re.compile(r"\d+(\.\d+)?\s*(ms|s|us|µs)\b"), "DURATION"), (re.compile(r"0x[0-9a-f]{6,}"), "ADDRESS")]
