@@ -16,7 +16,7 @@ INSTALLED := $(VENV)/.installed
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/_im2col.pyx cifar_lessons/_winograd.pyx
+$(INSTALLED): requirements.txt pyproject.toml setup.py cifar_lessons/from_scratch/_im2col.pyx cifar_lessons/from_scratch/_winograd.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e .
@@ -43,7 +43,7 @@ endif
 PINNED := env CIFAR_LESSONS_DATA=lesson $(BIN)/python -m book_tools.arithmetic exec --
 NOTEBOOKS ?= $(wildcard book/*.ipynb)
 
-# Code kept by an earlier run of the chapters (book/yours/, see cifar_lessons/yours.py) is
+# Code kept by an earlier run of the chapters (book/yours/, see cifar_lessons/course/yours.py) is
 # removed first: the book's runs use the code of the book as it is now.
 test: $(INSTALLED)
 	rm -rf book/yours
@@ -79,4 +79,4 @@ exercises: $(INSTALLED)
 	$(BIN)/python -m book_tools.exercises exercises book
 
 clean:
-	rm -rf _build build exercises book/yours cifar_lessons/*.so cifar_lessons/_*.c
+	rm -rf _build build exercises book/yours cifar_lessons/from_scratch/*.so cifar_lessons/from_scratch/_*.c

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from book_tools import arithmetic
-from cifar_lessons.experiments import VERDICTS
+from cifar_lessons.course.experiments import VERDICTS
 
 ROUNDING_TAG = "rounding"
 MEASURED = "CIFAR_LESSONS_MEASURED_ARITHMETIC"  # the controller measures once; xdist's workers inherit it

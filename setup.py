@@ -6,8 +6,8 @@ from setuptools import Extension, setup
 
 extensions = [
     Extension(
-        f"cifar_lessons.{name}",
-        [f"cifar_lessons/{name}.pyx"],
+        f"cifar_lessons.from_scratch.{name}",
+        [f"cifar_lessons/from_scratch/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],

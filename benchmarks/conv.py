@@ -77,7 +77,7 @@ def _torch_step(case, x, w, stride, pad):
 
 
 def _numpy_step(case, contestant, x, w, stride, pad):
-    from cifar_lessons import fast_layers, layers
+    from cifar_lessons.from_scratch import fast_layers, layers
 
     if case == "pool":
         pool_param = {"pool_height": w[0], "pool_width": w[1], "stride": stride}
@@ -118,7 +118,7 @@ def _im2col_gemm_step(x, w, stride, pad):
 
 def _winograd_gemm_step(x, w, stride, pad):
     # The 3 x 16 products of a Winograd convolution, (F, C) @ (C, tiles) and the two of backward, alone.
-    from cifar_lessons import winograd
+    from cifar_lessons.from_scratch import winograd
 
     TH, TW = winograd.tile_counts(x.shape[2], x.shape[3], pad)
     return _products_step(x.dtype, 16, w.shape[0], w.shape[1], x.shape[0] * TH * TW)
@@ -156,7 +156,7 @@ def run_one(case, contestant):
 
 
 def main(rounds, threads):
-    from cifar_lessons import kernels
+    from cifar_lessons.from_scratch import kernels
 
     has_torch = harness.torch_available()
     entries = [

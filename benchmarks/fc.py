@@ -88,7 +88,7 @@ def _gemm_step(model, X):
 
 def run_one(case, contestant):
     """Time one contestant on one case in this process; returns seconds per forward + backward."""
-    from cifar_lessons.models import FullyConnectedNet
+    from cifar_lessons.from_scratch.models import FullyConnectedNet
 
     dims, batch, dtype, reg, _ = CASES[case]
     model = FullyConnectedNet(

@@ -19,6 +19,7 @@ import numpy as np
 
 from cifar_lessons import data
 from cifar_lessons.atomic_file import open_atomically
+from cifar_lessons.data import release
 
 README = """# A full-size STAND-IN for CIFAR-10: not the dataset
 
@@ -32,15 +33,15 @@ measured on it are meaningless: it holds only 5,500 distinct images, and its tes
 def build(out_dir, source=None):
     """Write the stand-in into ``out_dir``; return its ``cifar-10-batches-py`` folder."""
     source = data.find_cifar10(source, download=False)
-    batches = Path(out_dir) / data.BATCHES_DIRNAME
+    batches = Path(out_dir) / release.BATCHES_DIRNAME
     batches.mkdir(parents=True, exist_ok=True)
-    for name in (*data.TRAIN_BATCHES, data.TEST_BATCH):
+    for name in (*release.TRAIN_BATCHES, release.TEST_BATCH):
         images, labels = data.read_batch(source / name)
-        repeats = -(-data.FULL_ROWS_PER_BATCH // len(labels))
-        rows = np.tile(images.reshape(len(labels), -1), (repeats, 1))[: data.FULL_ROWS_PER_BATCH]
+        repeats = -(-release.FULL_ROWS_PER_BATCH // len(labels))
+        rows = np.tile(images.reshape(len(labels), -1), (repeats, 1))[: release.FULL_ROWS_PER_BATCH]
         batch = {
             "batch_label": f"stand-in for {name}, repeating the lesson subset's rows",
-            "labels": np.tile(labels, repeats)[: data.FULL_ROWS_PER_BATCH].tolist(),
+            "labels": np.tile(labels, repeats)[: release.FULL_ROWS_PER_BATCH].tolist(),
             "data": np.ascontiguousarray(rows, dtype=np.uint8),
         }
         with open_atomically(batches / name) as f:

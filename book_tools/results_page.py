@@ -3,13 +3,13 @@
 import json
 from pathlib import Path
 
-from cifar_lessons.results import RESULT_MIME, WHOSE
+from cifar_lessons.course.results import RESULT_MIME, WHOSE
 
 
 def collect(book_dir, whose=None):
     """All results recorded in the notebooks under ``book_dir``, in notebook order.
 
-    ``whose`` (one of :data:`~cifar_lessons.results.WHOSE`) keeps only the book's models or only
+    ``whose`` (one of :data:`~cifar_lessons.course.results.WHOSE`) keeps only the book's models or only
     yours; a record from before that field existed is the book's.
     """
     if whose is not None and whose not in WHOSE:

@@ -6,7 +6,7 @@ __all__ = ["Solver"]
 def __getattr__(name):
     # Solver is imported on first use, so `import cifar_lessons` loads nothing heavy.
     if name == "Solver":
-        from cifar_lessons.solver import Solver
+        from cifar_lessons.from_scratch.solver import Solver
 
         return Solver
     raise AttributeError(f"module 'cifar_lessons' has no attribute {name!r}")

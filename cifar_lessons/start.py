@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cifar_lessons import data, kernels
+from cifar_lessons import data
+from cifar_lessons.from_scratch import kernels
 
 NOT_THE_RELEASE = "WARNING: this copy of CIFAR-10 is not the official release"
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from lesson_checks import check_tests
 
-from cifar_lessons import layers
 from cifar_lessons.checks.backprop import (
     check_affine_backward,
     check_affine_forward,
@@ -16,6 +15,7 @@ from cifar_lessons.checks.backprop import (
     check_svm_loss,
 )
 from cifar_lessons.checks.core import ExerciseError, expect_gradients
+from cifar_lessons.from_scratch import layers
 
 
 def silu_forward(x):

@@ -5,14 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import layer_utils, layers
-from cifar_lessons.gradient_check import (
+from cifar_lessons.from_scratch import layer_utils, layers
+from cifar_lessons.from_scratch.gradient_check import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
     model_gradient_errors,
     rel_error,
 )
-from cifar_lessons.models import FullyConnectedNet
+from cifar_lessons.from_scratch.models import FullyConnectedNet
 
 torch = pytest.importorskip("torch")
 SETTINGS = settings(max_examples=25, deadline=None)

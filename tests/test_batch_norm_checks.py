@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 from test_fully_connected_checks import Network
 
-from cifar_lessons import layers as L
-from cifar_lessons import models
 from cifar_lessons.checks.batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_backward_alt,
@@ -17,6 +15,8 @@ from cifar_lessons.checks.batch_norm import (
     check_normalized_net,
 )
 from cifar_lessons.checks.core import ExerciseError
+from cifar_lessons.from_scratch import layers as L
+from cifar_lessons.from_scratch import models
 
 
 def stub(*args):

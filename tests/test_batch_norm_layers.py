@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons.gradient_check import eval_numerical_gradient_array
-from cifar_lessons.layers import (
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array
+from cifar_lessons.from_scratch.layers import (
     batchnorm_backward,
     batchnorm_backward_alt,
     batchnorm_forward,

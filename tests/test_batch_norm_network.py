@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cifar_lessons.gradient_check import eval_numerical_gradient
-from cifar_lessons.models import FullyConnectedNet
-from cifar_lessons.solver import Solver
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient
+from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.solver import Solver
 
 N, D, C = 6, 8, 4
 

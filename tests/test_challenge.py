@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from test_fast_cnn_train import TINY, fake_tensors  # noqa: E402
 
-from cifar_lessons.torch import challenge  # noqa: E402
+from cifar_lessons.course import submissions  # noqa: E402
 from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.train import TrainResult  # noqa: E402
 
@@ -16,7 +16,7 @@ from cifar_lessons.torch.train import TrainResult  # noqa: E402
 @pytest.fixture
 def session(monkeypatch):
     """A fresh session (nothing scored yet) whose records are displayed nowhere."""
-    monkeypatch.setattr(challenge, "_scored", {})
+    monkeypatch.setattr(submissions, "_scored", {})
     monkeypatch.setattr("IPython.display.display", lambda data, metadata, raw: None)
     tensors = fake_tensors(n=8)
     net = build_fastnet(TINY, tensors["X_train"])
@@ -25,31 +25,33 @@ def session(monkeypatch):
 
 def test_a_model_is_scored_once_and_a_second_submission_is_refused(session):
     trained, tensors = session
-    first = challenge.submit("Baseline", trained, tensors, TINY, whose="book")
+    first = submissions.submit("Baseline", trained, tensors, TINY, whose="book")
     assert (first["model"], first["whose"], first["train_seconds"]) == ("Baseline", "book", 1.5)
     assert 0 <= first["test_accuracy"] <= 1 and first["parameters"] > 0
-    with pytest.raises(challenge.AlreadyScoredError, match=r"'Baseline' was already scored on the test split") as error:
-        challenge.submit("Baseline", trained, tensors, TINY, whose="book")
+    with pytest.raises(
+        submissions.AlreadyScoredError, match=r"'Baseline' was already scored on the test split"
+    ) as error:
+        submissions.submit("Baseline", trained, tensors, TINY, whose="book")
     assert "make every choice on validation" in str(error.value) and "new name" in str(error.value)
     assert error.value._render_traceback_() == [f"AlreadyScoredError: {error.value}"]
-    assert challenge.submissions() == [first]
+    assert submissions.submissions() == [first]
 
 
 def test_every_new_name_is_scored_and_listed_in_order(session):
     trained, tensors = session
     names = ["Baseline", "Your entry", "Your entry, wider"]
     for name in names:
-        challenge.submit(name, trained, tensors, TINY)
-    assert [(r["model"], r["whose"]) for r in challenge.submissions()] == [(name, "yours") for name in names]
+        submissions.submit(name, trained, tensors, TINY)
+    assert [(r["model"], r["whose"]) for r in submissions.submissions()] == [(name, "yours") for name in names]
 
 
 def test_a_submission_that_fails_to_score_does_not_use_up_its_name(session):
     trained, tensors = session
     with pytest.raises(KeyError):
-        challenge.submit("Your entry", trained, {"X_val": tensors["X_val"]}, TINY)
-    assert challenge.submit("Your entry", trained, tensors, TINY)["model"] == "Your entry"
+        submissions.submit("Your entry", trained, {"X_val": tensors["X_val"]}, TINY)
+    assert submissions.submit("Your entry", trained, tensors, TINY)["model"] == "Your entry"
 
 
 def test_changes_names_the_fields_a_recipe_changed():
-    assert challenge.changes(dataclasses.replace(TINY, epochs=8, lr=0.1), TINY) == {"epochs": 8, "lr": 0.1}
-    assert challenge.changes(TINY, TINY) == {}
+    assert submissions.changes(dataclasses.replace(TINY, epochs=8, lr=0.1), TINY) == {"epochs": 8, "lr": 0.1}
+    assert submissions.changes(TINY, TINY) == {}

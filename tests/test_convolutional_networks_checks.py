@@ -4,10 +4,10 @@ notebook's own solutions passing them is tested with the learner copies, in test
 import numpy as np
 import pytest
 
-from cifar_lessons import fast_layers, layer_utils, models
-from cifar_lessons import layers as L
 from cifar_lessons.checks import convolutional_networks as checks
 from cifar_lessons.checks.core import ExerciseError
+from cifar_lessons.from_scratch import fast_layers, layer_utils, models
+from cifar_lessons.from_scratch import layers as L
 
 FORWARDS = ["conv_forward_naive", "max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_forward"]
 BACKWARDS = ["conv_backward_naive", "max_pool_backward_naive"]

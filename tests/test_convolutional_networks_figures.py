@@ -6,10 +6,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cifar_lessons import timing
+from cifar_lessons.from_scratch import timing
 
 matplotlib.use("Agg")
-from cifar_lessons import plots  # noqa: E402  (after choosing a backend that needs no display)
+from cifar_lessons.course import plots  # noqa: E402  (after choosing a backend that needs no display)
 
 
 def test_best_time_is_the_fastest_call(monkeypatch):

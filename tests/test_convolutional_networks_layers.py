@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import fast_layers, layer_utils, layers, threads
-from cifar_lessons.gradient_check import eval_numerical_gradient_array, rel_error
+from cifar_lessons.from_scratch import fast_layers, layer_utils, layers, threads
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array, rel_error
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -305,11 +305,11 @@ def test_fast_layers_work_without_the_compiled_kernels():
     """With the extension missing, the fast layers run on the NumPy twins, after a loud warning."""
     script = (
         "import sys, warnings\n"
-        "sys.modules['cifar_lessons._im2col'] = None\n"  # makes the imports fail as if never built
-        "sys.modules['cifar_lessons._winograd'] = None\n"
+        "sys.modules['cifar_lessons.from_scratch._im2col'] = None\n"  # makes the imports fail as if never built
+        "sys.modules['cifar_lessons.from_scratch._winograd'] = None\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
-        "    from cifar_lessons import fast_layers, kernels, layers, winograd\n"
+        "    from cifar_lessons.from_scratch import fast_layers, kernels, layers, winograd\n"
         "import numpy as np\n"
         "assert kernels.BACKEND == 'numpy' and 'could not be imported' in str(caught[0].message)\n"
         "rng = np.random.default_rng(0)\n"

@@ -4,9 +4,9 @@ it overfits a few images, bad settings are refused."""
 import numpy as np
 import pytest
 
-from cifar_lessons.gradient_check import model_gradient_errors
-from cifar_lessons.models import ThreeLayerConvNet
-from cifar_lessons.solver import Solver
+from cifar_lessons.from_scratch.gradient_check import model_gradient_errors
+from cifar_lessons.from_scratch.models import ThreeLayerConvNet
+from cifar_lessons.from_scratch.solver import Solver
 
 
 def tiny_convnet(**settings):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cifar_lessons import data
+from cifar_lessons.data import download, find, release
 
 SUBSET_DIR = Path(os.environ.get("CIFAR10_DIR", Path(__file__).resolve().parents[2] / "shared" / "cifar-10-subset"))
 
@@ -34,16 +35,16 @@ def _batch_pickle(rows, label_offset=0):
 
 def _write_batches(folder, rows=12):
     folder.mkdir(parents=True)
-    for offset, name in enumerate((*data.TRAIN_BATCHES, data.TEST_BATCH)):
+    for offset, name in enumerate((*release.TRAIN_BATCHES, release.TEST_BATCH)):
         (folder / name).write_bytes(_batch_pickle(rows, offset))
     return folder
 
 
 def _tarball(tmp_path, rows=12):
-    source = _write_batches(tmp_path / "tar-src" / data.BATCHES_DIRNAME, rows)
+    source = _write_batches(tmp_path / "tar-src" / release.BATCHES_DIRNAME, rows)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        archive.add(source, arcname=data.BATCHES_DIRNAME)
+        archive.add(source, arcname=release.BATCHES_DIRNAME)
     payload = buffer.getvalue()
     return payload, hashlib.md5(payload).hexdigest()
 
@@ -122,7 +123,7 @@ def _download(dest, server, md5, **kwargs):
 
 
 def _leftovers(folder):
-    return sorted(p.name for p in folder.iterdir() if p.name != data.BATCHES_DIRNAME)
+    return sorted(p.name for p in folder.iterdir() if p.name != release.BATCHES_DIRNAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def test_download_verifies_unpacks_and_leaves_nothing_else(tmp_path, serve):
     payload, md5 = _tarball(tmp_path)
     server = serve(payload)
     folder = _download(tmp_path / "dest", server, md5)
-    assert folder == tmp_path / "dest" / data.BATCHES_DIRNAME
+    assert folder == tmp_path / "dest" / release.BATCHES_DIRNAME
     images, labels = data.read_batch(folder / "data_batch_2")
     assert images.shape == (12, 3, 32, 32) and labels[:3].tolist() == [1, 2, 3]
     assert _leftovers(tmp_path / "dest") == []
@@ -151,7 +152,7 @@ def test_server_errors_are_retried(tmp_path, serve):
     payload, md5 = _tarball(tmp_path)
     server = serve(payload, ["error", "error"])
     folder = _download(tmp_path / "dest", server, md5, retries=3)
-    assert server.requests == 3 and data._batches_dir(folder) == folder
+    assert server.requests == 3 and release.batches_folder(folder) == folder
 
 
 def test_interrupted_transfer_is_retried_and_leaves_no_partial_file(tmp_path, serve):
@@ -199,7 +200,7 @@ def test_a_download_deletes_what_killed_downloads_left_behind(tmp_path, serve):
     payload, md5 = _tarball(tmp_path)
     dest = tmp_path / "dest"
     dest.mkdir()
-    old = time.time() - 2 * data.STALE_SECONDS
+    old = time.time() - 2 * download.STALE_SECONDS
     for name in (".cifar-10-killed.tar.gz.part", ".cifar-10-unpack-killed"):
         leftover = dest / name
         leftover.mkdir() if "unpack" in name else leftover.write_bytes(b"x" * 1000)
@@ -214,7 +215,7 @@ def test_a_full_disk_is_reported_as_such_not_as_offline(tmp_path, serve, monkeyp
     payload, md5 = _tarball(tmp_path)
     server = serve(payload)
     real_open = open
-    monkeypatch.setattr(data, "open", lambda path, mode: real_open("/dev/full", mode), raising=False)
+    monkeypatch.setattr(download, "open", lambda path, mode: real_open("/dev/full", mode), raising=False)
     with pytest.raises(data.CIFAR10Error, match="No space left on device.*Free some space") as caught:
         _download(tmp_path / "dest", server, md5)
     assert "offline" not in str(caught.value) and server.requests == 1
@@ -224,7 +225,7 @@ def test_a_full_disk_is_reported_as_such_not_as_offline(tmp_path, serve, monkeyp
 def test_offline_error_names_cifar10_dir_and_url(tmp_path):
     with pytest.raises(data.CIFAR10Error, match="CIFAR10_DIR") as caught:
         data.download_cifar10(tmp_path, url="http://127.0.0.1:9/none.tar.gz", retries=0, progress=False)
-    assert data.CIFAR10_URL in str(caught.value)
+    assert release.CIFAR10_URL in str(caught.value)
 
 
 def test_an_unwritable_cache_is_named_with_the_fix(tmp_path):
@@ -264,13 +265,13 @@ def test_load_downloads_into_the_cache_when_nothing_is_configured(tmp_path, serv
     server = serve(payload)
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     monkeypatch.setattr(
-        data,
+        find,
         "download_cifar10",
         functools.partial(data.download_cifar10, url=server.url, md5=md5, backoff=0.01, timeout=5, progress=False),
     )
     loaded = data.load_cifar10(num_val=100)
     assert loaded["X_train"].shape == (4900, 3, 32, 32) and loaded["X_test"].shape == (500, 3, 32, 32)
-    assert (data.default_cache_dir() / data.BATCHES_DIRNAME).is_dir()
+    assert (data.default_cache_dir() / release.BATCHES_DIRNAME).is_dir()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,7 +348,7 @@ def test_an_empty_setting_is_an_error_not_the_default(monkeypatch, source):
 
 
 def test_a_folder_missing_a_batch_names_it(tmp_path, monkeypatch):
-    folder = _write_batches(tmp_path / "copy" / data.BATCHES_DIRNAME)
+    folder = _write_batches(tmp_path / "copy" / release.BATCHES_DIRNAME)
     (folder / "data_batch_3").unlink()
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "copy"))
     with pytest.raises(data.CIFAR10Error, match=r"copy/cifar-10-batches-py lacks data_batch_3 \("):
@@ -366,7 +367,7 @@ def test_a_wrong_cifar10_dir_is_an_error_not_a_download(tmp_path, monkeypatch):
 
 @pytest.fixture
 def subset(monkeypatch):
-    if not data._batches_dir(SUBSET_DIR):
+    if not release.batches_folder(SUBSET_DIR):
         pytest.skip(f"no CIFAR-10 at {SUBSET_DIR}: set CIFAR10_DIR")
     monkeypatch.setenv("CIFAR10_DIR", str(SUBSET_DIR))
 
@@ -381,7 +382,7 @@ def test_lesson_subset_shapes_and_first_labels(subset):
 
 
 def test_explicit_path_accepts_the_folder_or_its_parent(subset):
-    inner = data.load_cifar10(SUBSET_DIR / data.BATCHES_DIRNAME, num_val=0, dtype=np.float64)
+    inner = data.load_cifar10(SUBSET_DIR / release.BATCHES_DIRNAME, num_val=0, dtype=np.float64)
     outer = data.load_cifar10(SUBSET_DIR, num_val=0, dtype=np.float64)
     assert inner["X_train"].shape == (5000, 3, 32, 32) and inner["X_train"].dtype == np.float64
     np.testing.assert_array_equal(inner["X_train"], outer["X_train"])
@@ -452,17 +453,17 @@ def _batches_starting_with(tmp_path, first_row):
 
 
 def test_release_fingerprint_accepts_the_release_and_names_a_shift(tmp_path):
-    release = np.array(data.RELEASE_FIRST_ROW)
-    assert data.release_mismatch(_batches_starting_with(tmp_path / "a", release)) is None
-    shifted = np.concatenate([[1], release[:-1]])
+    first_row = np.array(release.RELEASE_FIRST_ROW)
+    assert data.release_mismatch(_batches_starting_with(tmp_path / "a", first_row)) is None
+    shifted = np.concatenate([[1], first_row[:-1]])
     assert "shifted by one byte" in data.release_mismatch(_batches_starting_with(tmp_path / "b", shifted))
-    assert "differ from the release" in data.release_mismatch(_batches_starting_with(tmp_path / "c", release[::-1]))
+    assert "differ from the release" in data.release_mismatch(_batches_starting_with(tmp_path / "c", first_row[::-1]))
 
 
 def test_lesson_subset_is_the_official_release(subset):
     """The data every stored output of the book was computed on: the release's own pixels."""
     assert data.release_mismatch(SUBSET_DIR) is None
-    assert data.release_mismatch(SUBSET_DIR / data.BATCHES_DIRNAME) is None
+    assert data.release_mismatch(SUBSET_DIR / release.BATCHES_DIRNAME) is None
     loaded = data.load_cifar10(SUBSET_DIR, num_val=0, dtype=np.float64)
     assert loaded["X_test"][0, 0, 0, :6].tolist() == [158, 159, 165, 166, 160, 156]  # as published
     assert loaded["y_train"][:5].tolist() == [6, 9, 9, 4, 1]

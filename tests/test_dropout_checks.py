@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from test_batch_norm_checks import Normalized
 
-from cifar_lessons import layers as L
-from cifar_lessons import models
 from cifar_lessons.checks.core import ExerciseError
 from cifar_lessons.checks.dropout import check_dropout_backward, check_dropout_forward, check_dropout_net
+from cifar_lessons.from_scratch import layers as L
+from cifar_lessons.from_scratch import models
 
 
 def stub(*args):

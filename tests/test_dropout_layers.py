@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from cifar_lessons.gradient_check import eval_numerical_gradient_array
-from cifar_lessons.layers import dropout_backward, dropout_forward
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array
+from cifar_lessons.from_scratch.layers import dropout_backward, dropout_forward
 
 X = np.random.default_rng(0).normal(size=(20, 30)) + 3.0  # no exact zeros, so out == 0 marks a dropped unit
 

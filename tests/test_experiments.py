@@ -4,9 +4,15 @@ seeds are summarized as mean ± sd and compared seed by seed."""
 import numpy as np
 import pytest
 
-from cifar_lessons import optim
-from cifar_lessons.experiments import mean_sd, over_seeds, paired_difference, train_fully_connected, train_with_adam
-from cifar_lessons.models import FullyConnectedNet
+from cifar_lessons.course.experiments import (
+    mean_sd,
+    over_seeds,
+    paired_difference,
+    train_fully_connected,
+    train_with_adam,
+)
+from cifar_lessons.from_scratch import optim
+from cifar_lessons.from_scratch.models import FullyConnectedNet
 
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(60, 8)).astype(np.float32), rng.integers(3, size=60)

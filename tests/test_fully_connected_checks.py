@@ -15,7 +15,7 @@ from cifar_lessons.checks.fully_connected import (
     check_sgd,
     check_sgd_momentum,
 )
-from cifar_lessons.models import FullyConnectedBase
+from cifar_lessons.from_scratch.models import FullyConnectedBase
 
 
 def sgd(w, dw, config=None):

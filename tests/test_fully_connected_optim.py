@@ -19,7 +19,7 @@ How CS231n's hyperparameters map onto torch.optim's:
 import numpy as np
 import pytest
 
-from cifar_lessons import optim
+from cifar_lessons.from_scratch import optim
 
 torch = pytest.importorskip("torch")
 STEPS = 6

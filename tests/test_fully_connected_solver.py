@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cifar_lessons import Solver
-from cifar_lessons.models import FullyConnectedNet
-from cifar_lessons.solver import load_checkpoint
+from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.solver import load_checkpoint
 
 
 def small_data(n=50, seed=0):

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons.models import FullyConnectedNet
-from cifar_lessons.tuning import cross_validate, grid_search, kfold_indices
+from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.tuning import cross_validate, grid_search, kfold_indices
 
 
 @settings(max_examples=50, deadline=None)

@@ -9,8 +9,8 @@ import pytest
 from notebook_code import code_cells, source
 from test_exercises import BOOK
 
-from cifar_lessons import layers, models, optim
-from cifar_lessons.solver import Solver
+from cifar_lessons.from_scratch import layers, models, optim
+from cifar_lessons.from_scratch.solver import Solver
 
 
 def solutions(notebook, namespace):

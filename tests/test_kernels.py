@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import kernels
+from cifar_lessons.from_scratch import kernels
 
 
 @st.composite
@@ -92,10 +92,10 @@ def test_compiled_kernels_are_live():
 def test_missing_extension_falls_back_loudly_to_numpy():
     script = (
         "import sys, warnings\n"
-        "sys.modules['cifar_lessons._im2col'] = None\n"  # makes the import fail as if never built
+        "sys.modules['cifar_lessons.from_scratch._im2col'] = None\n"  # makes the import fail as if never built
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
-        "    from cifar_lessons import kernels\n"
+        "    from cifar_lessons.from_scratch import kernels\n"
         "import numpy as np\n"
         "x = np.arange(32.).reshape(1, 2, 4, 4)\n"
         "assert np.array_equal(kernels.im2col_matrix(x, 2, 2, 1, 2), kernels.im2col_numpy(x, 2, 2, 1, 2)[0])\n"
@@ -176,7 +176,7 @@ def test_scatter_refuses_argmax_positions_outside_the_planes(position):
     # In a separate process: an unchecked position is written to, far outside dx, and crashes Python.
     script = (
         "import numpy as np\n"
-        "from cifar_lessons import kernels\n"
+        "from cifar_lessons.from_scratch import kernels\n"
         f"argmax = np.full((1, 2, 2, 2), {position}, dtype=np.int32)\n"
         "try:\n"
         "    kernels.max_pool_scatter(np.ones((1, 2, 2, 2)), argmax, (1, 2, 4, 4))\n"

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cifar_lessons.gradient_check import model_gradient_errors
-from cifar_lessons.metrics import accuracy, parameter_count, predict
-from cifar_lessons.models import FullyConnectedNet
+from cifar_lessons.from_scratch.gradient_check import model_gradient_errors
+from cifar_lessons.from_scratch.metrics import accuracy, parameter_count, predict
+from cifar_lessons.from_scratch.models import FullyConnectedNet
 
 
 class Scores:

@@ -12,7 +12,7 @@ from types import SimpleNamespace  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from cifar_lessons import plots  # noqa: E402
+from cifar_lessons.course import plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def test_loss_curve_grid_lays_out_rows_and_columns():
 
 
 def test_loss_curve_demo_trains_each_setting_once():
-    from cifar_lessons.widgets import loss_curve_demo
+    from cifar_lessons.course.widgets import loss_curve_demo
 
     calls = []
 
@@ -131,7 +131,7 @@ def test_keep_ratio_summary_has_a_panel_per_ratio_and_the_final_accuracies():
 
 
 def test_keep_ratio_explorer_offers_every_ratio_and_draws_the_chosen_run(monkeypatch):
-    widgets = pytest.importorskip("cifar_lessons.widgets")
+    widgets = pytest.importorskip("cifar_lessons.course.widgets")
     drawn = []
     monkeypatch.setattr(widgets.plots, "accuracy_gap", lambda run, title: drawn.append(title) or plt.gca())
     slider = widgets.keep_ratio_explorer(RUNS).children[0]

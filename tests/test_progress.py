@@ -3,7 +3,7 @@
 import nbformat
 from nbclient import NotebookClient
 
-from cifar_lessons.progress import progress_bar
+from cifar_lessons.from_scratch.progress import progress_bar
 
 
 def run_cell(source):
@@ -14,7 +14,8 @@ def run_cell(source):
 
 def test_the_stored_text_is_the_finished_bar():
     outputs = run_cell(
-        "from cifar_lessons.progress import progress_bar\nfor _ in progress_bar(range(7), desc='epochs'):\n    pass"
+        "from cifar_lessons.from_scratch.progress import progress_bar\n"
+        "for _ in progress_bar(range(7), desc='epochs'):\n    pass"
     )
     bars = [output for output in outputs if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
     assert len(bars) == 1, f"one bar, displayed once: {outputs}"
@@ -24,7 +25,8 @@ def test_the_stored_text_is_the_finished_bar():
 
 def test_a_disabled_bar_shows_nothing_and_outside_a_notebook_it_is_tqdms(capsys):
     outputs = run_cell(
-        "from cifar_lessons.progress import progress_bar\nfor _ in progress_bar(range(3), disable=True):\n    pass"
+        "from cifar_lessons.from_scratch.progress import progress_bar\n"
+        "for _ in progress_bar(range(3), disable=True):\n    pass"
     )
     assert outputs == []
     assert list(progress_bar(range(3), desc="terminal")) == [0, 1, 2]

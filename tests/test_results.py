@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from book_tools.results_page import collect
-from cifar_lessons import results
+from cifar_lessons.course import results
 from cifar_lessons.data import DATA_SETTING
 
 

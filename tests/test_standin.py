@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cifar_lessons import data
+from cifar_lessons.data import release
 
 STANDIN = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "standin.py"))
 SUBSET_DIR = Path(__file__).resolve().parents[2] / "shared" / "cifar-10-subset"
@@ -15,7 +16,7 @@ SUBSET_DIR = Path(__file__).resolve().parents[2] / "shared" / "cifar-10-subset"
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory):
-    if not data._batches_dir(SUBSET_DIR):
+    if not release.batches_folder(SUBSET_DIR):
         pytest.skip(f"no CIFAR-10 lesson subset at {SUBSET_DIR}")
     out = tmp_path_factory.mktemp("standin")
     return out, STANDIN["build"](out, SUBSET_DIR)
@@ -23,10 +24,10 @@ def standin(tmp_path_factory):
 
 def test_every_batch_has_the_releases_row_count_made_of_the_subsets_rows(standin):
     _, batches = standin
-    for name, subset_rows in [(data.TRAIN_BATCHES[2], 1_000), (data.TEST_BATCH, 500)]:
+    for name, subset_rows in [(release.TRAIN_BATCHES[2], 1_000), (release.TEST_BATCH, 500)]:
         images, labels = data.read_batch(batches / name)
-        original_images, original_labels = data.read_batch(SUBSET_DIR / data.BATCHES_DIRNAME / name)
-        assert images.shape == (data.FULL_ROWS_PER_BATCH, *data.IMAGE_SHAPE)
+        original_images, original_labels = data.read_batch(SUBSET_DIR / release.BATCHES_DIRNAME / name)
+        assert images.shape == (release.FULL_ROWS_PER_BATCH, *release.IMAGE_SHAPE)
         np.testing.assert_array_equal(images[subset_rows : 2 * subset_rows], original_images)
         np.testing.assert_array_equal(labels[-subset_rows:], original_labels)
     assert data.release_mismatch(batches) is None

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cifar_lessons import data
+from cifar_lessons.data import find, release
 from cifar_lessons.start import start
 
 
@@ -39,12 +40,12 @@ def test_missing_data_is_announced_before_it_downloads(monkeypatch, tmp_path, ca
 
     def fake_download(dest_dir):
         assert "downloading it once (163 MB)" in capsys.readouterr().out, "say so before downloading"
-        return tmp_path / "cifar_lessons" / data.BATCHES_DIRNAME
+        return tmp_path / "cifar_lessons" / release.BATCHES_DIRNAME
 
-    monkeypatch.setattr(data, "download_cifar10", fake_download)
+    monkeypatch.setattr(find, "download_cifar10", fake_download)
     monkeypatch.setattr(data, "release_mismatch", lambda folder: None)
     start()
-    assert f"CIFAR-10 found in {tmp_path / 'cifar_lessons' / data.BATCHES_DIRNAME}" in capsys.readouterr().out
+    assert f"CIFAR-10 found in {tmp_path / 'cifar_lessons' / release.BATCHES_DIRNAME}" in capsys.readouterr().out
 
 
 def test_a_copy_that_is_not_the_release_is_flagged(monkeypatch, capsys):
@@ -58,7 +59,7 @@ def test_a_copy_that_is_not_the_release_is_flagged(monkeypatch, capsys):
 @pytest.mark.parametrize("setting, message", [("wrong", "CIFAR10_DIR="), ("", "CIFAR10_DIR is empty")])
 def test_a_wrong_or_empty_cifar10_dir_is_an_error_naming_it(monkeypatch, tmp_path, capsys, setting, message):
     monkeypatch.setenv("CIFAR10_DIR", setting and str(tmp_path))
-    monkeypatch.setattr(data, "download_cifar10", lambda dest_dir: pytest.fail("must not download"))
+    monkeypatch.setattr(find, "download_cifar10", lambda dest_dir: pytest.fail("must not download"))
     with pytest.raises(data.CIFAR10Error, match=message):
         start()
     assert "downloading" not in capsys.readouterr().out

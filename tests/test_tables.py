@@ -1,6 +1,6 @@
 """The one table format: Markdown whose plain text lines up as a table too."""
 
-from cifar_lessons.tables import markdown_table
+from cifar_lessons.course.tables import markdown_table
 
 
 def test_numbers_go_right_with_their_digits_text_goes_left_and_columns_line_up():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from cifar_lessons import fast_layers, layers, threads
+from cifar_lessons.from_scratch import fast_layers, layers, threads
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cifar_lessons import fast_layers, kernels, layers, threads, winograd
+from cifar_lessons.from_scratch import fast_layers, kernels, layers, threads, winograd
 
 torch = pytest.importorskip("torch")
 SETTINGS = settings(max_examples=25, deadline=None)

@@ -7,10 +7,10 @@ from nbclient import NotebookClient
 
 CHAPTER_ONE = [
     "import numpy as np\n"
-    "from cifar_lessons import models\n"
+    "from cifar_lessons.from_scratch import models\n"
     "from cifar_lessons.checks.backprop import check_relu_forward\n"
     "from cifar_lessons.checks.core import passed\n"
-    "from cifar_lessons.yours import keep",
+    "from cifar_lessons.course.yours import keep",
     "def relu_forward(x):\n    return np.maximum(x, 0), x\n\n\n"
     "class Net(models.FullyConnectedNet):\n    def scores(self, X):\n        return relu_forward(X)[0]",
     "check_relu_forward(relu_forward)",
@@ -19,16 +19,16 @@ CHAPTER_ONE = [
 ]
 CHAPTER_TWO = [
     "import numpy as np\n"
-    "from cifar_lessons import layers, models\n"
+    "from cifar_lessons.from_scratch import layers, models\n"
     "from cifar_lessons.checks.core import passed\n"
-    "from cifar_lessons.yours import keep, use",
+    "from cifar_lessons.course.yours import keep, use",
     'relu_forward, affine_forward = use("backprop", "relu_forward", "affine_forward", reference=layers)',
     'Net = use("backprop", "Net", reference=models)',
     "class WiderNet(Net):\n    def wide(self, X):\n        return np.hstack([self.scores(X), relu_forward(X)[0]])",
     'passed("WiderNet", WiderNet)\nkeep("fully_connected", WiderNet)',
 ]
 CHAPTER_THREE = [
-    "import numpy as np\nfrom cifar_lessons import models\nfrom cifar_lessons.yours import use",
+    "import numpy as np\nfrom cifar_lessons.from_scratch import models\nfrom cifar_lessons.course.yours import use",
     'WiderNet = use("fully_connected", "WiderNet", reference=models)\n'
     "print(WiderNet([2]).wide(np.array([[-1.0, 3.0]])))",
 ]
@@ -51,7 +51,7 @@ def chapters(tmp_path_factory):
 def test_a_later_chapter_uses_the_books_code_until_yours_is_kept(chapters):
     _, before, *_ = chapters
     assert before[1] == (
-        "the book's, from cifar_lessons.layers: relu_forward, affine_forward "
+        "the book's, from cifar_lessons.from_scratch.layers: relu_forward, affine_forward "
         "(keep yours with the last cell of the backprop chapter to use them here)\n"
     )
 
@@ -68,7 +68,7 @@ def test_only_code_whose_check_passed_is_kept(chapters):
 def test_the_kept_module_holds_your_code_and_the_imports_it_needs(chapters):
     folder, *_ = chapters
     text = (folder / "yours" / "backprop.py").read_text()
-    assert "import numpy as np\nfrom cifar_lessons import models\n" in text
+    assert "import numpy as np\nfrom cifar_lessons.from_scratch import models\n" in text
     assert "def relu_forward(x):\n    return np.maximum(x, 0), x\n" in text
     assert "class Net(models.FullyConnectedNet):\n    def scores(self, X):" in text
 
@@ -77,7 +77,7 @@ def test_later_chapters_get_your_code_and_build_on_it(chapters):
     folder, _, _, two, three = chapters
     assert two[1] == (
         "yours, from yours/backprop.py: relu_forward\n"
-        "the book's, from cifar_lessons.layers: affine_forward "
+        "the book's, from cifar_lessons.from_scratch.layers: affine_forward "
         "(keep yours with the last cell of the backprop chapter to use them here)\n"
     )
     assert "from yours.backprop import Net" in (folder / "yours" / "fully_connected.py").read_text()

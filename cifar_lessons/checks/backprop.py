@@ -3,7 +3,6 @@ softmax and SVM losses."""
 
 import numpy as np
 
-from cifar_lessons import layers
 from cifar_lessons.checks.core import (
     GRADIENT_TOLERANCE,
     ExerciseError,
@@ -14,7 +13,8 @@ from cifar_lessons.checks.core import (
     passed,
     raise_hint,
 )
-from cifar_lessons.gradient_check import eval_numerical_gradient_array
+from cifar_lessons.from_scratch import layers
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array
 
 
 def _silu_forward(x):

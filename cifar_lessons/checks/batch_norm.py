@@ -5,7 +5,6 @@ import copy
 
 import numpy as np
 
-from cifar_lessons import layers, models
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
 from cifar_lessons.checks.fully_connected import (
     expect_hidden_backward,
@@ -17,6 +16,7 @@ from cifar_lessons.checks.fully_connected import (
     hidden_input,
     network_pair,
 )
+from cifar_lessons.from_scratch import layers, models
 
 
 def _normalization_case(N=8, D=5, seed=0):

@@ -5,7 +5,6 @@ import copy
 
 import numpy as np
 
-from cifar_lessons import fast_layers, layer_utils, layers, models
 from cifar_lessons.checks.core import (
     ExerciseError,
     call,
@@ -15,7 +14,8 @@ from cifar_lessons.checks.core import (
     passed,
     raise_hint,
 )
-from cifar_lessons.gradient_check import rel_error
+from cifar_lessons.from_scratch import fast_layers, layer_utils, layers, models
+from cifar_lessons.from_scratch.gradient_check import rel_error
 
 CONV_CASES = [  # (x shape, w shape, conv_param): padding, stride 2, non-square filters
     ((2, 3, 5, 5), (4, 3, 3, 3), {"stride": 1, "pad": 1}),

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from cifar_lessons.gradient_check import eval_numerical_gradient_array, rel_error
+from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array, rel_error
 
 GRADIENT_TOLERANCE = 1e-6  # float64 centered differences agree with a correct gradient to ~1e-9
 VALUE_TOLERANCE = 1e-7
@@ -107,7 +107,7 @@ def expect_gradients(name, backward, forward, inputs, dout, where=None):
         expect_close(name, "d" + input_name, grad, numeric, GRADIENT_TOLERANCE, where)
 
 
-# The functions and classes whose checks passed in this session, for cifar_lessons.yours.keep.
+# The functions and classes whose checks passed in this session, for cifar_lessons.course.yours.keep.
 _PASSED = weakref.WeakSet()
 
 

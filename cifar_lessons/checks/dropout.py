@@ -6,7 +6,6 @@ import functools
 
 import numpy as np
 
-from cifar_lessons import layers, models
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
 from cifar_lessons.checks.fully_connected import (
     expect_hidden_backward,
@@ -18,6 +17,7 @@ from cifar_lessons.checks.fully_connected import (
     hidden_input,
     network_pair,
 )
+from cifar_lessons.from_scratch import layers, models
 
 
 def _dropout_case():

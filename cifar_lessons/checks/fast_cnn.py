@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, passed, raise_hint
-from cifar_lessons.gradient_check import rel_error
+from cifar_lessons.from_scratch.gradient_check import rel_error
 from cifar_lessons.torch import augment, evaluate, whitening
 from cifar_lessons.torch import train as reference_train
 

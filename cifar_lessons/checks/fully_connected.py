@@ -5,8 +5,8 @@ The network helpers below also serve the checks of the networks of notebooks 03 
 
 import numpy as np
 
-from cifar_lessons import layers, models, optim
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
+from cifar_lessons.from_scratch import layers, models, optim
 
 
 def _check_update_rule(name, rule, config, steps=3, advice=""):

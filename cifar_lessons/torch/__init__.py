@@ -16,5 +16,4 @@ One idea per module:
 - :mod:`~cifar_lessons.torch.evaluate`: predictions with test-time augmentation.
 - :mod:`~cifar_lessons.torch.checkpoint`: save and load state dicts safely.
 - :mod:`~cifar_lessons.torch.ddp`: the same training on several processes (``torchrun``).
-- :mod:`~cifar_lessons.torch.challenge`: the challenge's test split, which scores each model once.
 """

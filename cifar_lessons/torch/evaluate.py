@@ -2,7 +2,7 @@
 
 import torch
 
-from cifar_lessons import metrics
+from cifar_lessons.from_scratch import metrics
 from cifar_lessons.torch.augment import flip, shift
 
 TTA_MODES = ("none", "flip", "flip_shift")

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from cifar_lessons.progress import progress_bar
+from cifar_lessons.from_scratch.progress import progress_bar
 from cifar_lessons.torch.augment import alternating_mirror, augment, make_generator
 from cifar_lessons.torch.evaluate import recipe_accuracy
 

@@ -21,11 +21,11 @@ import warnings
 
 import numpy as np
 
-from cifar_lessons import threads
-from cifar_lessons.shapes import check_window, float_dtype, output_size
+from cifar_lessons.from_scratch import threads
+from cifar_lessons.from_scratch.shapes import check_window, float_dtype, output_size
 
 try:
-    from cifar_lessons import _im2col
+    from cifar_lessons.from_scratch import _im2col
 except ImportError as error:  # the package was used from a source tree without being built
     _im2col = None
     warnings.warn(

@@ -10,7 +10,7 @@ takes it (``reg``, ``weight_scale``, widths) or the Solver (``learning_rate`` in
         return model, {"update_rule": "adam", "optim_config": {"learning_rate": learning_rate}}
 
     rows = grid_search(build, {"learning_rate": [1e-4, 1e-3], "reg": [0.0, 0.1]}, X, y, k=3)
-    print(markdown_table(rows))  # from cifar_lessons.tables
+    print(markdown_table(rows))  # from cifar_lessons.course.tables
 
 Everything is reproducible from ``seed``: the folds and the Solver's minibatches (the
 model's own seed is ``build``'s business).
@@ -21,7 +21,7 @@ import itertools
 
 import numpy as np
 
-from cifar_lessons.solver import Solver
+from cifar_lessons.from_scratch.solver import Solver
 
 
 def kfold_indices(n, k, seed=0):
@@ -66,7 +66,7 @@ def cross_validate(build, X, y, k=3, seed=0, preprocess=None, **solver_kwargs):
 
 
 def _search(build, points, X, y, k, seed, progress, solver_kwargs):
-    from cifar_lessons.progress import progress_bar
+    from cifar_lessons.from_scratch.progress import progress_bar
 
     rows = []
     for point in progress_bar(points, desc="search", disable=not progress):

@@ -106,7 +106,7 @@ def keep(lesson, *definitions):
         line = _import_line(name, namespace.get(name), kept_names)
         if line and line not in imports:
             imports.append(line)
-    header = f'"""Your {lesson} code, kept by cifar_lessons.yours.keep from its chapter."""\n\n'
+    header = f'"""Your {lesson} code, kept by cifar_lessons.course.yours.keep from its chapter."""\n\n'
     text = (
         header
         + "".join(f"{line}\n" for line in sorted(imports, key=lambda line: (line.startswith("from"), line)))

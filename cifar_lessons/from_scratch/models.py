@@ -1,8 +1,8 @@
-"""Networks assembled from the layer functions in :mod:`cifar_lessons.layers`."""
+"""Networks assembled from the layer functions in :mod:`cifar_lessons.from_scratch.layers`."""
 
 import numpy as np
 
-from cifar_lessons import fast_layers, layer_utils, layers
+from cifar_lessons.from_scratch import fast_layers, layer_utils, layers
 
 # normalization name -> its (forward, backward) layer functions
 NORMALIZATIONS = {
@@ -228,7 +228,7 @@ class ThreeLayerConvNet:
     b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3, and with
     normalization gamma1, beta1: (F,) for batch norm, (1, F, 1, 1) for group norm.
     Weights are drawn from N(0, weight_scale**2), biases start at 0, gamma1 at 1, beta1 at 0.
-    It runs on the fast layers of :mod:`cifar_lessons.fast_layers`.
+    It runs on the fast layers of :mod:`cifar_lessons.from_scratch.fast_layers`.
 
     Inputs:
         input_dim: (C, H, W) of one example; H and W even, so the pool tiles them

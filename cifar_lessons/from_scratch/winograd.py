@@ -24,10 +24,10 @@ Shapes (T tiles: N * TH * TW, with TH = ceil(OH / 2), TW = ceil(OW / 2)):
 
 import numpy as np
 
-from cifar_lessons import threads, timing
+from cifar_lessons.from_scratch import threads, timing
 
 try:
-    from cifar_lessons import _winograd
+    from cifar_lessons.from_scratch import _winograd
 except ImportError:  # kernels.py has already warned that the extensions are not built
     _winograd = None
 

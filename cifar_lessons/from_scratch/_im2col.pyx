@@ -15,7 +15,7 @@ The innermost loop runs along an output row, contiguous on the ``cols`` side
 calls it, without the GIL: the im2col ones between matrix products that use
 every core through BLAS (an OpenMP team in between measured twice as slow, the
 two thread pools spinning against each other on a 2-core machine), the pooling
-ones on the shares of a batch that :mod:`cifar_lessons.threads` deals out.
+ones on the shares of a batch that :mod:`cifar_lessons.from_scratch.threads` deals out.
 """
 import numpy as np
 from libc.string cimport memset

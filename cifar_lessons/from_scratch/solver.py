@@ -17,9 +17,9 @@ import zipfile
 
 import numpy as np
 
-from cifar_lessons import optim
 from cifar_lessons.atomic_file import open_atomically
-from cifar_lessons.metrics import accuracy, predict
+from cifar_lessons.from_scratch import optim
+from cifar_lessons.from_scratch.metrics import accuracy, predict
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 # A checkpoint is an .npz archive: each parameter under this prefix, the rest as JSON text under INFO_KEY.
@@ -30,7 +30,7 @@ INFO_KEY = "info"
 class Solver:
     """Inputs (all but model and data are keywords):
         model, data: as above
-        update_rule: a name in :mod:`cifar_lessons.optim` ("sgd", "sgd_momentum", "rmsprop",
+        update_rule: a name in :mod:`cifar_lessons.from_scratch.optim` ("sgd", "sgd_momentum", "rmsprop",
             "adam") or a function ``rule(w, dw, config) -> (next_w, config)``
         optim_config: hyperparameters of the rule, e.g. {"learning_rate": 1e-3}
         lr_decay: the learning rate is multiplied by this after every epoch
@@ -158,7 +158,7 @@ class Solver:
 
     def train(self):
         """Run the optimization; afterwards the model holds the best parameters found."""
-        from cifar_lessons.progress import progress_bar  # imported here: importing the package stays cheap
+        from cifar_lessons.from_scratch.progress import progress_bar  # imported here: importing the package stays cheap
 
         iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch

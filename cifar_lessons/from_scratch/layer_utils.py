@@ -1,14 +1,14 @@
-"""Sandwich layers, as CS231n names them: common stacks of the layers in :mod:`cifar_lessons.layers`
-(and of the fast convolution in :mod:`cifar_lessons.fast_layers`) with one forward and one
+"""Sandwich layers, as CS231n names them: common stacks of the layers in :mod:`cifar_lessons.from_scratch.layers`
+(and of the fast convolution in :mod:`cifar_lessons.from_scratch.fast_layers`) with one forward and one
 backward, so models can be written in fewer lines."""
 
-from cifar_lessons.fast_layers import (
+from cifar_lessons.from_scratch.fast_layers import (
     conv_backward_fast,
     conv_forward_fast,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from cifar_lessons.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from cifar_lessons.from_scratch.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 
 def affine_relu_forward(x, w, b):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cifar_lessons.data import SUBSETS, TRAIN_BATCHES, chosen_subset
-from cifar_lessons.tables import markdown_table
+from cifar_lessons.course.tables import markdown_table
+from cifar_lessons.data.release import TRAIN_BATCHES
+from cifar_lessons.data.subset import SUBSETS, chosen_subset
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 WHOSE = ("book", "yours")

@@ -9,8 +9,8 @@ difference stands out of that noise.
 
 import numpy as np
 
-from cifar_lessons.models import FullyConnectedNet
-from cifar_lessons.solver import Solver
+from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.solver import Solver
 
 SEEDS = (0, 1, 2)
 # What the book prints when it compares runs: each is read off rounded numbers, as they are.

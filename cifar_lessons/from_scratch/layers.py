@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, pool_geometry
+from cifar_lessons.from_scratch.shapes import check_dout, conv_geometry, float_dtype, pool_geometry
 
 # ---------------------------------------------------------------------------------------------
 # Backpropagation (notebook 01): affine, ReLU and the two classification losses

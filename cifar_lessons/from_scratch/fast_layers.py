@@ -1,8 +1,8 @@
 """Fast convolution and max pooling: compiled kernels plus BLAS, float32 and float64.
 
-Same contracts as the naive layers in :mod:`cifar_lessons.layers`. A 3x3 convolution with
+Same contracts as the naive layers in :mod:`cifar_lessons.from_scratch.layers`. A 3x3 convolution with
 stride 1, the most common layer of modern convnets, runs by Winograd's algorithm
-(:mod:`cifar_lessons.winograd`), which needs 2.25x fewer multiplications. Any other convolution
+(:mod:`cifar_lessons.from_scratch.winograd`), which needs 2.25x fewer multiplications. Any other convolution
 is a matrix product between the filters, ``w.reshape(F, C*HH*WW)``, and the
 receptive fields of a chunk of images laid out as one ``(C*HH*WW, images*OH*OW)``
 matrix. The chunk is sized so that matrix stays in cache and its buffer is
@@ -14,8 +14,8 @@ after the forward pass does not change the gradients.
 
 import numpy as np
 
-from cifar_lessons import kernels, threads, timing, winograd
-from cifar_lessons.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
+from cifar_lessons.from_scratch import kernels, threads, timing, winograd
+from cifar_lessons.from_scratch.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 
@@ -124,7 +124,7 @@ def conv_backward_im2col(dout, cache):
 
 
 def conv_forward_winograd(x, w, b, conv_param):
-    """Convolution forward pass by Winograd's F(2x2, 3x3) (:mod:`cifar_lessons.winograd`). Same
+    """Convolution forward pass by Winograd's F(2x2, 3x3) (:mod:`cifar_lessons.from_scratch.winograd`). Same
     contract as :func:`conv_forward_fast`, for 3x3 filters with stride 1 and any pad."""
     x, w, b, stride, pad, _, _ = _checked(x, w, b, conv_param)
     if not winograd.applies(w.shape, stride):

@@ -7,8 +7,8 @@ to ask it twice about the same model in one Python session.
 
 import dataclasses
 
-from cifar_lessons.metrics import parameter_count
-from cifar_lessons.results import record
+from cifar_lessons.course.results import record
+from cifar_lessons.from_scratch.metrics import parameter_count
 from cifar_lessons.torch.evaluate import recipe_accuracy
 
 _scored = {}  # model name -> its record: what the test split has answered in this session
@@ -23,7 +23,7 @@ class AlreadyScoredError(RuntimeError):
 
 
 def submit(name, trained, tensors, recipe, whose="yours"):
-    """Score a trained model on the test split, once per ``name``, and :func:`~cifar_lessons.results.record` it.
+    """Score a trained model on the test split, once per ``name``, and :func:`~cifar_lessons.course.results.record` it.
 
     ``trained`` is the :class:`~cifar_lessons.torch.train.TrainResult` of
     :func:`~cifar_lessons.torch.train.train` (a loop of your own can build one:

@@ -1,6 +1,6 @@
 """Interactive demos. Imports ipywidgets and matplotlib, so the package does not import this module.
 
-Every demo has a static twin in :mod:`cifar_lessons.plots` that draws the same thing for
+Every demo has a static twin in :mod:`cifar_lessons.course.plots` that draws the same thing for
 all slider positions at once: the book's static pages show that, the live notebook both.
 """
 
@@ -9,7 +9,7 @@ import functools
 import ipywidgets
 import matplotlib.pyplot as plt
 
-from cifar_lessons import plots
+from cifar_lessons.course import plots
 
 # A label as wide as its text: the default width cuts "learning rate" to "learning r..."
 LABEL = {"description_width": "initial"}
@@ -46,7 +46,7 @@ def loss_curve_demo(train, learning_rates, weight_scales):
 def keep_ratio_explorer(runs):
     """A slider over the keep ratios of ``runs`` (dropout keep ratio -> trained Solver); each move
     draws that run's training and validation accuracy and the gap between them. The static twin
-    is :func:`cifar_lessons.plots.keep_ratio_summary`. Returns the ipywidgets ``interactive`` object."""
+    is :func:`cifar_lessons.course.plots.keep_ratio_summary`. Returns the ipywidgets ``interactive`` object."""
     ratios = sorted(runs, reverse=True)
 
     def draw(keep_ratio):
