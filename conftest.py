@@ -5,8 +5,8 @@ Before any notebook runs, the tests measure this machine's arithmetic fingerprin
 outputs were computed. Where they match, every output is compared as it is. Where a library
 computes other bits here, the notebook runs in the *tolerant* mode: every cell still runs and
 every assertion still holds, and the numbers printed by cells tagged ``rounding`` (training
-results, which a last-bit difference moves), and the verdicts read off them, are not compared;
-their other words still are. The mode of each notebook, and why, is said at the top and at the
+results, which a last-bit difference moves), the verdicts read off them and the classes they
+name are not compared; their other words still are. The mode of each notebook, and why, is said at the top and at the
 bottom of the run.
 """
 
@@ -16,12 +16,14 @@ import re
 from pathlib import Path
 
 from book_tools import arithmetic
+from cifar_lessons.data import CLASS_NAMES
 from cifar_lessons.experiments import VERDICTS
 
 ROUNDING_TAG = "rounding"
 MEASURED = "CIFAR_LESSONS_MEASURED_ARITHMETIC"  # the controller measures once; xdist's workers inherit it
 NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 VERDICT = re.compile("|".join(rf"\b{re.escape(verdict)}\b" for verdict in VERDICTS))
+CLASS = re.compile("|".join(rf"\b{name}s?\b" for name in CLASS_NAMES))  # e.g. the classes a model confuses most
 SPACES = re.compile(r"[ \t]+")
 RULE = re.compile(r"-{3,}")  # a Markdown table's rule, as wide as its widest (masked) entry
 
@@ -81,7 +83,8 @@ def _without_numbers(sanitize):
         text = sanitize(text)
         if not isinstance(text, str):
             return text
-        return RULE.sub("---", SPACES.sub(" ", NUMBER.sub("N", VERDICT.sub("VERDICT", text))))
+        text = CLASS.sub("CLASS", VERDICT.sub("VERDICT", text))
+        return RULE.sub("---", SPACES.sub(" ", NUMBER.sub("N", text)))
 
     return sanitized
 
