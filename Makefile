@@ -51,11 +51,12 @@ test: $(INSTALLED)
 
 # The tolerant mode tried on the whole book (x86-64): every notebook re-executed and compared under
 # another arithmetic. A cell that fails there prints numbers that depend on rounding without the
-# tag rounding, or states a result that another rounding overturns.
+# tag rounding, or states a result that another rounding overturns. Its SSE kernels are slow: about
+# 40 minutes on 2 cores.
 test-foreign: $(INSTALLED)
 	rm -rf book/yours
 	env CIFAR_LESSONS_DATA=lesson $(BIN)/python -m book_tools.arithmetic exec --foreign -- \
-		$(BIN)/python -m pytest -n 2 --dist loadfile -rs book
+		$(BIN)/python -m pytest -n 2 --dist loadfile -rs --nbval-cell-timeout=3600 book
 
 # The unit tests alone: no notebook, browser, hub or other integration test.
 check: $(INSTALLED)

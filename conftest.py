@@ -5,25 +5,19 @@ Before any notebook runs, the tests measure this machine's arithmetic fingerprin
 outputs were computed. Where they match, every output is compared as it is. Where a library
 computes other bits here, the notebook runs in the *tolerant* mode: every cell still runs and
 every assertion still holds, and the numbers printed by cells tagged ``rounding`` (training
-results, which a last-bit difference moves), and the verdicts read off them, are not compared;
-their other words still are. The mode of each notebook, and why, is said at the top and at the
-bottom of the run.
+results, which a last-bit difference moves), the verdicts read off them and the classes they
+name are not compared (:func:`book_tools.arithmetic.tolerant_text`); their other words still
+are. The mode of each notebook, and why, is said at the top and at the bottom of the run.
 """
 
 import json
 import os
-import re
 from pathlib import Path
 
 from book_tools import arithmetic
-from cifar_lessons.course.experiments import VERDICTS
 
 ROUNDING_TAG = "rounding"
 MEASURED = "CIFAR_LESSONS_MEASURED_ARITHMETIC"  # the controller measures once; xdist's workers inherit it
-NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-VERDICT = re.compile("|".join(rf"\b{re.escape(verdict)}\b" for verdict in VERDICTS))
-SPACES = re.compile(r"[ \t]+")
-RULE = re.compile(r"-{3,}")  # a Markdown table's rule, as wide as its widest (masked) entry
 
 
 def _runs_notebooks(config):
@@ -76,12 +70,10 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(config.arithmetic_summary)
 
 
-def _without_numbers(sanitize):
+def _tolerant(sanitize):
     def sanitized(text):
         text = sanitize(text)
-        if not isinstance(text, str):
-            return text
-        return RULE.sub("---", SPACES.sub(" ", NUMBER.sub("N", VERDICT.sub("VERDICT", text))))
+        return arithmetic.tolerant_text(text) if isinstance(text, str) else text
 
     return sanitized
 
@@ -96,4 +88,4 @@ def pytest_collection_modifyitems(config, items):
         if notebook not in tolerant:
             tolerant[notebook] = _mode(notebook)[0]
         if tolerant[notebook]:
-            item.sanitize = _without_numbers(item.sanitize)
+            item.sanitize = _tolerant(item.sanitize)

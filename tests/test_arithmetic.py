@@ -67,6 +67,13 @@ def test_the_fingerprint_notices_every_library_computing_other_bits(pinned):
     assert arithmetic.differences(pinned, foreign) == ["aten", "mkl", "numpy", "onednn", "openblas"]
 
 
+def test_the_tolerant_mode_compares_words_not_numbers_verdicts_or_classes():
+    stored = "batch size  2: lead -4.1 ± 1.5 points (clear)\n 15 dogs taken for cats\n| --- |\n| 60.7% |"
+    here = "batch size  2: lead -3.9 ± 12.0 points (within the noise)\n  9 cats taken for frogs\n| ----- |\n| 9.9% |"
+    assert arithmetic.tolerant_text(stored) == arithmetic.tolerant_text(here)
+    assert arithmetic.tolerant_text("lead over layer norm") != arithmetic.tolerant_text("lead over batch norm")
+
+
 def test_a_notebook_without_a_fingerprint_is_never_taken_as_exact():
     assert arithmetic.differences(None, {"probes": {}}) == ["no fingerprint stored"]
 
