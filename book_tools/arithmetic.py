@@ -33,8 +33,8 @@ from pathlib import Path
 
 import nbformat
 
-from cifar_lessons.data import CLASS_NAMES
 from cifar_lessons.course.experiments import VERDICTS
+from cifar_lessons.data import CLASS_NAMES
 
 METADATA_KEY = "cifar_lessons_arithmetic"
 THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

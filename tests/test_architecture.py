@@ -6,8 +6,9 @@
 - ``checks``: the exercises' checks, which compare a learner's code with the references;
 - ``course``: what the notebooks use around the library (your kept code, experiments over seeds,
   results, tables, plots), which may use everything below it;
-- at the top, ``lessons`` (the registry of lessons), ``start`` (every notebook's first cell) and
-  ``atomic_file`` (files replaced whole or not at all), which every part may use.
+- at the top, ``lessons`` (the registry of lessons) and ``start`` (every notebook's first cell),
+  and two that every part may use: ``teaching`` (which lesson teaches a definition) and
+  ``atomic_file`` (files replaced whole or not at all).
 
 Nothing in the package writes notebooks or imports the book's tools, and importing it loads
 nothing heavy.
@@ -22,14 +23,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cifar_lessons"
 # What each part of the package may import of the package, beyond itself.
+SHARED = {"teaching", "atomic_file"}
 MAY_IMPORT = {
-    "from_scratch": {"atomic_file"},
-    "data": {"atomic_file"},
-    "torch": {"data", "from_scratch", "atomic_file"},
-    "checks": {"from_scratch", "torch", "lessons", "atomic_file"},
-    "course": {"from_scratch", "data", "torch", "checks", "lessons", "atomic_file"},
+    "from_scratch": SHARED,
+    "data": SHARED,
+    "torch": {"data", "from_scratch", *SHARED},
+    "checks": {"from_scratch", "torch", "lessons", *SHARED},
+    "course": {"from_scratch", "data", "torch", "checks", "lessons", *SHARED},
     "lessons": {"data"},
     "start": {"data", "from_scratch", "torch"},
+    "teaching": set(),
     "atomic_file": set(),
 }
 # Outside the standard library, what the from-scratch library and the data stand on.

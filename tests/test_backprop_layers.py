@@ -177,7 +177,7 @@ def test_fully_connected_net_initial_loss_and_seed():
     "kwargs, message",
     [
         ({"hidden_dims": [10, 0]}, "hidden_dims must be positive integers"),
-        ({"normalization": "groupnorm"}, "normalization must be None or one of"),
+        ({"normalization": "groupnorm"}, "normalization must be None, 'batchnorm' or 'layernorm'"),
         ({"dropout_keep_ratio": 0}, "probability of keeping"),
         ({"reg": -1}, "reg must be >= 0"),
         ({"weight_scale": 0}, "weight_scale must be > 0"),

@@ -15,8 +15,8 @@ from cifar_lessons.checks.batch_norm import (
     check_normalized_net,
 )
 from cifar_lessons.checks.core import ExerciseError
+from cifar_lessons.checks.networks import NORM_LAYERS
 from cifar_lessons.from_scratch import layers as L
-from cifar_lessons.from_scratch import models
 
 
 def stub(*args):
@@ -210,7 +210,7 @@ class Normalized(Network):
         z, affine_cache = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
         cache = {"affine": affine_cache}
         if self.normalization:
-            forward, _ = models.NORMALIZATIONS[self.normalization]
+            forward, _ = NORM_LAYERS[self.normalization]
             z, cache["norm"] = forward(z, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
         cache["relu"] = z
         return np.maximum(z, 0), cache
@@ -218,7 +218,7 @@ class Normalized(Network):
     def hidden_backward(self, dout, cache, i, grads):
         dz = dout * (cache["relu"] > 0)
         if self.normalization:
-            _, backward = models.NORMALIZATIONS[self.normalization]
+            _, backward = NORM_LAYERS[self.normalization]
             dz, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dz, cache["norm"])
         dx, grads[f"W{i}"], grads[f"b{i}"] = L.affine_backward(dz, cache["affine"])
         return dx
@@ -253,7 +253,7 @@ def with_norm(order="norm first", normalization=None, scaled=True):
 
     def hidden_forward(self, x, i):
         z = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])[0]
-        forward, _ = models.NORMALIZATIONS[normalization or self.normalization]
+        forward, _ = NORM_LAYERS[normalization or self.normalization]
         gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
         if not scaled:
             gamma, beta = np.ones_like(gamma), np.zeros_like(beta)

@@ -184,12 +184,13 @@ def test_test_mode_before_any_training_only_scales_and_shifts():
 @pytest.mark.parametrize(
     "x_shape, gamma_shape, param, message",
     [
-        ((4, 3, 2), (3,), {}, "x must be 2-D"),
-        ((4, 3), (4,), {}, "gamma must have shape (3,)"),
-        ((4, 3), (3,), {"eps": 0}, "eps must be > 0"),
+        ((4, 3, 2), (3,), {"mode": "train"}, "x must be 2-D"),
+        ((4, 3), (4,), {"mode": "train"}, "gamma must have shape (3,)"),
+        ((4, 3), (3,), {"mode": "train", "eps": 0}, "eps must be > 0"),
         ((4, 3), (3,), {"mode": "eval"}, "mode must be 'train' or 'test'"),
-        ((4, 3), (3,), {"momentum": 1.5}, "momentum must be in [0, 1]"),
-        ((1, 3), (3,), {}, "at least 2 rows"),
+        ((4, 3), (3,), {}, "bn_param needs 'mode'"),
+        ((4, 3), (3,), {"mode": "train", "momentum": 1.5}, "momentum must be in [0, 1]"),
+        ((1, 3), (3,), {"mode": "train"}, "at least 2 values per feature"),
         ((4, 3), (3,), {"mode": "test", "running_var": np.ones(5)}, "bn_param['running_var'] has shape (5,)"),
     ],
 )

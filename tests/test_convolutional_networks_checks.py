@@ -275,7 +275,9 @@ def conv_relu_pool_without_relu(x, w, b, conv_param, pool_param):
 
 
 def conv_relu_without_pool(x, w, b, conv_param, pool_param):
-    return layer_utils.conv_relu_forward(x, w, b, conv_param)
+    conv, conv_cache = fast_layers.conv_forward_fast(x, w, b, conv_param)
+    out, relu_cache = L.relu_forward(conv)
+    return out, (conv_cache, relu_cache, None)
 
 
 def conv_relu_pool_in_float64(x, w, b, conv_param, pool_param):
@@ -283,19 +285,19 @@ def conv_relu_pool_in_float64(x, w, b, conv_param, pool_param):
 
 
 def conv_relu_pool_backward_relu_first(dout, cache):
-    (conv_cache, relu_cache), pool_cache = cache
+    conv_cache, relu_cache, pool_cache = cache
     drelu = L.relu_backward(dout, relu_cache)
     return fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(drelu, pool_cache), conv_cache)
 
 
 def conv_relu_pool_backward_swapped_caches(dout, cache):
-    (conv_cache, relu_cache), pool_cache = cache
+    conv_cache, relu_cache, pool_cache = cache
     dconv = L.relu_backward(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
     return fast_layers.conv_backward_fast(dconv, relu_cache)
 
 
 def conv_relu_pool_backward_without_relu(dout, cache):
-    (conv_cache, _), pool_cache = cache
+    conv_cache, _, pool_cache = cache
     return fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
 
 
@@ -316,16 +318,16 @@ def affine_relu_backward_swapped_caches(dout, cache):
     return L.affine_backward(L.relu_backward(dout, fc_cache), relu_cache)
 
 
-def planted(**overrides):
-    """The reference convnet with some of its methods replaced: one planted mistake."""
-    return type("Planted", (models.ThreeLayerConvNet,), overrides)
+def planted(base=models.ThreeLayerConvNet, **overrides):
+    """The reference convnet (or ``base``) with some of its methods replaced: one planted mistake."""
+    return type("Planted", (base,), overrides)
 
 
 def loss_with(change):
     """A loss method that returns ``change(model, X, y, loss, grads)`` instead of the reference's result."""
 
     def loss(self, X, y=None):
-        result = models.ThreeLayerConvNet.loss(self, X, y)
+        result = super(type(self), self).loss(X, y)
         return result if y is None else change(self, X, y, *result)
 
     return loss
@@ -360,7 +362,7 @@ def scores_without_hidden_relu(self, X, y=None):
 
 
 def conv_block_backward_relu_first(self, dout, cache, grads):
-    (conv_cache, relu_cache), pool_cache = cache
+    conv_cache, relu_cache, pool_cache = cache
     drelu = L.relu_backward(dout, relu_cache)
     return conv_block_backward_of_reference(self, drelu, cache, grads)
 
@@ -368,19 +370,11 @@ def conv_block_backward_relu_first(self, dout, cache, grads):
 conv_block_backward_of_reference = models.ThreeLayerConvNet.conv_block_backward
 
 
-def ignoring_the_norm(self, X, y=None):
-    normalization, self.normalization = self.normalization, None
-    try:
-        return models.ThreeLayerConvNet.loss(self, X, y)
-    finally:
-        self.normalization = normalization
-
-
 def conv_block_always_in_train_mode(self, X):
     for bn_param in self.bn_params:
         if "mode" in bn_param:
             bn_param["mode"] = "train"
-    return models.ThreeLayerConvNet.conv_block_forward(self, X)
+    return models.NormalizedConvNet.conv_block_forward(self, X)
 
 
 def regularized(key):
@@ -436,13 +430,25 @@ CONVNET_MISTAKES = [
     ),
 ]
 NORMALIZED_MISTAKES = [
-    ("the norm ignored", planted(loss=ignoring_the_norm), "its loss is ThreeLayerConvNet's without the norm"),
+    (
+        "the norm ignored",
+        planted(
+            models.NormalizedConvNet,
+            conv_block_forward=models.ThreeLayerConvNet.conv_block_forward,
+            conv_block_backward=models.ThreeLayerConvNet.conv_block_backward,
+        ),
+        "its loss is ThreeLayerConvNet's without the norm",
+    ),
     (
         "batch statistics at test time",
-        planted(conv_block_forward=conv_block_always_in_train_mode),
+        planted(models.NormalizedConvNet, conv_block_forward=conv_block_always_in_train_mode),
         r"loss\(X\) is wrong: at test time \(y is None\) batch norm must use its running statistics",
     ),
-    ("gamma1 regularized", planted(loss=with_grads(regularized("gamma1"))), "it regularizes gamma1"),
+    (
+        "gamma1 regularized",
+        planted(models.NormalizedConvNet, loss=with_grads(regularized("gamma1"))),
+        "it regularizes gamma1",
+    ),
 ]
 SANDWICH_MISTAKES = [
     (checks.check_conv_relu_pool_forward, (conv_relu_pool_without_relu,), "skips the ReLU after the convolution"),

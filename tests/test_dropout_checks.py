@@ -8,8 +8,8 @@ from test_batch_norm_checks import Normalized
 
 from cifar_lessons.checks.core import ExerciseError
 from cifar_lessons.checks.dropout import check_dropout_backward, check_dropout_forward, check_dropout_net
+from cifar_lessons.checks.networks import NORM_LAYERS
 from cifar_lessons.from_scratch import layers as L
-from cifar_lessons.from_scratch import models
 
 
 def stub(*args):
@@ -126,7 +126,7 @@ def dropping_before_the_norm(self, x, i):
         return Dropping.hidden_forward(self, x, i)
     z = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])[0]
     z = L.dropout_forward(z, self.dropout_param)[0]
-    forward, _ = models.NORMALIZATIONS[self.normalization]
+    forward, _ = NORM_LAYERS[self.normalization]
     return np.maximum(forward(z, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])[0], 0), None
 
 

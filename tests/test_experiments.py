@@ -12,7 +12,7 @@ from cifar_lessons.course.experiments import (
     train_with_adam,
 )
 from cifar_lessons.from_scratch import optim
-from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.models import DropoutNet, FullyConnectedNet
 
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(60, 8)).astype(np.float32), rng.integers(3, size=60)
@@ -48,7 +48,7 @@ def test_training_draws_a_fresh_dropout_mask_every_step():
 
 
 def test_a_run_trains_the_network_class_and_update_rule_it_is_given():
-    class Yours(FullyConnectedNet):
+    class Yours(DropoutNet):
         pass
 
     default, yours = run(0), run(0, network=Yours, update_rule=optim.adam)

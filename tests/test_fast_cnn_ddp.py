@@ -12,7 +12,7 @@ from test_fast_cnn_train import TINY, fake_tensors  # noqa: E402
 
 from cifar_lessons.data import CIFAR10Error, find_cifar10  # noqa: E402
 from cifar_lessons.torch.ddp import load_tensors  # noqa: E402
-from cifar_lessons.torch.evaluate import accuracy  # noqa: E402
+from cifar_lessons.torch.evaluate import model_accuracy  # noqa: E402
 from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.train import train  # noqa: E402
@@ -62,7 +62,7 @@ def test_two_processes_stay_in_sync_and_match_one(lesson_data, tmp_path):
     recipe = dataclasses.replace(Recipe(), epochs=ARGS["epochs"], batch_size=ARGS["batch_size"], widths=ARGS["widths"])
     tensors = load_tensors(torch.device("cpu"), ARGS["train_rows"])
     single = train(build_fastnet(recipe, tensors["X_train"]), tensors, recipe, progress=False)
-    single_accuracy = accuracy(single.model, tensors["X_test"], tensors["y_test"], recipe.tta)
+    single_accuracy = model_accuracy(single.model, tensors["X_test"], tensors["y_test"], recipe.tta)
     # Batch norm sees half batches under DDP, so the runs differ as two seeds do, not in kind:
     # 500 test images and runs this short spread single runs over about +-0.05.
     assert abs(ddp["test_accuracy"] - single_accuracy) < 0.1, (ddp["test_accuracy"], single_accuracy)

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from cifar_lessons.torch.augment import make_generator  # noqa: E402
-from cifar_lessons.torch.evaluate import accuracy, predict, recipe_accuracy, tta_scores  # noqa: E402
+from cifar_lessons.torch.evaluate import class_scores, model_accuracy, recipe_accuracy, tta_scores  # noqa: E402
 from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 from cifar_lessons.torch.recipe import Recipe  # noqa: E402
 from cifar_lessons.torch.tensors import to_tensors  # noqa: E402
@@ -39,7 +39,7 @@ def fake_tensors(n=16, seed=0):
 def test_overfits_a_tiny_batch():
     tensors = fake_tensors()
     result = train(build_fastnet(TINY, tensors["X_train"]), tensors, TINY, progress=False)
-    assert accuracy(result.model, tensors["X_train"], tensors["y_train"]) == 1.0
+    assert model_accuracy(result.model, tensors["X_train"], tensors["y_train"]) == 1.0
     assert result.history[-1]["train_loss"] < 0.1 < result.history[0]["train_loss"]
     assert [h["epoch"] for h in result.history] == list(range(1, TINY.epochs + 1))
 
@@ -58,9 +58,9 @@ def test_predict_shapes_for_every_tta_mode():
     tensors = fake_tensors(n=5)
     model = build_fastnet(TINY, tensors["X_train"])
     for tta in ("none", "flip", "flip_shift"):
-        assert predict(model, tensors["X_test"], tta, batch_size=2).shape == (5, 10)
+        assert class_scores(model, tensors["X_test"], tta, batch_size=2).shape == (5, 10)
     with pytest.raises(ValueError, match="tta must be one of"):
-        predict(model, tensors["X_test"], "mirror")
+        class_scores(model, tensors["X_test"], "mirror")
 
 
 def test_lr_factor_warms_up_then_decays_to_zero():
@@ -86,8 +86,8 @@ def test_the_packages_functions_passed_explicitly_train_exactly_as_the_defaults(
     assert default.history == explicit.history
     for a, b in zip(default.model.state_dict().values(), explicit.model.state_dict().values()):
         assert torch.equal(a, b)
-    scores = predict(default.model, tensors["X_test"], "flip_shift")
-    assert torch.equal(scores, predict(default.model, tensors["X_test"], "flip_shift", tta_scores=tta_scores))
+    scores = class_scores(default.model, tensors["X_test"], "flip_shift")
+    assert torch.equal(scores, class_scores(default.model, tensors["X_test"], "flip_shift", tta_scores=tta_scores))
     assert recipe_accuracy(default.model, tensors["X_test"], tensors["y_test"], recipe) == recipe_accuracy(
         default.model, tensors["X_test"], tensors["y_test"], recipe, tta_scores=tta_scores
     )
@@ -118,7 +118,7 @@ def test_training_and_prediction_use_the_functions_passed_to_them():
     def constant_scores(model, images, tta, shift_pixels):
         return torch.ones(len(images), 10)
 
-    assert torch.equal(predict(model, tensors["X_test"], tta_scores=constant_scores), torch.ones(16, 10))
+    assert torch.equal(class_scores(model, tensors["X_test"], tta_scores=constant_scores), torch.ones(16, 10))
 
 
 def test_the_average_starts_from_the_first_steps_weights_and_copies_batch_norms_counter():

@@ -73,7 +73,7 @@ def test_update_rules_use_cs231n_defaults():
 
 def test_float32_weights_stay_float32():
     w = np.ones((2, 2), dtype=np.float32)
-    for name in optim.DEFAULTS:
+    for name in optim.RULES:
         assert getattr(optim, name)(w, w)[0].dtype == np.float32, name
 
 

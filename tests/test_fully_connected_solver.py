@@ -9,7 +9,7 @@ import pytest
 
 from cifar_lessons import Solver
 from cifar_lessons.from_scratch.models import FullyConnectedNet
-from cifar_lessons.from_scratch.solver import load_checkpoint
+from cifar_lessons.from_scratch.solver import load_solver_checkpoint
 
 
 def small_data(n=50, seed=0):
@@ -75,7 +75,7 @@ def test_learning_rate_decays_every_epoch():
 def test_checkpoint_round_trips(tmp_path):
     s = solver(num_epochs=2, checkpoint_name=str(tmp_path / "net"), lr_decay=0.9)
     s.train()
-    checkpoint = load_checkpoint(tmp_path / "net_epoch_2.npz")
+    checkpoint = load_solver_checkpoint(tmp_path / "net_epoch_2.npz")
     assert checkpoint["epoch"] == 2
     assert checkpoint["update_rule"] == "adam" and checkpoint["lr_decay"] == 0.9
     assert checkpoint["optim_config"] == {"learning_rate": 1e-2} and checkpoint["batch_size"] == 25
@@ -104,14 +104,16 @@ def test_loading_a_checkpoint_runs_no_code(tmp_path, name):
     ran = tmp_path / "ran"
     (tmp_path / name).write_bytes(pickle.dumps({"params": _OpensAFile(ran), "epoch": 1}))
     with pytest.raises(ValueError, match=f"{name} is not a Solver checkpoint.*a pickle can run code"):
-        load_checkpoint(tmp_path / name)
+        load_solver_checkpoint(tmp_path / name)
     assert not ran.exists()
 
 
 def test_checkpoints_keep_numpy_numbers_and_refuse_objects(tmp_path):
     s = solver(num_epochs=1, checkpoint_name=str(tmp_path / "net"), optim_config={"learning_rate": np.float32(0.01)})
     s.train()
-    assert load_checkpoint(tmp_path / "net_epoch_1.npz")["optim_config"] == {"learning_rate": np.float32(0.01).item()}
+    assert load_solver_checkpoint(tmp_path / "net_epoch_1.npz")["optim_config"] == {
+        "learning_rate": np.float32(0.01).item()
+    }
     s.model.params["W1"] = np.array([object()])
     with pytest.raises(TypeError, match=r"params\['W1'\] must be a NumPy array of numbers"):
         s._save_checkpoint()

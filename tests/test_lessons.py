@@ -1,6 +1,7 @@
 """The registry of lessons is the one place that ties notebooks, checks, references and accuracy bars."""
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from cifar_lessons.data.subset import DATA_SETTING
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_notebook_is_a_lesson_and_every_lesson_a_notebook():
+def test_every_notebook_is_a_lesson_and_every_lesson_a_notebook_in_the_table_of_contents():
     notebooks = {path.stem for path in (ROOT / "book").glob("[0-9]*.ipynb")}
     assert notebooks == {row.notebook for row in lessons.LESSONS}
+    chapters = [Path(entry).name for entry in re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text())]
+    assert [name for name in chapters if name[0].isdigit()] == [row.notebook for row in lessons.LESSONS]
 
 
 @pytest.mark.parametrize("row", lessons.LESSONS, ids=lambda row: row.key)

@@ -42,10 +42,10 @@ def two_layer(x, params):
 
 
 def three_layer(x, params):
-    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
-    maps = torch.conv2d(x, conv_w1, conv_b1, padding="same").clamp(min=0)
-    maps = torch.conv2d(maps, conv_w2, conv_b2, padding="same").clamp(min=0)
-    return torch.einsum("nd,dk->nk", maps.reshape(len(x), -1), fc_w) + fc_b
+    w1, b1, w2, b2, w3, b3 = params
+    maps = F.max_pool2d(torch.conv2d(x, w1, b1, padding="same").clamp(min=0), kernel_size=(2, 2), stride=2)
+    hidden = (torch.einsum("nd,dh->nh", maps.reshape(len(x), -1), w2) + b2).clamp(min=0)
+    return torch.einsum("nh,hk->nk", hidden, w3) + b3
 
 
 class Fc(nn.Module):
@@ -64,19 +64,19 @@ class Fc(nn.Module):
 
 
 class Conv(nn.Module):
-    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+    def __init__(self, input_dim, num_filters, filter_size, hidden_dim, num_classes):
         super().__init__()
-        self.first = nn.Conv2d(in_channel, channel_1, (5, 5), padding="same")
-        self.second = nn.Conv2d(channel_1, channel_2, (3, 3), padding="same")
-        self.scores = nn.Linear(32 * 32 * channel_2, num_classes)
-        for layer in (self.first, self.second, self.scores):
+        C, H, W = input_dim
+        self.first = nn.Conv2d(C, num_filters, (filter_size, filter_size), padding="same")
+        self.hidden = nn.Linear(H * W // 4 * num_filters, hidden_dim)
+        self.scores = nn.Linear(hidden_dim, num_classes)
+        for layer in (self.first, self.hidden, self.scores):
             nn.init.normal_(layer.weight, std=math.sqrt(2 / layer.weight[0].numel()))
             nn.init.constant_(layer.bias, 0.0)
 
     def forward(self, x):
-        return F.linear(
-            F.relu(self.second(F.relu(self.first(x)))).reshape(len(x), -1), self.scores.weight, self.scores.bias
-        )
+        maps = F.max_pool2d(F.relu(self.first(x)), 2)
+        return self.scores(F.relu(self.hidden(maps.reshape(len(x), -1))))
 
 
 def epoch(model, optimizer, loader, device):
@@ -140,23 +140,24 @@ def scaled(std_of_shape):
 
 
 def conv_no_padding(x, params):
-    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
-    maps = F.relu(F.conv2d(F.relu(F.conv2d(x, conv_w1, conv_b1)), conv_w2, conv_b2, padding=1))
-    return maps.flatten(1) @ fc_w + fc_b
+    w1, b1, w2, b2, w3, b3 = params
+    maps = F.max_pool2d(F.relu(F.conv2d(x, w1, b1)), 2)
+    return F.relu(maps.flatten(1) @ w2 + b2) @ w3 + b3
 
 
-def conv_one_layer(x, params):
-    conv_w1, conv_b1, _, _, fc_w, fc_b = params
-    return F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2)).flatten(1) @ fc_w + fc_b
+def conv_without_pool(x, params):
+    w1, b1, w2, b2, w3, b3 = params
+    maps = F.relu(F.conv2d(x, w1, b1, padding=w1.shape[2] // 2))
+    return F.relu(maps.flatten(1) @ w2 + b2) @ w3 + b3
 
 
 def conv_flattened_channels_last(x, params):
-    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
-    maps = F.relu(F.conv2d(F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2)), conv_w2, conv_b2, padding=1))
-    return maps.permute(0, 2, 3, 1).flatten(1) @ fc_w + fc_b
+    w1, b1, w2, b2, w3, b3 = params
+    maps = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=w1.shape[2] // 2)), 2)
+    return F.relu(maps.permute(0, 2, 3, 1).flatten(1) @ w2 + b2) @ w3 + b3
 
 
-def conv_without_fc_bias(x, params):
+def conv_without_last_bias(x, params):
     return networks.three_layer_convnet(x, [*params[:5], torch.zeros_like(params[5])])
 
 
@@ -197,23 +198,24 @@ class FcWithLinearFanOut(FcWithDefaultInit):
 
 
 class ConvWithoutPadding(Conv):
-    def __init__(self, in_channel, channel_1, channel_2, num_classes):
-        super().__init__(in_channel, channel_1, channel_2, num_classes)
+    def __init__(self, input_dim, num_filters, filter_size, hidden_dim, num_classes):
+        super().__init__(input_dim, num_filters, filter_size, hidden_dim, num_classes)
         self.first.padding = (0, 0)
 
 
 class ConvRegisteredBackwards(nn.Module):
-    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+    def __init__(self, input_dim, num_filters, filter_size, hidden_dim, num_classes):
         super().__init__()
-        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)
-        self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1)
-        self.conv1 = nn.Conv2d(in_channel, channel_1, 5, padding=2)
-        for layer in (self.conv1, self.conv2, self.fc):
+        C, H, W = input_dim
+        self.fc2 = nn.Linear(hidden_dim, num_classes)
+        self.fc1 = nn.Linear(num_filters * H * W // 4, hidden_dim)
+        self.conv = nn.Conv2d(C, num_filters, filter_size, padding=filter_size // 2)
+        for layer in (self.conv, self.fc1, self.fc2):
             nn.init.kaiming_normal_(layer.weight)
             nn.init.zeros_(layer.bias)
 
     def forward(self, x):
-        return self.fc(F.relu(self.conv2(F.relu(self.conv1(x)))).flatten(1))
+        return self.fc2(F.relu(self.fc1(F.max_pool2d(F.relu(self.conv(x)), 2).flatten(1))))
 
 
 def epoch_without_zero_grad(model, optimizer, loader, device):
@@ -331,21 +333,31 @@ MISTAKES = [
     ),
     (checks.check_two_layer_fc, lambda x, p: F.relu(x.flatten(1) @ p[0] + p[1]), "shape \\(4, 20\\), expected"),
     (checks.check_two_layer_fc, fc_detached, "do not depend on params for autograd"),
-    (checks.check_three_layer_convnet, conv_no_padding, "first convolution turned 8 x 8 into 4 x 4: pad"),
-    (checks.check_three_layer_convnet, conv_one_layer, "ran one convolution"),
+    (checks.check_three_layer_convnet, conv_no_padding, "The convolution turned 8 x 8 into 6 x 6: pad"),
+    (checks.check_three_layer_convnet, conv_without_pool, "Nothing pools the feature maps"),
     (checks.check_three_layer_convnet, conv_flattened_channels_last, "flattens in the wrong order"),
-    (checks.check_three_layer_convnet, conv_without_fc_bias, "bias fc_b is missing"),
+    (checks.check_three_layer_convnet, conv_without_last_bias, "last affine layer's bias b3 is missing"),
     (
         checks.check_three_layer_convnet,
         lambda x, p: networks.three_layer_convnet(x, [p[0], torch.zeros_like(p[1]), *p[2:]]),
-        "bias conv_b1 is missing",
+        "convolution's bias b1 is missing",
+    ),
+    (
+        checks.check_three_layer_convnet,
+        lambda x, p: networks.three_layer_convnet(x, [*p[:3], torch.zeros_like(p[3]), *p[4:]]),
+        "hidden affine layer's bias b2 is missing",
+    ),
+    (
+        checks.check_three_layer_convnet,
+        lambda x, p: F.max_pool2d(F.conv2d(x, p[0], p[1], padding=p[0].shape[2] // 2), 2).flatten(1) @ p[2] + p[3],
+        "shape",
     ),
     (checks.check_TwoLayerFC, FcWithoutBias, "a layer has no bias"),
     (checks.check_TwoLayerFC, FcWithoutRelu, "ReLU between the layers"),
     (checks.check_TwoLayerFC, FcWithDefaultInit, "PyTorch's default initialization"),
     (checks.check_TwoLayerFC, FcWithLinearFanOut, "takes fan_in = shape\\[0\\]"),
     (checks.check_TwoLayerFC, lambda *args: object(), "not an nn.Module"),
-    (checks.check_ThreeLayerConvNet, ConvWithoutPadding, "first convolution turned 32 x 32 into 28 x 28"),
+    (checks.check_ThreeLayerConvNet, ConvWithoutPadding, "The convolution turned 8 x 8 into 6 x 6"),
     (checks.check_ThreeLayerConvNet, ConvRegisteredBackwards, "in the order forward runs them"),
     (checks.check_train_epoch, epoch_without_zero_grad, "gradients accumulate from batch to batch"),
     (checks.check_train_epoch, epoch_in_eval_mode, "call model.train\\(\\) first"),

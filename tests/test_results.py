@@ -1,13 +1,11 @@
 """The Results page's data: what a chapter records comes back from its stored outputs, as a table
 and a plot; the challenge's leaderboard ranks the same records with this run's entries."""
 
-import json
-
 import nbformat
 import pytest
 
-from book_tools.results_page import collect
 from cifar_lessons.course import results
+from cifar_lessons.course.results import collect
 from cifar_lessons.data import DATA_SETTING
 
 
@@ -61,16 +59,6 @@ def test_table_has_one_row_per_model_with_readable_numbers(book):
     assert results.table([]) == "No chapter has recorded a result yet."
 
 
-def test_results_without_a_machine_still_tabulate(tmp_path):
-    old = {"model": "m", "test_accuracy": 0.5, "train_seconds": 1.0, "parameters": 10}
-    cell = nbformat.v4.new_code_cell(
-        "",
-        outputs=[nbformat.v4.new_output("display_data", data={"text/plain": "m"}, metadata={results.RESULT_MIME: old})],
-    )
-    (tmp_path / "x.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(cells=[cell])))
-    assert results.table(collect(tmp_path)).splitlines()[2].split("|")[-2].strip() == "10"
-
-
 def test_models_from_different_machines_say_where_each_trained():
     rows = [
         {
@@ -80,6 +68,8 @@ def test_models_from_different_machines_say_where_each_trained():
             "train_seconds": 1.0,
             "parameters": 10,
             "machine": machine,
+            "whose": "book",
+            "data": "lesson",
         }
         for m, machine in (("m1", "GPU X"), ("m2", "CPU Y"))
     ]
@@ -117,6 +107,7 @@ def entry(model, test_accuracy, whose="book", notebook="08_challenge.ipynb"):
         "parameters": 1000,
         "machine": "CPU Y",
         "whose": whose,
+        "data": "lesson",
         "notebook": notebook,
     }
 
@@ -133,16 +124,12 @@ def test_record_says_whose_model_it_is_and_collect_keeps_either_kind(tmp_path, m
     book = results.record("Baseline", 0.5, 6.0, 100)
     yours = results.record("Your entry", 0.6, 14.0, 100, whose="yours")
     assert (book["whose"], yours["whose"]) == ("book", "yours")
-    old = {"model": "Chapter model", "test_accuracy": 0.4, "train_seconds": 1.0, "parameters": 10}
     outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "."}, metadata=m) for m in shown]
-    outputs.append(
-        nbformat.v4.new_output("display_data", data={"text/plain": "."}, metadata={results.RESULT_MIME: old})
-    )
     nbformat.write(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=outputs)]), tmp_path / "n.ipynb"
     )
-    assert [r["model"] for r in collect(tmp_path)] == ["Baseline", "Your entry", "Chapter model"]
-    assert [r["model"] for r in collect(tmp_path, whose="book")] == ["Baseline", "Chapter model"]
+    assert [r["model"] for r in collect(tmp_path)] == ["Baseline", "Your entry"]
+    assert [r["model"] for r in collect(tmp_path, whose="book")] == ["Baseline"]
     assert [r["model"] for r in collect(tmp_path, whose="yours")] == ["Your entry"]
     with pytest.raises(ValueError, match="whose must be"):
         results.record("m", 0.5, 1.0, 10, whose="mine")

@@ -17,17 +17,11 @@ from cifar_lessons.from_scratch import layers
 from cifar_lessons.from_scratch.gradient_check import eval_numerical_gradient_array
 
 
-def _silu_forward(x):
-    """The reference SiLU: out = x * s with s = sigmoid(x); cache = (x, s)."""
-    s = 1 / (1 + np.exp(-x))
-    return x * s, (x, s)
-
-
 def check_silu_forward(silu_forward):
     """``silu_forward(x) -> (out, cache)`` with cache = (x, sigmoid(x))."""
     x = np.random.default_rng(5).uniform(-4, 4, (3, 4, 5))
     out, cache = expect_tuple("silu_forward", call("silu_forward", silu_forward, x.copy()), ["out", "cache"])
-    expected, (_, s) = _silu_forward(x)
+    expected, (_, s) = layers.silu_forward(x)
     raise_hint("silu_forward", "out", out, [(s, "that is sigmoid(x) alone; SiLU multiplies it by x")])
     expect_close("silu_forward", "out", out, expected)
     if not isinstance(cache, tuple) or len(cache) != 2:
@@ -44,7 +38,7 @@ def check_silu_backward(silu_backward):
     rng = np.random.default_rng(6)
     x = rng.uniform(-4, 4, (4, 6))
     dout = rng.standard_normal(x.shape)
-    _, (_, s) = _silu_forward(x)
+    _, (_, s) = layers.silu_forward(x)
     dx = call("silu_backward", silu_backward, dout, (x.copy(), s.copy()))
     fork = (
         "x reaches out = x * s along two paths, directly and through s = sigmoid(x), and at a fork "
@@ -66,7 +60,7 @@ def check_silu_backward(silu_backward):
             (dout * (s + s * s * (1 - s)), product),
         ],
     )
-    expect_gradients("silu_backward", silu_backward, _silu_forward, {"x": x}, dout)
+    expect_gradients("silu_backward", silu_backward, layers.silu_forward, {"x": x}, dout)
     passed("silu_backward", silu_backward)
 
 

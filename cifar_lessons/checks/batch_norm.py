@@ -6,7 +6,8 @@ import copy
 import numpy as np
 
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
-from cifar_lessons.checks.fully_connected import (
+from cifar_lessons.checks.networks import (
+    NORM_LAYERS,
     expect_hidden_backward,
     expect_hooks_used,
     expect_same_loss,
@@ -16,7 +17,7 @@ from cifar_lessons.checks.fully_connected import (
     hidden_input,
     network_pair,
 )
-from cifar_lessons.from_scratch import layers, models
+from cifar_lessons.from_scratch import contracts, layers, models
 
 
 def _normalization_case(N=8, D=5, seed=0):
@@ -66,7 +67,7 @@ def _forward_hints(case, axis, eps):
 def check_batchnorm_forward(batchnorm_forward):
     """Train mode (output, running estimates) and test mode of a learner's batch norm forward pass."""
     name, case = "batchnorm_forward", _normalization_case()
-    momentum, eps = layers.NORM_DEFAULTS["momentum"], layers.NORM_DEFAULTS["eps"]
+    momentum, eps = contracts.NORM_DEFAULTS["momentum"], contracts.NORM_DEFAULTS["eps"]
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
 
     def param(mode):
@@ -191,7 +192,7 @@ def _check_normalization_backward(name, forward, backward, reference, param, axi
     passed(name, backward)
 
 
-BATCHNORM_CHECK_PARAM = {"mode": "train", **layers.NORM_DEFAULTS}
+BATCHNORM_CHECK_PARAM = {"mode": "train", **contracts.NORM_DEFAULTS}
 
 
 def check_batchnorm_backward(batchnorm_forward, batchnorm_backward):
@@ -220,7 +221,7 @@ def check_batchnorm_backward_alt(batchnorm_forward, batchnorm_backward_alt):
 
 def check_layernorm_forward(layernorm_forward):
     """A learner's layer norm forward pass on a batch and on single examples."""
-    name, case, eps = "layernorm_forward", _normalization_case(), layers.NORM_DEFAULTS["eps"]
+    name, case, eps = "layernorm_forward", _normalization_case(), contracts.NORM_DEFAULTS["eps"]
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
     expected, _ = layers.layernorm_forward(x, gamma, beta, {"eps": eps})
     out, _ = expect_tuple(name, call(name, layernorm_forward, x, gamma, beta, {"eps": eps}), ["out", "cache"])
@@ -240,7 +241,7 @@ def check_layernorm_backward(layernorm_forward, layernorm_backward):
         layernorm_forward,
         layernorm_backward,
         (layers.layernorm_forward, layers.layernorm_backward),
-        dict(layers.NORM_DEFAULTS),
+        dict(contracts.NORM_DEFAULTS),
         1,
     )
 
@@ -260,7 +261,7 @@ NORM_NAMES = {"batchnorm": "batch norm (batchnorm_forward)", "layernorm": "layer
 
 def _normalize(normalization, x, gamma, beta):
     """``x`` through the reference normalization, in train mode, from fresh statistics."""
-    forward, _ = models.NORMALIZATIONS[normalization]
+    forward, _ = NORM_LAYERS[normalization]
     return forward(x, gamma, beta, {"mode": "train"})[0]
 
 

@@ -367,7 +367,7 @@ def check_conv_relu_pool_backward(conv_relu_pool_forward, conv_relu_pool_backwar
     out, reference_cache = layer_utils.conv_relu_pool_forward(x, w, b, *params)
     dout = np.random.default_rng(32).standard_normal(out.shape)
     expected = layer_utils.conv_relu_pool_backward(dout, reference_cache)
-    (conv_cache, _), pool_cache = reference_cache
+    conv_cache, _, pool_cache = reference_cache
     without_relu = fast_layers.conv_backward_fast(fast_layers.max_pool_backward_fast(dout, pool_cache), conv_cache)
     _, cache = expect_tuple(name, call(name, conv_relu_pool_forward, x, w, b, *params), ["out", "cache"])
     grads = expect_tuple(
@@ -438,7 +438,8 @@ def _tiny_batch(seed=40):
 def _tiny_models(name, model_class, seed, shift=True, **settings):
     """The reference net and the learner's, built alike, the learner's holding copies of the reference's
     parameters. ``shift`` moves biases (and gamma1, beta1) away from 0 (and 1), so mistakes about them show."""
-    reference = models.ThreeLayerConvNet(**TINY_CONVNET, seed=seed, **settings)
+    reference_class = models.NormalizedConvNet if settings.get("normalization") else models.ThreeLayerConvNet
+    reference = reference_class(**TINY_CONVNET, seed=seed, **settings)
     rng = np.random.default_rng(seed)
     for key, value in reference.params.items():
         if shift and not key.startswith("W"):

@@ -3,11 +3,13 @@ network that applies it after every hidden ReLU."""
 
 import copy
 import functools
+import types
 
 import numpy as np
 
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
-from cifar_lessons.checks.fully_connected import (
+from cifar_lessons.checks.networks import (
+    NORM_LAYERS,
     expect_hidden_backward,
     expect_hooks_used,
     expect_same_loss,
@@ -102,29 +104,15 @@ DROPOUT_CASES = [  # normalization, hidden_dims, dropout_keep_ratio, reg
 
 
 def _reference_network(dropout_forward, dropout_backward):
-    """The book's network with dropout (models.FullyConnectedNet's), on the learner's dropout
-    functions: their masks, which a seed fixes but which another generator may draw otherwise."""
-
-    class Reference(models.NormalizedNet):
-        def hidden_forward(self, x, i):
-            out, cache = super().hidden_forward(x, i)
-            if not self.use_dropout:
-                return out, (cache, None)
-            out, drop_cache = dropout_forward(out, self.dropout_param)
-            return out, (cache, drop_cache)
-
-        def hidden_backward(self, dout, cache, i, grads):
-            cache, drop_cache = cache
-            if self.use_dropout:
-                dout = dropout_backward(dout, drop_cache)
-            return super().hidden_backward(dout, cache, i, grads)
-
-        def loss(self, X, y=None):
-            if self.use_dropout:
-                self.dropout_param["mode"] = "test" if y is None else "train"
-            return super().loss(X, y)
-
-    return Reference
+    """The book's DropoutNet computing with the learner's dropout functions: their masks, which a
+    seed fixes but which another (correct) way of drawing them may draw otherwise. Its methods'
+    code is the book's own, run with those two names bound to the learner's functions."""
+    namespace = {**vars(models), "dropout_forward": dropout_forward, "dropout_backward": dropout_backward}
+    methods = {}
+    for name in ("hidden_forward", "hidden_backward"):
+        method = getattr(models.DropoutNet, name)
+        methods[name] = types.FunctionType(method.__code__, namespace, name, method.__defaults__, method.__closure__)
+    return type("Reference", (models.DropoutNet,), methods)
 
 
 def _in_dropout_mode(model, mode):
@@ -140,7 +128,7 @@ def _dropout_layer_mistakes(reference, dropout_forward, x, i):
         return []
     params, param = reference.params, dict(reference.dropout_param)
     no_dropout = models.NormalizedNet.hidden_forward(copy.deepcopy(reference), x, i)[0]
-    norm = models.NORMALIZATIONS.get(reference.normalization, (None,))[0]
+    norm = NORM_LAYERS.get(reference.normalization, (None,))[0]
 
     def normalized(z):
         return z if norm is None else norm(z, params[f"gamma{i}"], params[f"beta{i}"], {"mode": "train"})[0]

@@ -1,12 +1,20 @@
-"""Checks of the fully connected networks lesson (notebook 02): the update rules and the network.
-
-The network helpers below also serve the checks of the networks of notebooks 03 and 04.
-"""
+"""Checks of the fully connected networks lesson (notebook 02): the update rules and the network."""
 
 import numpy as np
 
-from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
-from cifar_lessons.from_scratch import layers, models, optim
+from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed
+from cifar_lessons.checks.networks import (
+    NO_RELU_ON_SCORES,
+    expect_hidden_backward,
+    expect_hooks_used,
+    expect_same_loss,
+    expect_value,
+    hidden_input,
+    network_pair,
+    penalty,
+    regularization_mistakes,
+)
+from cifar_lessons.from_scratch import contracts, layers, models, optim
 
 
 def _check_update_rule(name, rule, config, steps=3, advice=""):
@@ -23,18 +31,13 @@ def _check_update_rule(name, rule, config, steps=3, advice=""):
         w_theirs, theirs = reference(w_theirs, dw, theirs)
         if not isinstance(ours, dict):
             raise ExerciseError(f"{name}: the config it returns should be a dict, got {type(ours).__name__}")
-        for key in optim.STATE[name]:
+        for key in contracts.STATE[name]:
             if key not in ours:
                 raise ExerciseError(f"{name}: after step {step} config has no {key!r}; store it for the next step")
             expect_close(name, f"config[{key!r}] after step {step}", ours[key], theirs[key])
         expect_close(name, f"next_w after step {step}", w_ours, w_theirs, advice=advice)
     expect_tuple(name, call(name, rule, w.copy(), w.copy(), None), ["next_w", "config"])
     passed(name, rule)
-
-
-def check_sgd(sgd):
-    """``sgd(w, dw, config=None) -> (next_w, config)``."""
-    _check_update_rule("sgd", sgd, {"learning_rate": 0.1})
 
 
 def check_sgd_momentum(sgd_momentum):
@@ -59,176 +62,6 @@ def check_adam(adam):
 
 # ---------------------------------------------------------------------------------------------
 # The network, and what the checks of the networks of notebooks 03 and 04 share with its check
-
-INPUT_SHAPE, NUM_CLASSES, BATCH = (2, 4), 4, 5  # tiny float64 networks: 5 examples of 2 x 4 values, 4 classes
-
-
-def network_pair(name, network, reference_class, hidden_dims, seed=0, **settings):
-    """A learner's ``network`` and a ``reference_class`` network of the same settings, with the
-    same random parameters (biases away from 0, so that a penalty on them shows), float64.
-
-    Returns ``(model, reference, X, y)`` with X (BATCH, *INPUT_SHAPE) and y (BATCH,) to run them on.
-    """
-    kwargs = dict(input_dim=int(np.prod(INPUT_SHAPE)), num_classes=NUM_CLASSES, dtype=np.float64, seed=seed, **settings)
-    model = call(name, lambda: network(hidden_dims, **kwargs))
-    reference = reference_class(hidden_dims, **kwargs)
-    # The book's networks skip the data's gradient; a learner's layer 1 is checked against it.
-    reference.input_gradient = model.input_gradient = True
-    if set(getattr(model, "params", {})) != set(reference.params):
-        raise ExerciseError(
-            f"{name}: its params should be {sorted(reference.params)}, as FullyConnectedBase.__init__ makes "
-            "them; keep that __init__ (write only the methods)"
-        )
-    rng = np.random.default_rng(seed)
-    for key, value in reference.params.items():
-        if key.startswith("W"):
-            value = rng.normal(scale=1 / np.sqrt(value.shape[0]), size=value.shape)
-        elif key.startswith("gamma"):
-            value = rng.uniform(0.5, 1.5, size=value.shape)
-        else:
-            value = rng.normal(scale=0.5, size=value.shape)
-        reference.params[key], model.params[key] = value, value.copy()
-    return model, reference, rng.normal(size=(BATCH, *INPUT_SHAPE)), rng.integers(NUM_CLASSES, size=BATCH)
-
-
-def forward_scores(model, X, after_hidden=None):
-    """The scores of ``model``'s hidden layers as they stand (no switch of train or test mode),
-    with ``after_hidden(out)`` applied to every hidden layer's output if given."""
-    out = X
-    for i in range(1, model.num_layers):
-        out, _ = model.hidden_forward(out, i)
-        out = out if after_hidden is None else after_hidden(out)
-    L = model.num_layers
-    return layers.affine_forward(out, model.params[f"W{L}"], model.params[f"b{L}"])[0]
-
-
-def penalty(model):
-    """The L2 term of ``model``'s loss: 0.5 * reg * the sum of every W**2."""
-    return sum(0.5 * model.reg * np.sum(w * w) for key, w in model.params.items() if key.startswith("W"))
-
-
-def forward_loss(model, X, y, after_hidden=None):
-    """The loss of :func:`forward_scores`, with the L2 term."""
-    return layers.softmax_loss(forward_scores(model, X, after_hidden), y)[0] + penalty(model)
-
-
-def expect_value(name, what, actual, expected, mistakes, advice=""):
-    """``actual`` against ``expected``, naming the mistake when it equals one of ``mistakes``'
-    (wrong_value, hint) that differ from ``expected``."""
-    expected = np.asarray(expected, dtype=np.float64)
-    candidates = [
-        (wrong, hint)
-        for wrong, hint in mistakes
-        if wrong is not None and np.shape(wrong) == expected.shape and not np.allclose(wrong, expected, rtol=1e-6)
-    ]
-    if actual is not None and np.shape(actual) == expected.shape:
-        raise_hint(name, what, np.asarray(actual, dtype=np.float64), candidates)
-    expect_close(name, what, actual, expected, advice=advice)
-
-
-def expect_same_loss(name, model, reference, X, y=None, when="", mistakes=(), advice=""):
-    """``model.loss(X, y)`` against ``reference.loss(X, y)``: the scores when y is None (test
-    mode), else the loss and the gradient of every parameter.
-
-    ``mistakes`` are ``(output, hint)`` pairs: the output a known mistake gives on this call
-    (scores, or ``(loss, grads)``), and the hint that names it. ``advice`` ends the message of
-    a wrong gradient. Returns the learner's output.
-    """
-    expected = reference.loss(X.copy(), y)
-    result = call(name, model.loss, X.copy(), y)
-    if y is None:
-        if isinstance(result, tuple) or np.ndim(result) == 0:
-            raise ExerciseError(
-                f"{name}: loss(X) without labels is test mode and should return the scores (N, C), not the loss"
-            )
-        expect_value(name, f"the scores {when}", result, expected, mistakes)
-        return result
-    loss, grads = expect_tuple(name, result, ["loss", "grads"])
-    if np.ndim(loss) != 0:
-        raise ExerciseError(f"{name}: the loss should be one number, got shape {np.shape(loss)}")
-    expect_value(name, f"the loss {when}", loss, expected[0], [(wrong[0], hint) for wrong, hint in mistakes])
-    if not isinstance(grads, dict):
-        raise ExerciseError(f"{name}: grads should be a dict, parameter name -> gradient; got {type(grads).__name__}")
-    for key in reference.params:
-        if key not in grads:
-            raise ExerciseError(
-                f"{name}: grads has no {key!r}; store the gradient of every parameter under its name "
-                "(the Solver updates each params[name] with grads[name])"
-            )
-        wrong_grads = [(wrong[1].get(key), hint) for wrong, hint in mistakes]
-        expect_value(name, f"grads[{key!r}] {when}", grads[key], expected[1][key], wrong_grads, advice)
-    return result
-
-
-def _regularization_mistakes(reference, expected):
-    """The loss and gradients that the usual slips with the L2 term give, and their names."""
-    loss, grads = expected
-    weights = {key: w for key, w in reference.params.items() if key.startswith("W")}
-    biases = {key: b for key, b in reference.params.items() if key.startswith("b")}
-    reg, L = reference.reg, reference.num_layers
-    term = penalty(reference)
-
-    def with_grads(scale):
-        return {**grads, **{key: grads[key] + scale * reg * w for key, w in weights.items()}}
-
-    return [
-        ((loss - term, grads), "it misses the L2 term 0.5 * reg * sum(W**2) over every weight matrix"),
-        ((loss + term, grads), "the L2 term is 0.5 * reg * sum(W**2): the 0.5 is missing"),
-        (
-            (loss - term + 0.5 * reg * np.sum(weights[f"W{L}"] ** 2), grads),
-            f"the L2 term sums over every weight matrix, W1 to W{L}, not only the last one",
-        ),
-        (
-            (loss - 0.5 * reg * np.sum(weights[f"W{L}"] ** 2), grads),
-            f"the L2 term sums over every weight matrix, W1 to W{L}, the last one too",
-        ),
-        (
-            (
-                loss + sum(0.5 * reg * np.sum(b * b) for b in biases.values()),
-                {**grads, **{key: grads[key] + reg * b for key, b in biases.items()}},
-            ),
-            "the L2 term covers the weights W1 ... WL only, not the biases",
-        ),
-        ((loss, with_grads(-1)), "the gradient misses the L2 term's share, reg * W"),
-        ((loss, with_grads(1)), "the gradient of 0.5 * reg * sum(W**2) is reg * W, not 2 * reg * W"),
-        ((loss, with_grads(-0.5)), "the gradient of 0.5 * reg * sum(W**2) is reg * W, not 0.5 * reg * W"),
-    ]
-
-
-NO_RELU_ON_SCORES = (
-    "the scores are the last affine layer's output: no ReLU after it (they go to the softmax as they are)"
-)
-
-
-def hidden_input(reference, i, rng):
-    """A random input for hidden layer i of ``reference``: (BATCH, *INPUT_SHAPE) or (BATCH, D_{i-1})."""
-    return rng.normal(size=(BATCH, *INPUT_SHAPE) if i == 1 else (BATCH, reference.params[f"W{i}"].shape[0]))
-
-
-def expect_hidden_backward(name, model, reference, i, cache, reference_cache, dout, mistakes=()):
-    """``model.hidden_backward(dout, cache, i, grads)`` against the reference's: the dx it returns
-    and every gradient it stores. ``mistakes`` are ``(dx, grads, hint)`` of known slips."""
-    grads, expected_grads = {}, {}
-    dx = call(name, model.hidden_backward, dout, cache, i, grads)
-    if isinstance(dx, tuple):
-        raise ExerciseError(
-            f"{name}: hidden_backward should return dx alone, and store its parameters' gradients in grads"
-        )
-    expected_dx = reference.hidden_backward(dout, reference_cache, i, expected_grads)
-    what = f"hidden_backward(dout, cache, {i}, grads)"
-    expect_value(name, f"the dx {what} returns", dx, expected_dx, [(wrong, hint) for wrong, _, hint in mistakes])
-    for key, expected in expected_grads.items():
-        if key not in grads:
-            raise ExerciseError(f"{name}: {what} should store the gradient of {key} in grads[{key!r}]")
-        wrong_grads = [(wrong.get(key), hint) for _, wrong, hint in mistakes]
-        if key.startswith("W"):
-            wrong_grads.append(
-                (
-                    expected + reference.reg * reference.params[key],
-                    "hidden_backward leaves out the L2 term: loss() adds reg * W once, to every weight gradient",
-                )
-            )
-        expect_value(name, f"grads[{key!r}] from {what}", grads[key], expected, wrong_grads)
 
 
 def _check_affine_relu_layer(name, model, reference, i, rng):
@@ -258,31 +91,6 @@ def _check_affine_relu_layer(name, model, reference, i, rng):
     expect_hidden_backward(name, model, reference, i, cache, reference_cache, dout, [skipped_relu])
 
 
-def expect_hooks_used(name, network, reference_class, hidden_dims, **settings):
-    """``network``'s loss must run every hidden layer through ``hidden_forward`` and ``hidden_backward``."""
-    order = []
-
-    class Watched(network):
-        def hidden_forward(self, x, i):
-            order.append(("hidden_forward", i))
-            return super().hidden_forward(x, i)
-
-        def hidden_backward(self, dout, cache, i, grads):
-            order.append(("hidden_backward", i))
-            return super().hidden_backward(dout, cache, i, grads)
-
-    model, _, X, y = network_pair(name, Watched, reference_class, hidden_dims, **settings)
-    call(name, model.loss, X, y)
-    L = model.num_layers
-    expected = [("hidden_forward", i) for i in range(1, L)] + [("hidden_backward", i) for i in range(L - 1, 0, -1)]
-    if order != expected:
-        raise ExerciseError(
-            f"{name}: loss() should run hidden layer i through self.hidden_forward(x, i), for i = 1 to {L - 1}, "
-            f"then through self.hidden_backward(dout, cache, i, grads) from i = {L - 1} down to 1; it called "
-            f"{order or 'neither'}. The next chapters change the hidden layers by overriding these two methods"
-        )
-
-
 NETWORK_CASES = [([], 0.0), ([6], 0.7), ([6, 5], 0.0), ([6, 5], 0.7), ([5, 7, 4], 0.3)]  # hidden_dims, reg
 
 
@@ -308,7 +116,7 @@ def check_fully_connected_net(FullyConnectedNet):
             X,
             y,
             when,
-            [((relu_on_scores, expected[1]), NO_RELU_ON_SCORES), *_regularization_mistakes(reference, expected)],
+            [((relu_on_scores, expected[1]), NO_RELU_ON_SCORES), *regularization_mistakes(reference, expected)],
             advice="hidden_forward and hidden_backward are right on their own, so look at how loss() chains them: "
             "back from the last layer to the first, each hidden layer with the cache its own forward pass "
             "returned, then reg * W on every weight gradient",

@@ -151,7 +151,7 @@ def check_xavier_normal(xavier_normal):
 
 
 class _Convolutions(TorchFunctionMode):
-    """Records the output shape of every conv2d call (functional or nn.Conv2d) made inside it."""
+    """Records the output shape of every convolution and max pooling (functional or module) made inside it."""
 
     def __init__(self):
         super().__init__()
@@ -159,22 +159,24 @@ class _Convolutions(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        if getattr(func, "__name__", "") == "conv2d":
-            self.shapes.append(tuple(out.shape))
+        if getattr(func, "__name__", "") in ("conv2d", "max_pool2d"):
+            self.shapes.append((func.__name__, tuple(out.shape)))
         return out
 
 
-def _padding_advice(x_shape, convolutions):
-    """What the recorded convolutions did wrong, or '': they must keep H x W, and there are two."""
+def _padding_advice(x_shape, layers):
+    """What the recorded convolution and pooling did wrong, or '': the convolution keeps H x W,
+    and the 2x2 max pool after it halves them."""
     spatial = tuple(x_shape[2:])
-    for number, shape in zip(("first", "second"), convolutions):
-        if shape[2:] != spatial:
-            return (
-                f" The {number} convolution turned {spatial[0]} x {spatial[1]} into {shape[2]} x {shape[3]}: pad "
-                "it by half its filter size (padding=(KH // 2, KW // 2); 2 for 5x5, 1 for 3x3) so it keeps H x W."
-            )
-    if len(convolutions) == 1:
-        return " It ran one convolution; the network has two, each followed by a ReLU."
+    convolutions = [shape for name, shape in layers if name == "conv2d"]
+    if convolutions and convolutions[0][2:] != spatial:
+        shape = convolutions[0]
+        return (
+            f" The convolution turned {spatial[0]} x {spatial[1]} into {shape[2]} x {shape[3]}: pad it by half its "
+            "filter size (padding=(HH // 2, WW // 2); 3 for 7x7 filters) so it keeps H x W."
+        )
+    if convolutions and not any(name == "max_pool2d" for name, _ in layers):
+        return " Nothing pools the feature maps: a 2x2 max pool (F.max_pool2d(x, 2)) halves H and W after the ReLU."
     return ""
 
 
@@ -229,23 +231,24 @@ def _fc_variants(x, params):
 
 def _convnet_variants(x, params):
     """Scores of typical mistakes in the three-layer convnet: (scores, hint) pairs."""
-    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+    w1, b1, w2, b2, w3, b3 = params
+    padding = (w1.shape[2] // 2, w1.shape[3] // 2)
 
-    def scores(relu1=F.relu, relu2=F.relu, b1=conv_b1, b2=conv_b2, flatten=lambda h: h.flatten(1), fc_b=fc_b):
-        h = relu1(F.conv2d(x, conv_w1, b1, padding=conv_w1.shape[2] // 2))
-        h = relu2(F.conv2d(h, conv_w2, b2, padding=conv_w2.shape[2] // 2))
-        return _numpy(flatten(h) @ fc_w + fc_b)
+    def scores(relu1=F.relu, pool=True, relu2=F.relu, conv_b=b1, b2=b2, b3=b3, flatten=lambda h: h.flatten(1)):
+        h = relu1(F.conv2d(x, w1, conv_b, padding=padding))
+        h = F.max_pool2d(h, 2) if pool else h
+        return _numpy(relu2(flatten(h) @ w2 + b2) @ w3 + b3)
 
     identity = lambda h: h  # noqa: E731
     return [
-        (scores(relu1=identity), "the ReLU after the first convolution is missing"),
-        (scores(relu2=identity), "the ReLU after the second convolution is missing"),
-        (scores(b1=None), "the first convolution's bias conv_b1 is missing"),
-        (scores(b2=None), "the second convolution's bias conv_b2 is missing"),
-        (scores(fc_b=0), "the affine layer's bias fc_b is missing"),
+        (scores(relu1=identity), "the ReLU after the convolution is missing"),
+        (scores(relu2=identity), "the ReLU after the hidden affine layer is missing"),
+        (scores(conv_b=None), "the convolution's bias b1 is missing"),
+        (scores(b2=0), "the hidden affine layer's bias b2 is missing"),
+        (scores(b3=0), "the last affine layer's bias b3 is missing"),
         (
             scores(flatten=lambda h: h.permute(0, 2, 3, 1).flatten(1)),
-            "it flattens in the wrong order; h.flatten(1) keeps (channel, row, column), as fc_w expects",
+            "it flattens in the wrong order; h.flatten(1) keeps (channel, row, column), as w2 expects",
         ),
     ]
 
@@ -294,21 +297,22 @@ def check_two_layer_fc(two_layer_fc):
     passed(name, two_layer_fc)
 
 
-CONVNET_CASES = [  # x shape, C1, C2, K
-    ((2, 3, 8, 8), 4, 5, 7),
-    ((3, 2, 6, 10), 3, 4, 6),
+CONVNET_CASES = [  # x shape, F, filter size, hidden, K
+    ((2, 3, 8, 8), 4, 3, 5, 7),
+    ((3, 2, 6, 10), 3, 5, 4, 6),
 ]
 
 
 def check_three_layer_convnet(three_layer_convnet):
-    """``three_layer_convnet(x, params) -> scores``: 5x5 then 3x3 convolutions keeping H x W, square
-    and non-square images; values and autograd gradients."""
+    """``three_layer_convnet(x, params) -> scores``: chapter 05's convnet, its convolution keeping H x W
+    and its pool halving them, on square and non-square images; values and autograd gradients."""
     name = "three_layer_convnet"
     generator = torch.Generator().manual_seed(0)
-    for x_shape, c1, c2, k in CONVNET_CASES:
+    for x_shape, f, size, hidden, k in CONVNET_CASES:
         n, c, h, w = x_shape
         x = torch.randn(x_shape, generator=generator, dtype=torch.float64)
-        params = _leaves(generator, (c1, c, 5, 5), (c1,), (c2, c1, 3, 3), (c2,), (c2 * h * w, k), (k,))
+        shapes = (f, c, size, size), (f,), (f * (h // 2) * (w // 2), hidden), (hidden,), (hidden, k), (k,)
+        params = _leaves(generator, *shapes)
         _expect_function(name, three_layer_convnet, x, params, networks.three_layer_convnet, _convnet_variants)
     passed(name, three_layer_convnet)
 
@@ -415,15 +419,15 @@ def check_TwoLayerFC(TwoLayerFC):
 
 
 def check_ThreeLayerConvNet(ThreeLayerConvNet):
-    """``ThreeLayerConvNet(in_channel, channel_1, channel_2, num_classes)`` for 32 x 32 images:
-    Kaiming weights, zero biases, and the scores and gradients of ``three_layer_convnet``."""
+    """``ThreeLayerConvNet(input_dim, num_filters, filter_size, hidden_dim, num_classes)``, chapter 05's
+    convnet: Kaiming weights, zero biases, and the scores and gradients of ``three_layer_convnet``."""
     _check_module(
         "ThreeLayerConvNet",
         ThreeLayerConvNet,
         networks.ThreeLayerConvNet,
-        init_args=(3, 32, 16, 10),
-        args=(3, 6, 5, 7),
-        x_shape=(2, 3, 32, 32),
+        init_args=((3, 32, 32), 32, 7, 100, 10),
+        args=((3, 8, 8), 4, 3, 5, 7),
+        x_shape=(2, 3, 8, 8),
         function=networks.three_layer_convnet,
         variants=_convnet_variants,
     )

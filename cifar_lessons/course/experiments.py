@@ -9,7 +9,7 @@ difference stands out of that noise.
 
 import numpy as np
 
-from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.models import DropoutNet
 from cifar_lessons.from_scratch.solver import Solver
 
 SEEDS = (0, 1, 2)
@@ -25,12 +25,13 @@ def train_fully_connected(
     batch_size=100,
     learning_rate=1e-3,
     seed=0,
-    network=FullyConnectedNet,
+    network=DropoutNet,
     update_rule="adam",
     **model_kwargs,
 ):
-    """Train a ``network`` (a :class:`FullyConnectedNet`, or yours) with Adam (or ``update_rule``,
-    a name or a function) and return its Solver (histories and model).
+    """Train a ``network`` (by default :class:`DropoutNet`, the last of the chain, which takes
+    every setting; or yours) with Adam (or ``update_rule``, a name or a function) and return its
+    Solver (histories and model).
 
     ``model_kwargs`` go to the network (``normalization``, ``dropout_keep_ratio``,
     ``weight_scale``, ``reg``, ...). The run depends on ``seed`` alone: it seeds NumPy's global

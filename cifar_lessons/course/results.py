@@ -12,6 +12,7 @@ data it trained and was tested on (``CIFAR_LESSONS_DATA``: the lesson subset or 
 Models of different data are never ranked together: :func:`by_data` separates them.
 """
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -72,8 +73,24 @@ def record(model, test_accuracy, train_seconds, parameters, device=None, whose="
     return result
 
 
+def collect(book_dir, whose=None):
+    """Every result recorded in the stored outputs of the notebooks in ``book_dir``, in notebook
+    order; ``whose`` (one of :data:`WHOSE`) keeps only the book's models or only yours."""
+    if whose is not None and whose not in WHOSE:
+        raise ValueError(f"whose must be None or one of {WHOSE}, got {whose!r}")
+    results = []
+    for notebook in sorted(Path(book_dir).glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                if RESULT_MIME in output.get("metadata", {}):
+                    result = dict(output["metadata"][RESULT_MIME], notebook=notebook.name)
+                    if whose in (None, result["whose"]):
+                        results.append(result)
+    return results
+
+
 def leaderboard(saved, session, notebook):
-    """The challenge's leaderboard rows: ``saved`` (from :func:`~book_tools.results_page.collect`)
+    """The challenge's leaderboard rows: ``saved`` (from :func:`collect`)
     with the records of ``notebook`` replaced by ``session``, the records this run of it made.
 
     The saved copy of the notebook that is running holds its last run's records, which this run
@@ -81,11 +98,6 @@ def leaderboard(saved, session, notebook):
     its stored outputs. Rank the rows with ``table(rows, ranked=True)``.
     """
     return [r for r in saved if r["notebook"] != notebook] + [dict(r, notebook=notebook) for r in session]
-
-
-def data_of(result):
-    """The data a result was measured on; results recorded before records said so are the lesson subset's."""
-    return result.get("data", "lesson")
 
 
 def data_heading(subset):
@@ -106,7 +118,7 @@ def tables_by_data(results, ranked=False):
 def by_data(results):
     """``results`` split by the data they were measured on: ``{subset: [results]}``, in
     :data:`~cifar_lessons.data.SUBSETS` order, only the subsets that have results."""
-    return {subset: rows for subset in SUBSETS if (rows := [r for r in results if data_of(r) == subset])}
+    return {subset: rows for subset in SUBSETS if (rows := [r for r in results if r["data"] == subset])}
 
 
 def ranks(accuracies):
@@ -116,7 +128,7 @@ def ranks(accuracies):
 
 
 def table(results, ranked=False):
-    """``results`` (from :func:`~book_tools.results_page.collect`) as a Markdown table, one row per model.
+    """``results`` (from :func:`collect`) as a Markdown table, one row per model.
 
     ``ranked``: the leaderboard, best test accuracy first, with each model's rank and whose it
     is (ties share a rank and keep their order). When every model trained on the same machine,
@@ -133,17 +145,17 @@ def table(results, ranked=False):
     if ranked:
         results = sorted(results, key=lambda r: -r["test_accuracy"])  # stable: ties keep their order
     places = ranks([r["test_accuracy"] for r in results])
-    machines = {r.get("machine", "not recorded") for r in results}
+    machines = {r["machine"] for r in results}
     rows = [
         {
             "Rank": place,
             "Model": r["model"],
-            "Whose": r.get("whose", "book"),  # records from before the field: the book's chapters
+            "Whose": r["whose"],
             "Notebook": Path(r["notebook"]).stem.split("_")[0],  # its number: a long name cannot wrap
             "Test accuracy": f"{r['test_accuracy']:.1%}",
             "Training time": f"{r['train_seconds']:.0f} s",
             "Parameters": f"{r['parameters']:,}",
-            "Trained on": r.get("machine", "not recorded"),
+            "Trained on": r["machine"],
         }
         for place, r in zip(places, results)
     ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cifar_lessons.atomic_file import open_atomically
 from cifar_lessons.checks.core import ExerciseError, has_passed
+from cifar_lessons.lessons import lesson as registered_lesson
 
 FOLDER = "yours"
 
@@ -85,6 +86,7 @@ def keep(lesson, *definitions):
     Prints where they went (and returns nothing, so a notebook stores no machine's path). Raises
     ExerciseError naming any definition whose check has not passed in this session.
     """
+    lesson = registered_lesson(lesson).key  # a lesson's key names its file: no other name writes anywhere
     if not definitions:
         raise ValueError("keep(lesson, *definitions): name the functions and classes to keep")
     waiting = [d.__name__ for d in definitions if not has_passed(d)]
@@ -146,6 +148,7 @@ def use(lesson, *names, reference):
 
     Prints whose code each name is. Returns one object for one name, else a tuple in order.
     """
+    lesson = registered_lesson(lesson).key
     mine = _load(lesson)
     found, missing = [], []
     for name in names:

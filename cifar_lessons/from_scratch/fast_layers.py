@@ -1,4 +1,5 @@
-"""Fast convolution and max pooling: compiled kernels plus BLAS, float32 and float64.
+"""Fast convolution and max pooling (lesson convolutional_networks): compiled kernels plus BLAS,
+float32 and float64.
 
 Same contracts as the naive layers in :mod:`cifar_lessons.from_scratch.layers`. A 3x3 convolution with
 stride 1, the most common layer of modern convnets, runs by Winograd's algorithm
@@ -15,7 +16,7 @@ after the forward pass does not change the gradients.
 import numpy as np
 
 from cifar_lessons.from_scratch import kernels, threads, timing, winograd
-from cifar_lessons.from_scratch.shapes import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
+from cifar_lessons.from_scratch.contracts import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 

@@ -1,4 +1,5 @@
-"""Numerical gradients by centered differences, the ground truth every backward pass is checked against.
+"""Numerical gradients by centered differences (lesson backprop), the ground truth every backward
+pass is checked against.
 
 The central difference ``(f(x + h) - f(x - h)) / 2h`` has error O(h^2); with h = 1e-5 in
 float64 that is far below the 1e-7 relative errors a correct backward pass shows. In float32

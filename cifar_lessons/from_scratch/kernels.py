@@ -1,4 +1,5 @@
-"""im2col / col2im and max pooling: the compiled kernels, and the NumPy twins used when they are missing.
+"""im2col / col2im and max pooling (lesson convolutional_networks): the compiled kernels, and the
+NumPy twins used when they are missing.
 
 ``im2col_matrix(x, field_height, field_width, pad, stride)`` turns every receptive field of an
 NCHW batch into a column of one matrix:
@@ -22,7 +23,7 @@ import warnings
 import numpy as np
 
 from cifar_lessons.from_scratch import threads
-from cifar_lessons.from_scratch.shapes import check_window, float_dtype, output_size
+from cifar_lessons.from_scratch.contracts import check_window, float_dtype, output_size
 
 try:
     from cifar_lessons.from_scratch import _im2col

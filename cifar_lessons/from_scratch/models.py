@@ -1,14 +1,40 @@
-"""Networks assembled from the layer functions in :mod:`cifar_lessons.from_scratch.layers`."""
+"""The networks the NumPy chapters build from their layers.
+
+The fully connected networks grow chapter by chapter, each a subclass of the last:
+:class:`FullyConnectedNet` (lesson fully_connected), :class:`NormalizedNet` (batch_norm), which
+puts batch or layer norm in every hidden layer, and :class:`DropoutNet` (dropout), which adds
+dropout. The convolutional network, :class:`ThreeLayerConvNet`, gets a normalization in
+:class:`NormalizedConvNet` (both convolutional_networks). Their bases, which build the
+parameters from the settings, are given.
+"""
 
 import numpy as np
 
-from cifar_lessons.from_scratch import fast_layers, layer_utils, layers
-
-# normalization name -> its (forward, backward) layer functions
-NORMALIZATIONS = {
-    "batchnorm": (layers.batchnorm_forward, layers.batchnorm_backward_alt),
-    "layernorm": (layers.layernorm_forward, layers.layernorm_backward),
-}
+from cifar_lessons.from_scratch import fast_layers
+from cifar_lessons.from_scratch.layer_utils import (
+    affine_relu_backward,
+    affine_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+from cifar_lessons.from_scratch.layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    layernorm_backward,
+    layernorm_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
+)
+from cifar_lessons.teaching import taught_in
 
 
 def _check_model_settings(reg, weight_scale, dtype):
@@ -27,7 +53,7 @@ class FullyConnectedBase:
     i, grads)`` for hidden layer i, and ``loss(X, y=None)``, which runs them. Chapter 02 writes
     them for ``{affine - relu} x (L - 1) - affine - softmax``; chapters 03 and 04 override the
     two hooks (and ``loss``, to switch train and test mode) to add normalization and dropout.
-    :class:`NormalizedNet` and :class:`FullyConnectedNet` are the book's own.
+    :class:`FullyConnectedNet`, :class:`NormalizedNet` and :class:`DropoutNet` are the book's.
 
     Parameters live in ``self.params``: ``W1, b1, ..., WL, bL`` and, with normalization,
     ``gamma1, beta1, ..., gamma{L-1}, beta{L-1}``. Weights are drawn from
@@ -66,8 +92,8 @@ class FullyConnectedBase:
         hidden_dims = list(hidden_dims)
         if not all(isinstance(d, (int, np.integer)) and d > 0 for d in hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
-        if normalization is not None and normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be None or one of {sorted(NORMALIZATIONS)}, got {normalization!r}")
+        if normalization not in (None, "batchnorm", "layernorm"):
+            raise ValueError(f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")
         if not 0 < dropout_keep_ratio <= 1:
             raise ValueError(
                 f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
@@ -103,79 +129,61 @@ class FullyConnectedBase:
             self.bn_params = [{} for _ in range(self.num_layers - 1)]
 
 
-class NormalizedNet(FullyConnectedBase):
-    """Hidden layers of affine - [batch/layer norm] - relu, then a softmax classifier::
+@taught_in("fully_connected")
+class FullyConnectedNet(FullyConnectedBase):
+    """Any number of hidden layers, then a softmax classifier::
 
-        {affine - [batch/layer norm] - relu} x (L - 1) - affine - softmax
+        {affine - relu} x (L - 1) - affine - softmax
 
-    Chapter 03's network. It takes :class:`FullyConnectedBase`'s settings but applies no
-    dropout: :class:`FullyConnectedNet` adds it, as chapter 04 does.
-
-    ``input_gradient``: whether layer 1's backward pass also computes the gradient of the data
-    X. Nothing uses it, and it is the largest matrix product of the network (N x 3072 x D_1
-    multiply-adds for CIFAR-10), so by default it is skipped, as PyTorch skips the gradient of an
-    input that does not require one; :meth:`hidden_backward` then returns None for layer 1.
+    FullyConnectedBase.__init__(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype,
+    seed, ...) sets self.params (W1, b1, ..., WL, bL; Wi of shape (D_{i-1}, D_i) with
+    D_0 = input_dim and D_L = num_classes), self.num_layers (L), self.reg and self.dtype.
     """
 
-    input_gradient = False
-
     def hidden_forward(self, x, i):
-        """Hidden layer i (1-based): affine, [norm], ReLU.
+        """Hidden layer i (1 <= i < L): affine with W{i}, b{i}, then ReLU.
 
-        Inputs: x (N, D_{i-1}) (for i = 1, any (N, d_1, ..., d_k) that flattens to input_dim).
-        Returns (out, cache): out (N, D_i), cache for :meth:`hidden_backward`.
+        Inputs: x (N, D_{i-1}) (for i = 1, any (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim).
+        Returns (out, cache): out (N, D_i), cache for hidden_backward.
         """
-        out, fc_cache = layers.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
-        norm_cache = None
-        if self.normalization:
-            forward, _ = NORMALIZATIONS[self.normalization]
-            out, norm_cache = forward(out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
-        out, relu_cache = layers.relu_forward(out)
-        return out, (fc_cache, norm_cache, relu_cache)
+        out, fc_cache = affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+        out, relu_cache = relu_forward(out)
+        return out, (fc_cache, relu_cache)
 
     def hidden_backward(self, dout, cache, i, grads):
-        """Backward through hidden layer i: dout (N, D_i) -> dx of x's shape (None for layer 1
-        unless ``input_gradient`` is set).
+        """Backward through hidden layer i.
 
-        Stores the gradients of the layer's parameters (W{i}, b{i}, and gamma{i}, beta{i} with
-        normalization) in ``grads``, without the L2 term, which :meth:`loss` adds.
+        Inputs: dout (N, D_i); cache from hidden_forward(x, i); grads, a dict in which to store
+        the gradients of W{i} (D_{i-1}, D_i) and b{i} (D_i,), without the L2 term.
+        Returns dx, of x's shape.
         """
-        fc_cache, norm_cache, relu_cache = cache
-        dout = layers.relu_backward(dout, relu_cache)
-        if self.normalization:
-            _, backward = NORMALIZATIONS[self.normalization]
-            dout, grads[f"gamma{i}"], grads[f"beta{i}"] = backward(dout, norm_cache)
-        if i == 1 and not self.input_gradient:
-            x = fc_cache[0]  # affine_backward's dw and db, without its dx
-            grads["W1"], grads["b1"] = x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
-            return None
-        dx, grads[f"W{i}"], grads[f"b{i}"] = layers.affine_backward(dout, fc_cache)
+        fc_cache, relu_cache = cache
+        dout = relu_backward(dout, relu_cache)
+        dx, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, fc_cache)
         return dx
 
     def loss(self, X, y=None):
-        """Scores, or loss and gradients.
+        """Scores, or loss and gradients, running hidden layer i through self.hidden_forward and
+        self.hidden_backward.
 
-        Inputs: X (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim; y (N,) integer labels or None.
-        Returns scores (N, num_classes) when y is None (test mode: running batchnorm
-        statistics); otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
+        Inputs: X (N, d_1, ..., d_k), cast to self.dtype first; y (N,) integer labels, or None.
+        Returns the scores (N, num_classes) when y is None (test mode); otherwise (loss, grads):
+        loss, a float, is the softmax loss plus 0.5 * reg * sum(W**2) over W1 ... WL, and
+        grads[name] has the shape of self.params[name].
         """
         X = np.asarray(X).astype(self.dtype, copy=False)
-        if self.normalization == "batchnorm":
-            for bn_param in self.bn_params:
-                bn_param["mode"] = "test" if y is None else "train"
-
         out, caches = X, []
         for i in range(1, self.num_layers):
             out, cache = self.hidden_forward(out, i)
             caches.append(cache)
         L = self.num_layers
-        scores, scores_cache = layers.affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+        scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
         if y is None:
             return scores
 
-        loss, dscores = layers.softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y)
         grads = {}
-        dout, grads[f"W{L}"], grads[f"b{L}"] = layers.affine_backward(dscores, scores_cache)
+        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, scores_cache)
         for i in range(L - 1, 0, -1):
             dout = self.hidden_backward(dout, caches[i - 1], i, grads)
         for i in range(1, L + 1):
@@ -185,50 +193,117 @@ class NormalizedNet(FullyConnectedBase):
         return float(loss), grads
 
 
-class FullyConnectedNet(NormalizedNet):
-    """Any number of hidden layers, then a softmax classifier::
+@taught_in("batch_norm")
+class NormalizedNet(FullyConnectedNet):
+    """FullyConnectedNet with a normalization between each hidden affine layer and its ReLU::
 
-        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+        {affine - [batch/layer norm] - relu} x (L - 1) - affine - softmax
 
-    :class:`NormalizedNet` with a dropout layer after every hidden ReLU when
-    ``dropout_keep_ratio`` < 1; its inputs and parameters are :class:`FullyConnectedBase`'s.
-    ``loss(X, y=None)`` returns the scores (N, num_classes) when y is None (test mode: no
-    dropout, running batchnorm statistics), otherwise ``(loss, grads)``.
+    self.normalization (None, "batchnorm" or "layernorm") names the norm. FullyConnectedBase.__init__
+    adds its parameters, params["gamma{i}"] (ones) and params["beta{i}"] (zeros) of shape (D_i,),
+    and one dict per hidden layer in self.bn_params: bn_params[i - 1] is hidden layer i's bn_param
+    (batch norm: its "mode" and running averages) or ln_param (layer norm).
     """
 
     def hidden_forward(self, x, i):
-        """Hidden layer i (1-based): affine, [norm], ReLU, [dropout]. Returns (out (N, D_i), cache)."""
+        """Hidden layer i (1 <= i < L): affine with W{i}, b{i}, the norm with gamma{i}, beta{i}, ReLU.
+
+        Inputs: x (N, D_{i-1}) (for i = 1, any (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim).
+        Returns (out, cache): out (N, D_i), cache for hidden_backward.
+        """
+        out, fc_cache = affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+        gamma, beta, norm_cache = self.params.get(f"gamma{i}"), self.params.get(f"beta{i}"), None
+        if self.normalization == "batchnorm":
+            out, norm_cache = batchnorm_forward(out, gamma, beta, self.bn_params[i - 1])
+        elif self.normalization == "layernorm":
+            out, norm_cache = layernorm_forward(out, gamma, beta, self.bn_params[i - 1])
+        out, relu_cache = relu_forward(out)
+        return out, (fc_cache, norm_cache, relu_cache)
+
+    def hidden_backward(self, dout, cache, i, grads):
+        """Backward through hidden layer i.
+
+        Inputs: dout (N, D_i); cache from hidden_forward(x, i); grads, a dict in which to store the
+        gradients of W{i} (D_{i-1}, D_i), b{i} (D_i,) and, with a norm, gamma{i} and beta{i} (D_i,).
+        Returns dx, of x's shape.
+        """
+        fc_cache, norm_cache, relu_cache = cache
+        dout = relu_backward(dout, relu_cache)
+        if self.normalization == "batchnorm":
+            dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(dout, norm_cache)
+        elif self.normalization == "layernorm":
+            dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm_cache)
+        dx, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, fc_cache)
+        return dx
+
+    def loss(self, X, y=None):
+        """FullyConnectedNet's loss, with batch norm in train mode when y is given, in test mode when not.
+
+        Inputs: X (N, d_1, ..., d_k); y (N,) integer labels, or None.
+        Returns the scores (N, num_classes) when y is None; otherwise (loss, grads).
+        """
+        for bn_param in self.bn_params:
+            bn_param["mode"] = "test" if y is None else "train"
+        return super().loss(X, y)
+
+
+@taught_in("dropout")
+class DropoutNet(NormalizedNet):
+    """NormalizedNet with inverted dropout after every hidden ReLU::
+
+        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
+
+    FullyConnectedBase.__init__(..., dropout_keep_ratio=p) sets self.use_dropout (p < 1) and
+    self.dropout_param: {"mode": "train", "p": p} and, when the network is built with a seed,
+    "seed" (one mask for every call, as gradient checks need).
+    """
+
+    def hidden_forward(self, x, i):
+        """Hidden layer i (1 <= i < L): NormalizedNet's, then dropout.
+
+        Inputs: x (N, D_{i-1}). Returns (out, cache): out (N, D_i), cache for hidden_backward.
+        """
         out, cache = super().hidden_forward(x, i)
         drop_cache = None
         if self.use_dropout:
-            out, drop_cache = layers.dropout_forward(out, self.dropout_param)
+            out, drop_cache = dropout_forward(out, self.dropout_param)
         return out, (cache, drop_cache)
 
     def hidden_backward(self, dout, cache, i, grads):
-        """Backward through hidden layer i; stores its parameter gradients in ``grads``, returns dx."""
+        """Backward through hidden layer i: dropout, then NormalizedNet's.
+
+        Inputs: dout (N, D_i); cache from hidden_forward(x, i); grads, the dict of gradients.
+        Returns dx, of x's shape.
+        """
         cache, drop_cache = cache
         if self.use_dropout:
-            dout = layers.dropout_backward(dout, drop_cache)
+            dout = dropout_backward(dout, drop_cache)
         return super().hidden_backward(dout, cache, i, grads)
 
     def loss(self, X, y=None):
-        """Scores (N, num_classes) when y is None, otherwise ``(loss, grads)``; see :class:`NormalizedNet`."""
+        """NormalizedNet's loss, with dropout in train mode when y is given, in test mode when not.
+
+        Inputs: X (N, d_1, ..., d_k); y (N,) integer labels, or None.
+        Returns the scores (N, num_classes) when y is None; otherwise (loss, grads).
+        """
         if self.use_dropout:
             self.dropout_param["mode"] = "test" if y is None else "train"
         return super().loss(X, y)
 
 
-class ThreeLayerConvNet:
-    """A small convolutional network::
+class ThreeLayerConvNetBase:
+    """The parameters and settings of the small convolutional network, without its passes::
 
         conv - [spatial batch/group norm] - relu - 2x2 max pool - affine - relu - affine - softmax
+
+    :class:`ThreeLayerConvNet` (without the norm) and :class:`NormalizedConvNet` (with it)
+    define the passes.
 
     The convolution has stride 1 and pads by (filter_size - 1) // 2, so it keeps the
     height and width; the pool halves them. Parameters in ``self.params``: W1 (F, C, fs, fs),
     b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3, and with
     normalization gamma1, beta1: (F,) for batch norm, (1, F, 1, 1) for group norm.
     Weights are drawn from N(0, weight_scale**2), biases start at 0, gamma1 at 1, beta1 at 0.
-    It runs on the fast layers of :mod:`cifar_lessons.from_scratch.fast_layers`.
 
     Inputs:
         input_dim: (C, H, W) of one example; H and W even, so the pool tiles them
@@ -305,63 +380,102 @@ class ThreeLayerConvNet:
             self.params["beta1"] = np.zeros(norm_shape, dtype=dtype)
             self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
 
-    def conv_block_forward(self, X):
-        """The block before the affine layers, conv - [norm] - relu - 2x2 max pool, on X (N, C, H, W).
 
-        Returns (out, cache): out (N, F, H/2, W/2), cache for :meth:`conv_block_backward`.
+@taught_in("convolutional_networks")
+class ThreeLayerConvNet(ThreeLayerConvNetBase):
+    """conv - relu - 2x2 max pool - affine - relu - affine - softmax, on the sandwich layers.
+
+    ThreeLayerConvNetBase.__init__ sets self.params: W1 (F, C, fs, fs), b1 (F,),
+    W2 (F * H/2 * W/2, hidden_dim), b2 (hidden_dim,), W3 (hidden_dim, num_classes),
+    b3 (num_classes,); and self.conv_param, self.pool_param, self.reg, self.dtype.
+    """
+
+    def conv_block_forward(self, X):
+        """The convolutional block, conv - relu - 2x2 max pool with W1, b1, on X (N, C, H, W).
+
+        Returns (out, cache): out (N, F, H/2, W/2), cache for conv_block_backward.
         """
-        p = self.params
-        if not self.normalization:
-            return layer_utils.conv_relu_pool_forward(X, p["W1"], p["b1"], self.conv_param, self.pool_param)
-        a, conv_cache = fast_layers.conv_forward_fast(X, p["W1"], p["b1"], self.conv_param)
-        if self.normalization == "batchnorm":
-            a, norm_cache = layers.spatial_batchnorm_forward(a, p["gamma1"], p["beta1"], self.bn_params[0])
-        else:
-            a, norm_cache = layers.spatial_groupnorm_forward(a, p["gamma1"], p["beta1"], self.groups, self.bn_params[0])
-        a, relu_cache = layers.relu_forward(a)
-        out, pool_cache = fast_layers.max_pool_forward_fast(a, self.pool_param)
-        return out, (conv_cache, norm_cache, relu_cache, pool_cache)
+        return conv_relu_pool_forward(X, self.params["W1"], self.params["b1"], self.conv_param, self.pool_param)
 
     def conv_block_backward(self, dout, cache, grads):
-        """Backward through :meth:`conv_block_forward`: dout (N, F, H/2, W/2) -> dX (N, C, H, W).
+        """Backward through conv_block_forward: dout (N, F, H/2, W/2) -> dX (N, C, H, W).
 
-        Stores the block's parameter gradients (W1, b1, and gamma1, beta1 with a norm) in ``grads``.
+        Stores the gradients of the block's parameters, W1 and b1, in the dict grads.
         """
-        if not self.normalization:
-            dX, grads["W1"], grads["b1"] = layer_utils.conv_relu_pool_backward(dout, cache)
-            return dX
-        conv_cache, norm_cache, relu_cache, pool_cache = cache
-        da = layers.relu_backward(fast_layers.max_pool_backward_fast(dout, pool_cache), relu_cache)
-        if self.normalization == "batchnorm":
-            da, grads["gamma1"], grads["beta1"] = layers.spatial_batchnorm_backward(da, norm_cache)
-        else:
-            da, grads["gamma1"], grads["beta1"] = layers.spatial_groupnorm_backward(da, norm_cache)
-        dX, grads["W1"], grads["b1"] = fast_layers.conv_backward_fast(da, conv_cache)
+        dX, grads["W1"], grads["b1"] = conv_relu_pool_backward(dout, cache)
         return dX
 
     def loss(self, X, y=None):
         """Scores, or loss and gradients.
 
         Inputs: X (N, C, H, W); y (N,) integer labels or None.
-        Returns scores (N, num_classes) when y is None (batch norm then uses its running
-        statistics), otherwise ``(loss, grads)`` with grads[name] shaped like params[name].
+        Returns the scores (N, num_classes) when y is None; otherwise (loss, grads): the mean
+        softmax loss plus 0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)), and grads[name]
+        shaped like params[name] for every parameter. The convolutional block runs through
+        self.conv_block_forward and self.conv_block_backward, so that a subclass can swap it.
         """
         X = np.asarray(X).astype(self.dtype, copy=False)
         p = self.params
-        if self.normalization == "batchnorm":
-            self.bn_params[0]["mode"] = "test" if y is None else "train"
         pooled, conv_cache = self.conv_block_forward(X)
-        hidden, hidden_cache = layer_utils.affine_relu_forward(pooled, p["W2"], p["b2"])
-        scores, scores_cache = layers.affine_forward(hidden, p["W3"], p["b3"])
+        hidden, hidden_cache = affine_relu_forward(pooled, p["W2"], p["b2"])
+        scores, scores_cache = affine_forward(hidden, p["W3"], p["b3"])
         if y is None:
             return scores
 
-        loss, dscores = layers.softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y)
         grads = {}
-        dhidden, grads["W3"], grads["b3"] = layers.affine_backward(dscores, scores_cache)
-        dpooled, grads["W2"], grads["b2"] = layer_utils.affine_relu_backward(dhidden, hidden_cache)
+        dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
+        dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
         self.conv_block_backward(dpooled, conv_cache, grads)
         for name in ("W1", "W2", "W3"):
             loss += 0.5 * self.reg * np.sum(p[name] * p[name])
             grads[name] += self.reg * p[name]
         return float(loss), grads
+
+
+@taught_in("convolutional_networks")
+class NormalizedConvNet(ThreeLayerConvNet):
+    """conv - spatial batch norm or group norm - relu - 2x2 max pool - affine - relu - affine - softmax.
+
+    Build it with normalization="batchnorm" or "groupnorm" (and groups=G for group norm):
+    ThreeLayerConvNetBase.__init__ then adds gamma1 and beta1 to self.params, of shape (F,)
+    for batch norm and (1, F, 1, 1) for group norm, and the norm's state as self.bn_params[0]
+    (bn_param, with "mode", for batch norm; an empty gn_param for group norm). It keeps the
+    choice in self.normalization and G in self.groups.
+    """
+
+    def conv_block_forward(self, X):
+        """conv - norm - relu - 2x2 max pool on X (N, C, H, W), with W1, b1, gamma1, beta1.
+
+        Returns (out, cache): out (N, F, H/2, W/2), cache for conv_block_backward.
+        """
+        p, norm_param = self.params, self.bn_params[0]
+        conv_out, conv_cache = fast_layers.conv_forward_fast(X, p["W1"], p["b1"], self.conv_param)
+        if self.normalization == "batchnorm":
+            norm_out, norm_cache = spatial_batchnorm_forward(conv_out, p["gamma1"], p["beta1"], norm_param)
+        else:
+            norm_out, norm_cache = spatial_groupnorm_forward(conv_out, p["gamma1"], p["beta1"], self.groups, norm_param)
+        relu_out, relu_cache = relu_forward(norm_out)
+        out, pool_cache = fast_layers.max_pool_forward_fast(relu_out, self.pool_param)
+        return out, (conv_cache, norm_cache, relu_cache, pool_cache)
+
+    def conv_block_backward(self, dout, cache, grads):
+        """Backward through conv_block_forward: dout (N, F, H/2, W/2) -> dX (N, C, H, W).
+
+        Stores the gradients of W1, b1, gamma1 and beta1 in the dict grads.
+        """
+        conv_cache, norm_cache, relu_cache, pool_cache = cache
+        dnorm_out = relu_backward(fast_layers.max_pool_backward_fast(dout, pool_cache), relu_cache)
+        if self.normalization == "batchnorm":
+            dconv_out, grads["gamma1"], grads["beta1"] = spatial_batchnorm_backward(dnorm_out, norm_cache)
+        else:
+            dconv_out, grads["gamma1"], grads["beta1"] = spatial_groupnorm_backward(dnorm_out, norm_cache)
+        dX, grads["W1"], grads["b1"] = fast_layers.conv_backward_fast(dconv_out, conv_cache)
+        return dX
+
+    def loss(self, X, y=None):
+        """ThreeLayerConvNet's loss, batch norm in train mode when y is given and in test mode
+        (running statistics) when y is None. Inputs and returns as ThreeLayerConvNet.loss."""
+        if self.normalization == "batchnorm":
+            self.bn_params[0]["mode"] = "test" if y is None else "train"
+        return super().loss(X, y)

@@ -2,93 +2,85 @@
 
 ``config`` holds the hyperparameters and the rule's state (velocity, moving averages, step
 count). Pass the returned config back in on the next step; the Solver keeps one per parameter.
-A missing config, or missing keys, take the defaults below; an unknown key is a typo and raises.
+A missing config, or missing keys, take the defaults; an unknown key is a typo and raises
+(:mod:`.contracts`). Plain SGD is given; the lesson fully_connected writes the other three.
 """
 
 import numpy as np
 
-DEFAULTS = {
-    "sgd": {"learning_rate": 1e-2},
-    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
-    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
-    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
-STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+from cifar_lessons.from_scratch import contracts
+from cifar_lessons.teaching import taught_in
 
-
-def _config(rule, w, dw, config):
-    """``config`` completed with the defaults of ``rule``, after checking every input."""
-    if np.shape(dw) != np.shape(w):
-        raise ValueError(f"{rule}: dw must have the shape of w {np.shape(w)}, got {np.shape(dw)}")
-    config = {} if config is None else config
-    unknown = set(config) - set(DEFAULTS[rule]) - set(STATE[rule])
-    if unknown:
-        raise ValueError(
-            f"{rule}: unknown config keys {sorted(unknown)}; it takes "
-            f"{sorted(DEFAULTS[rule])} (and keeps its state in {list(STATE[rule])})"
-        )
-    for key, value in DEFAULTS[rule].items():
-        config.setdefault(key, value)
-    if not config["learning_rate"] > 0:
-        raise ValueError(f"{rule}: learning_rate must be > 0, got {config['learning_rate']}")
-    for key in ("momentum", "decay_rate", "beta1", "beta2"):
-        if key in config and not 0 <= config[key] < 1:
-            raise ValueError(f"{rule}: {key} must lie in [0, 1), got {config[key]}")
-    if "epsilon" in config and not config["epsilon"] > 0:
-        raise ValueError(f"{rule}: epsilon must be > 0, got {config['epsilon']}")
-    return config
+RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")  # the names the Solver accepts for update_rule
 
 
 def sgd(w, dw, config=None):
-    """Vanilla stochastic gradient descent: ``w -= learning_rate * dw``.
+    """Vanilla stochastic gradient descent: w - learning_rate * dw.
 
-    w, dw: arrays of the same shape. config: learning_rate (1e-2).
+    Inputs: w, dw: arrays of the same shape; config: dict with "learning_rate" (default 1e-2).
+    Returns (next_w, config).
     """
-    config = _config("sgd", w, dw, config)
+    contracts.sgd(w, dw, config)
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
     return w - config["learning_rate"] * dw, config
 
 
+@taught_in("fully_connected", check=contracts.sgd_momentum)
 def sgd_momentum(w, dw, config=None):
-    """SGD with momentum: ``v = momentum * v - learning_rate * dw;  w += v``.
+    """Stochastic gradient descent with momentum.
 
-    w, dw: arrays of the same shape. config: learning_rate (1e-2), momentum (0.9),
-    velocity (zeros like w).
+    Inputs: w, dw: arrays of the same shape (a parameter and its gradient);
+    config: dict with "learning_rate" (default 1e-2), "momentum" (default 0.9) and
+    "velocity" (same shape as w; zeros when absent).
+    Returns (next_w, config): next_w of w's shape; config holds the new velocity.
     """
-    config = _config("sgd_momentum", w, dw, config)
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
     v = config.get("velocity", np.zeros_like(w))
     v = config["momentum"] * v - config["learning_rate"] * dw
     config["velocity"] = v
     return w + v, config
 
 
+@taught_in("fully_connected", check=contracts.rmsprop)
 def rmsprop(w, dw, config=None):
-    """RMSProp: divide the step by a moving root mean square of the gradient.
+    """RMSProp: each step divided by a moving root mean square of the gradient.
 
-    ``cache = decay_rate * cache + (1 - decay_rate) * dw**2;
-    w -= learning_rate * dw / (sqrt(cache) + epsilon)``.
-    w, dw: arrays of the same shape. config: learning_rate (1e-2), decay_rate (0.99),
-    epsilon (1e-8), cache (zeros like w).
+    Inputs: w, dw: arrays of the same shape; config: dict with "learning_rate" (default 1e-2),
+    "decay_rate" (default 0.99), "epsilon" (default 1e-8) and "cache" (same shape as w; zeros
+    when absent), the moving average of dw**2.
+    Returns (next_w, config): next_w of w's shape; config holds the new cache.
     """
-    config = _config("rmsprop", w, dw, config)
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
     cache = config.get("cache", np.zeros_like(w))
     cache = config["decay_rate"] * cache + (1 - config["decay_rate"]) * dw**2
     config["cache"] = cache
     return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
 
 
+@taught_in("fully_connected", check=contracts.adam)
 def adam(w, dw, config=None):
-    """Adam: momentum on the gradient and RMSProp's scaling, both bias-corrected.
+    """Adam: momentum on the gradient, RMSProp's scaling, both corrected for starting at zero.
 
-    ``t += 1`` comes first, so the first step divides by ``1 - beta1**1``::
-
-        m = beta1 * m + (1 - beta1) * dw;    m_hat = m / (1 - beta1**t)
-        v = beta2 * v + (1 - beta2) * dw**2; v_hat = v / (1 - beta2**t)
-        w -= learning_rate * m_hat / (sqrt(v_hat) + epsilon)
-
-    w, dw: arrays of the same shape. config: learning_rate (1e-3), beta1 (0.9),
-    beta2 (0.999), epsilon (1e-8), m and v (zeros like w), t (0).
+    Inputs: w, dw: arrays of the same shape; config: dict with "learning_rate" (default 1e-3),
+    "beta1" (0.9), "beta2" (0.999), "epsilon" (1e-8), the moving averages "m" and "v" (same
+    shape as w; zeros when absent) and the step count "t" (0 when absent).
+    Returns (next_w, config): next_w of w's shape; config holds the new m, v and t.
     """
-    config = _config("adam", w, dw, config)
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
     t = config.get("t", 0) + 1
     m = config["beta1"] * config.get("m", np.zeros_like(w)) + (1 - config["beta1"]) * dw
     v = config["beta2"] * config.get("v", np.zeros_like(w)) + (1 - config["beta2"]) * dw**2

@@ -1,4 +1,5 @@
-"""Trains a classification model with minibatch gradient descent, as CS231n's Solver does.
+"""Trains a classification model with minibatch gradient descent, as CS231n's Solver does (lesson
+fully_connected, and every NumPy chapter after it).
 
 The model needs ``params`` (name -> array) and ``loss(X, y=None)`` returning scores
 (N, C) without labels and ``(loss, grads)`` with them. ``data`` holds ``X_train, y_train,
@@ -22,7 +23,9 @@ from cifar_lessons.from_scratch import optim
 from cifar_lessons.from_scratch.metrics import accuracy, predict
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
-# A checkpoint is an .npz archive: each parameter under this prefix, the rest as JSON text under INFO_KEY.
+# No notebook saves checkpoints; checkpoint_name stays because CS231n's Solver takes it, and code
+# written for that Solver passes it. A checkpoint is an .npz archive (CS231n's is a pickle, which
+# could run code when loaded): each parameter under this prefix, the rest as JSON text under INFO_KEY.
 PARAMS_PREFIX = "params/"
 INFO_KEY = "info"
 
@@ -38,7 +41,7 @@ class Solver:
         num_train_samples: training rows scored for train_acc_history (None: all)
         num_val_samples: validation rows scored for val_acc_history (None: all)
         checkpoint_name: if set, save ``{checkpoint_name}_epoch_{epoch}.npz`` after every epoch
-            (read it back with :func:`load_checkpoint`)
+            (read it back with :func:`load_solver_checkpoint`)
         print_every: with verbose, print the loss every this many iterations
         verbose: print the loss and the accuracies while training
         progress: show a tqdm progress bar
@@ -78,10 +81,10 @@ class Solver:
                     "they need one label per row, and at least one row"
                 )
         if isinstance(update_rule, str):
-            if update_rule not in optim.DEFAULTS:
+            if update_rule not in optim.RULES:
                 raise ValueError(
                     f"Solver: unknown update_rule {update_rule!r}; choose one of "
-                    f"{', '.join(optim.DEFAULTS)} or pass a function"
+                    f"{', '.join(optim.RULES)} or pass a function"
                 )
             self.update_rule = getattr(optim, update_rule)
         elif callable(update_rule):
@@ -216,7 +219,7 @@ def _write_checkpoint(filename, params, info):
         np.savez(f, **arrays)
 
 
-def load_checkpoint(filename):
+def load_solver_checkpoint(filename):
     """Read a file written by a Solver with ``checkpoint_name``: a dict with ``params`` (name ->
     array), ``epoch``, the training configuration and the histories up to that epoch.
 

@@ -1,4 +1,4 @@
-"""Choosing hyperparameters honestly: k-fold cross-validation and grid search.
+"""Choosing hyperparameters honestly (lesson fully_connected): k-fold cross-validation and grid search.
 
 A search calls ``build(**point)`` for every point and every fold; ``build`` returns a fresh
 ``(model, solver_kwargs)`` pair, so any hyperparameter can be searched, whether the model

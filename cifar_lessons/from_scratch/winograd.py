@@ -1,4 +1,5 @@
-"""3x3 stride-1 convolution by Winograd's F(2x2, 3x3) algorithm: 2.25x fewer multiplications.
+"""3x3 stride-1 convolution by Winograd's F(2x2, 3x3) algorithm (lesson convolutional_networks):
+2.25x fewer multiplications.
 
 One output value of a 3x3 convolution costs 9 multiplications per input channel, so a 2x2 output
 block costs 36. Winograd's minimal filtering algorithm gets the same block from a 4x4 input tile

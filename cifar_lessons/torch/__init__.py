@@ -1,4 +1,5 @@
-"""The PyTorch side of the book (chapter 4): imported only by the code that needs PyTorch.
+"""The PyTorch side of the book (lessons pytorch, fast_cnn and challenge): imported only by the code
+that needs PyTorch.
 
 One idea per module:
 

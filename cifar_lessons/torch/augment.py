@@ -1,4 +1,5 @@
-"""Random flips and translations of a whole batch at once, on the batch's device, seeded.
+"""Random flips and translations of a whole batch at once, on the batch's device, seeded (lesson
+fast_cnn).
 
 Augmenting on the device, with a ``torch.Generator``, keeps the images where the model is
 (no trip through CPU worker processes) and makes every run repeat: the same seed gives the

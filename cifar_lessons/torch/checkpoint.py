@@ -1,4 +1,5 @@
-"""Save and load training state as state dicts: plain tensors, safe to load (``weights_only``)."""
+"""Save and load training state as state dicts (lesson pytorch): plain tensors, safe to load
+(``weights_only``)."""
 
 import dataclasses
 import os

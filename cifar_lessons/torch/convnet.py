@@ -1,4 +1,4 @@
-"""The chapter's convnet as an ``nn.Module``: two conv-ReLU-pool stages and two affine layers."""
+"""Lesson pytorch's convnet as an ``nn.Module``: two conv-ReLU-pool stages and two affine layers."""
 
 import torch.nn as nn
 import torch.nn.functional as F

@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from cifar_lessons.teaching import taught_in
+
 
 def fans(shape):
     """``(fan_in, fan_out)`` of a weight of ``shape``: a matrix ``(fan_in, fan_out)`` or conv filters
@@ -20,16 +22,29 @@ def fans(shape):
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
+@taught_in("pytorch")
 def kaiming_normal(shape):
-    """Weights of ``shape`` drawn from N(0, 2 / fan_in) (He et al., 2015): a float32 leaf tensor
-    that requires grad. The factor 2 makes up for the half of its inputs a ReLU sets to zero."""
-    fan_in, _ = fans(shape)
+    """Kaiming (He) initialization: weights drawn from N(0, 2 / fan_in).
+
+    Input: shape, a tuple: (fan_in, fan_out) for a matrix used as x @ w, or (F, C, HH, WW) for
+    convolution filters, whose fan_in is C * HH * WW.
+    Returns a float32 leaf tensor of that shape that requires grad.
+    """
+    fan_in = shape[0] if len(shape) == 2 else math.prod(shape[1:])
     return (torch.randn(shape) * math.sqrt(2 / fan_in)).requires_grad_()
 
 
+@taught_in("pytorch")
 def xavier_normal(shape):
-    """Weights of ``shape`` drawn from N(0, 2 / (fan_in + fan_out)) (Glorot and Bengio, 2010): a
-    float32 leaf tensor that requires grad. It keeps the variance of the forward and backward
-    signals alike through layers without a ReLU (linear or tanh)."""
-    fan_in, fan_out = fans(shape)
+    """Xavier (Glorot) initialization: weights drawn from N(0, 2 / (fan_in + fan_out)).
+
+    Input: shape, a tuple: (fan_in, fan_out) for a matrix used as x @ w, or (F, C, HH, WW) for
+    convolution filters, whose fan_in is C * HH * WW and fan_out F * HH * WW.
+    Returns a float32 leaf tensor of that shape that requires grad.
+    """
+    if len(shape) == 2:
+        fan_in, fan_out = shape
+    else:
+        receptive_field = math.prod(shape[2:])
+        fan_in, fan_out = shape[1] * receptive_field, shape[0] * receptive_field
     return (torch.randn(shape) * math.sqrt(2 / (fan_in + fan_out))).requires_grad_()

@@ -6,6 +6,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from cifar_lessons.teaching import taught_in
+
 
 class Batches:
     """Minibatches ``(images, labels)`` of tensors ``X`` (n, ...) and ``y`` (n,), on their device.
@@ -31,11 +33,18 @@ class Batches:
             yield self.X[batch], self.y[batch]
 
 
+@taught_in("pytorch")
 def train_epoch(model, optimizer, loader, device):
-    """One pass over ``loader``'s minibatches (images (n, ...), labels (n,)), one step each.
+    """One pass over loader's minibatches, one optimizer step each.
 
-    The model is put in training mode; each batch is moved to ``device``, its mean cross-entropy
-    loss is backpropagated into freshly zeroed gradients, and ``optimizer`` takes a step.
+    Inputs:
+    - model: an nn.Module mapping images (n, ...) to scores (n, classes)
+    - optimizer: a torch.optim optimizer over the model's parameters
+    - loader: yields (images (n, ...), labels (n,)) minibatches
+    - device: where the model is; each batch is moved there
+
+    Puts the model in training mode; for each batch, backpropagates the mean cross-entropy loss
+    into freshly zeroed gradients and takes a step.
     Returns the mean training loss per image over the epoch, a float.
     """
     model.train()
@@ -51,10 +60,13 @@ def train_epoch(model, optimizer, loader, device):
     return total_loss / count
 
 
+@taught_in("pytorch")
 def evaluate(model, loader, device):
-    """Accuracy of ``model`` on ``loader``'s minibatches (images (n, ...), labels (n,)): the
-    fraction of all images whose highest score is at their label, a float in [0, 1]. The model
-    runs in eval mode and without building the autograd graph."""
+    """Accuracy of model on loader's minibatches (images (n, ...), labels (n,)).
+
+    Runs the model in eval mode, without recording the autograd graph.
+    Returns the fraction of all images whose highest score is at their label, a float in [0, 1].
+    """
     model.eval()
     correct, count = 0, 0
     with torch.no_grad():

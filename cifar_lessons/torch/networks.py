@@ -1,15 +1,19 @@
-"""The two small networks of notebook 06 at two levels of abstraction: functions of bare
-tensors, and ``nn.Module`` classes that own their layers.
+"""The two networks of the NumPy chapters, rebuilt in PyTorch (notebook 06) at two levels of
+abstraction: functions of bare tensors, and ``nn.Module`` classes that own their layers.
 
-- two-layer fully connected: affine - ReLU - affine;
-- three-layer convnet: conv 5x5 - ReLU - conv 3x3 - ReLU - affine (CS231n's), each convolution
-  padded to keep the image's height and width.
+- two-layer fully connected: affine - ReLU - affine (chapter 02's network with one hidden layer);
+- three-layer convnet: conv - ReLU - 2x2 max pool - affine - ReLU - affine, chapter 05's
+  :class:`~cifar_lessons.from_scratch.models.ThreeLayerConvNet`, its convolution padded to keep
+  the image's height and width.
 """
 
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cifar_lessons.teaching import taught_in
 
+
+@taught_in("pytorch")
 def two_layer_fc(x, params):
     """Scores of a two-layer fully connected network: affine - ReLU - affine.
 
@@ -24,34 +28,31 @@ def two_layer_fc(x, params):
     return hidden @ w2 + b2
 
 
+@taught_in("pytorch")
 def three_layer_convnet(x, params):
-    """Scores of a three-layer convnet: conv - ReLU - conv - ReLU - affine.
+    """Scores of chapter 05's convnet: conv - ReLU - 2x2 max pool - affine - ReLU - affine.
 
     Inputs:
-    - x: (N, C, H, W) images
-    - params: [conv_w1 (C1, C, KH1, KW1), conv_b1 (C1,), conv_w2 (C2, C1, KH2, KW2), conv_b2 (C2,),
-      fc_w (C2 * H * W, K), fc_b (K,)]
+    - x: (N, C, H, W) images, H and W even
+    - params: [w1 (F, C, HH, WW), b1 (F,), w2 (F * H/2 * W/2, hidden), b2 (hidden,),
+      w3 (hidden, K), b3 (K,)], the shapes of ThreeLayerConvNet's params in chapter 05
 
-    Both convolutions have stride 1 and zero padding of half the (odd) filter size, KH // 2 rows
-    and KW // 2 columns (5x5 filters: 2; 3x3: 1), so they keep H x W. The affine layer takes the
-    feature maps flattened to (N, C2 * H * W).
+    The convolution has stride 1 and zero padding of half the (odd) filter size, HH // 2 rows
+    and WW // 2 columns, so it keeps H x W; the pool halves them. The first affine layer takes
+    the pooled feature maps flattened to (N, F * H/2 * W/2).
 
     Returns scores (N, K).
     """
-    conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
-    x = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=(conv_w1.shape[2] // 2, conv_w1.shape[3] // 2)))
-    x = F.relu(F.conv2d(x, conv_w2, conv_b2, padding=(conv_w2.shape[2] // 2, conv_w2.shape[3] // 2)))
-    return x.flatten(1) @ fc_w + fc_b
+    w1, b1, w2, b2, w3, b3 = params
+    x = F.relu(F.conv2d(x, w1, b1, padding=(w1.shape[2] // 2, w1.shape[3] // 2)))
+    x = F.max_pool2d(x, 2)
+    hidden = F.relu(x.flatten(1) @ w2 + b2)
+    return hidden @ w3 + b3
 
 
-def _kaiming_weights_zero_biases(*layers):
-    for layer in layers:
-        nn.init.kaiming_normal_(layer.weight)  # std sqrt(2 / fan_in), fan_in = in_features or C * HH * WW
-        nn.init.zeros_(layer.bias)
-
-
+@taught_in("pytorch")
 class TwoLayerFC(nn.Module):
-    """``two_layer_fc`` as a module: Linear(input_size, hidden_size) - ReLU - Linear(hidden_size,
+    """two_layer_fc as a module: Linear(input_size, hidden_size) - ReLU - Linear(hidden_size,
     num_classes), weights Kaiming-normal, biases zero.
 
     Layers are created in the order forward runs them, so parameters() lists them in that order.
@@ -62,28 +63,36 @@ class TwoLayerFC(nn.Module):
         super().__init__()
         self.fc1 = nn.Linear(input_size, hidden_size)
         self.fc2 = nn.Linear(hidden_size, num_classes)
-        _kaiming_weights_zero_biases(self.fc1, self.fc2)
+        for layer in (self.fc1, self.fc2):
+            nn.init.kaiming_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
+@taught_in("pytorch")
 class ThreeLayerConvNet(nn.Module):
-    """``three_layer_convnet`` as a module, for 32 x 32 images: Conv2d(in_channel, channel_1, 5,
-    padding 2) - ReLU - Conv2d(channel_1, channel_2, 3, padding 1) - ReLU - Linear(channel_2 * 32 *
-    32, num_classes), weights Kaiming-normal, biases zero.
+    """three_layer_convnet as a module: Conv2d(C, num_filters, filter_size, padding filter_size // 2)
+    - ReLU - MaxPool2d(2) - Linear(num_filters * H/2 * W/2, hidden_dim) - ReLU -
+    Linear(hidden_dim, num_classes), weights Kaiming-normal, biases zero. Built with chapter 05's
+    arguments: input_dim = (C, H, W), H and W even, and an odd filter_size.
 
     Layers are created in the order forward runs them, so parameters() lists them in that order.
-    forward: x (N, in_channel, 32, 32) -> scores (N, num_classes).
+    forward: x (N, C, H, W) -> scores (N, num_classes).
     """
 
-    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)
-        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)
-        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)
-        _kaiming_weights_zero_biases(self.conv1, self.conv2, self.fc)
+        C, H, W = input_dim
+        self.conv = nn.Conv2d(C, num_filters, kernel_size=filter_size, padding=filter_size // 2)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1 = nn.Linear(num_filters * (H // 2) * (W // 2), hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, num_classes)
+        for layer in (self.conv, self.fc1, self.fc2):
+            nn.init.kaiming_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x):
-        x = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return self.fc(x.flatten(1))
+        x = self.pool(F.relu(self.conv(x)))
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))

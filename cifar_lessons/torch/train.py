@@ -1,5 +1,6 @@
-"""The training loop of the fast recipe: on-device augmentation, Nesterov SGD with warm-up and
-decay, label smoothing, weight averaging (or lookahead), validation every epoch and a progress bar."""
+"""The training loop of the fast recipe, one straight loop: a :class:`Loader` serves each epoch's
+augmented batches, Nesterov SGD with warm-up and decay and label smoothing trains on them, a weight
+average (:func:`averaging`) follows the network, and every epoch ends with a validation."""
 
 import copy
 import math
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from cifar_lessons.from_scratch.progress import progress_bar
+from cifar_lessons.teaching import taught_in
 from cifar_lessons.torch.augment import alternating_mirror, augment, make_generator
 from cifar_lessons.torch.evaluate import recipe_accuracy
 
@@ -27,9 +29,14 @@ class TrainResult:
     seconds: float = 0.0
 
 
+@taught_in("fast_cnn")
 def lr_factor(step, total_steps, warmup_steps, decay=True):
-    """Learning-rate multiplier at ``step``: linear ramp 0 -> 1 over ``warmup_steps``, then
-    linear decay to 0 at ``total_steps`` (or constant 1 when not ``decay``)."""
+    """Learning-rate multiplier (a float) at step 0 ... total_steps - 1 of a training.
+
+    Warm-up: rises linearly from 1 / warmup_steps at step 0 to 1 at step warmup_steps - 1
+    (no warm-up when warmup_steps is 0). Then, with decay, falls linearly from 1 at step
+    warmup_steps to 0 at step total_steps; without decay, stays 1.
+    """
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     if not decay:
@@ -37,13 +44,14 @@ def lr_factor(step, total_steps, warmup_steps, decay=True):
     return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
 
+@taught_in("fast_cnn")
 @torch.no_grad()
 def update_average(average, model, decay):
-    """Move the weight average one step towards ``model``: every floating-point tensor of the
-    state dict (weights, and batch norm's running means and variances) becomes
-    ``decay * average + (1 - decay) * model``; integer tensors (batch norm's step counter
-    ``num_batches_tracked``) are copied from ``model``. ``average`` and ``model`` are networks of
-    the same architecture; only ``average`` changes. ``decay`` 0 copies ``model``.
+    """Move the weight average one step towards model (two networks of the same architecture).
+
+    Every floating-point tensor of average's state dict (weights, batch norm's running means
+    and variances) becomes decay * average + (1 - decay) * model; integer tensors (batch norm's
+    step counter num_batches_tracked) are copied from model. Only average changes.
     """
     for mean, current in zip(average.state_dict().values(), model.state_dict().values()):
         if mean.is_floating_point():
@@ -86,31 +94,99 @@ def _parameter_groups(net, recipe):
     ]
 
 
-@dataclass
-class _Run:
-    """Everything a training run sets up before its first step."""
+class Loader:
+    """The training images on the device, served epoch by epoch: each epoch augmented (flips and
+    shifts) and shuffled, all from one seeded generator, which also holds the state of the
+    alternating flips. ``shard=(rank, world_size)`` keeps every ``world_size``-th image of each
+    batch (DistributedDataParallel: each process trains on its share)."""
 
-    net: torch.nn.Module  # the model itself, unwrapped from DistributedDataParallel
-    forward: object  # what computes the scores: the model, or its compiled version
-    images: torch.Tensor
-    optimizer: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LRScheduler
-    averaged: torch.nn.Module | None  # the weight average, when the recipe keeps one (lookahead: from its start)
-    generator: torch.Generator
-    first_flips: torch.Tensor | None  # with alternating flips: which images are mirrored in odd epochs
-    whiten_bias: torch.nn.Parameter | None  # the whitening layer's bias, if the model has one
-    steps_per_epoch: int
-    total_steps: int
+    def __init__(self, images, labels, recipe, shard=(0, 1)):
+        self.images = images.contiguous(memory_format=torch.channels_last) if recipe.channels_last else images
+        self.labels, self.recipe, (self.rank, self.world_size) = labels, recipe, shard
+        self.generator = make_generator(recipe.seed, images.device)
+        self.first_flips = (  # with alternating flips: which images are mirrored in odd epochs
+            torch.rand(len(images), generator=self.generator, device=images.device) < 0.5
+            if recipe.alternating_flip
+            else None
+        )
+
+    def __len__(self):
+        """Steps per epoch."""
+        return math.ceil(len(self.labels) / self.recipe.batch_size)
+
+    def epoch(self, number):
+        """The batches ``(images, labels)`` of epoch ``number`` (from 1)."""
+        mirror = None if self.first_flips is None else alternating_mirror(self.first_flips, number)
+        images = augment(self.images, self.generator, self.recipe.flip, self.recipe.max_shift, mirror)
+        order = torch.randperm(len(self.labels), generator=self.generator, device=self.images.device)
+        for batch in order.split(self.recipe.batch_size):
+            batch = batch[self.rank :: self.world_size]
+            yield images[batch], self.labels[batch]
 
 
-def _set_up(model, tensors, recipe, schedule):
-    images = tensors["X_train"]
-    net = model.module if isinstance(model, DistributedDataParallel) else model
-    if recipe.channels_last:
-        net.to(memory_format=torch.channels_last)
-        images = images.contiguous(memory_format=torch.channels_last)
-    whiten_bias = getattr(getattr(net, "whiten", None), "bias", None)
-    if recipe.whiten_bias_epochs and whiten_bias is None:
+class NoAverage:
+    """No weight average: the network itself is evaluated."""
+
+    def __init__(self, net):
+        self.model = net  # what is evaluated
+
+    def after_step(self, net, step, epoch):
+        """After training step ``step`` (from 1) of ``epoch``."""
+
+    def after_epoch(self, net):
+        """After the last step of an epoch."""
+
+
+class ExponentialAverage(NoAverage):
+    """An average of the weights, moved towards the network after every step with ``average``
+    (see :func:`update_average`) and evaluated instead of it."""
+
+    def __init__(self, net, decay, average):
+        self.model, self.decay, self.average = copy.deepcopy(net), decay, average
+
+    def after_step(self, net, step, epoch):
+        # decay 0 at the first step: the average starts from trained weights, not random ones
+        self.average(self.model, net, self.decay if step > 1 else 0.0)
+
+
+class Lookahead(NoAverage):
+    """Every ``recipe.lookahead_every`` steps after ``recipe.lookahead_start_epoch`` epochs, a weight
+    average moves towards the network and the network jumps to it (:func:`lookahead`), by a decay
+    that grows over the training; the network, which ends every epoch at the average, is evaluated."""
+
+    def __init__(self, net, recipe, total_steps, average):
+        super().__init__(net)
+        self.recipe, self.total_steps, self.average = recipe, total_steps, average
+        self.averaged = None  # started by the first lookahead step
+
+    def after_step(self, net, step, epoch):
+        every = self.recipe.lookahead_every
+        if epoch <= self.recipe.lookahead_start_epoch or step % every:
+            return
+        if self.averaged is None:
+            self.averaged = copy.deepcopy(net)
+            return
+        decay = self.recipe.lookahead_decay**every * (step / self.total_steps) ** self.recipe.lookahead_power
+        lookahead(self.averaged, net, decay, self.average)
+
+    def after_epoch(self, net):
+        if self.averaged is not None:
+            jump_to(net, self.averaged)
+
+
+def averaging(net, recipe, total_steps, average=update_average):
+    """The weight average ``recipe`` keeps: an exponential one, lookahead, or none."""
+    if recipe.ema:
+        return ExponentialAverage(net, recipe.ema, average)
+    if recipe.lookahead_every:
+        return Lookahead(net, recipe, total_steps, average)
+    return NoAverage(net)
+
+
+def _whitening_bias(model, net, recipe):
+    """The whitening layer's bias when the recipe freezes or trains it for some epochs, else None."""
+    bias = getattr(getattr(net, "whiten", None), "bias", None)
+    if recipe.whiten_bias_epochs and bias is None:
         raise ValueError(
             f"whiten_bias_epochs={recipe.whiten_bias_epochs} needs a model with a whitening layer that has a "
             "bias (FastNet); for other models leave it at 0 or None"
@@ -120,46 +196,7 @@ def _set_up(model, tensors, recipe, schedule):
             "DistributedDataParallel needs the same parameters to train in every step, and "
             f"whiten_bias_epochs={recipe.whiten_bias_epochs} freezes one mid-run: use 0 or None with it"
         )
-    optimizer = torch.optim.SGD(
-        _parameter_groups(net, recipe),
-        lr=recipe.lr,
-        momentum=recipe.momentum,
-        nesterov=recipe.nesterov,
-        weight_decay=recipe.weight_decay,
-    )
-    steps_per_epoch = math.ceil(len(tensors["y_train"]) / recipe.batch_size)
-    total_steps = recipe.epochs * steps_per_epoch
-    warmup_steps = round(recipe.warmup * total_steps)
-    generator = make_generator(recipe.seed, images.device)
-    return _Run(
-        net=net,
-        forward=torch.compile(model) if recipe.compile else model,
-        images=images,
-        optimizer=optimizer,
-        schedule=torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: schedule(step, total_steps, warmup_steps, recipe.decay)
-        ),
-        averaged=copy.deepcopy(net) if recipe.ema else None,
-        generator=generator,
-        first_flips=(
-            torch.rand(len(images), generator=generator, device=images.device) < 0.5
-            if recipe.alternating_flip
-            else None
-        ),
-        whiten_bias=whiten_bias,
-        steps_per_epoch=steps_per_epoch,
-        total_steps=total_steps,
-    )
-
-
-def _lookahead_step(run, recipe, steps_done, average):
-    """The lookahead of step ``steps_done``: the first one starts the average from the network."""
-    if run.averaged is None:
-        run.averaged = copy.deepcopy(run.net)
-        return
-    progress = steps_done / run.total_steps
-    decay = recipe.lookahead_decay**recipe.lookahead_every * progress**recipe.lookahead_power
-    lookahead(run.averaged, run.net, decay, average)
+    return None if recipe.whiten_bias_epochs is None else bias
 
 
 def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_factor, average=update_average):
@@ -173,49 +210,51 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
     weight average after each step (or, with lookahead, every ``lookahead_every`` steps): pass
     your own functions to train with them. Returns a :class:`TrainResult`.
     """
-    rank, world_size = shard
-    run = _set_up(model, tensors, recipe, schedule)
-    labels, device = tensors["y_train"], run.images.device
-    # with lookahead the network itself is evaluated: it ends every epoch at its average
-    evaluated = run.net if run.averaged is None else run.averaged
-    steps_done = 0
-    result = TrainResult(model=evaluated, raw_model=run.net)
+    net = model.module if isinstance(model, DistributedDataParallel) else model
+    if recipe.channels_last:
+        net.to(memory_format=torch.channels_last)
+    whiten_bias = _whitening_bias(model, net, recipe)
+    loader = Loader(tensors["X_train"], tensors["y_train"], recipe, shard)
+    total_steps, warmup_steps = recipe.epochs * len(loader), round(recipe.warmup * recipe.epochs * len(loader))
+    optimizer = torch.optim.SGD(
+        _parameter_groups(net, recipe),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=recipe.nesterov,
+        weight_decay=recipe.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: schedule(step, total_steps, warmup_steps, recipe.decay)
+    )
+    weights = averaging(net, recipe, total_steps, average)
+    forward = torch.compile(model) if recipe.compile else model
+    result = TrainResult(model=weights.model, raw_model=net)
+    device, step = loader.images.device, 0
     start = time.perf_counter()
-    with progress_bar(
-        total=recipe.epochs * run.steps_per_epoch, desc="training", unit="step", disable=not progress
-    ) as bar:
+    with progress_bar(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
-            if recipe.whiten_bias_epochs is not None and run.whiten_bias is not None:
-                # frozen: no gradient, so SGD leaves it (and its decay) alone
-                run.whiten_bias.requires_grad_(epoch <= recipe.whiten_bias_epochs)
-            mirror = None if run.first_flips is None else alternating_mirror(run.first_flips, epoch)
-            epoch_images = augment(run.images, run.generator, recipe.flip, recipe.max_shift, mirror)
-            order = torch.randperm(len(labels), generator=run.generator, device=device)
+            if whiten_bias is not None:  # frozen: no gradient, so SGD leaves it (and its decay) alone
+                whiten_bias.requires_grad_(epoch <= recipe.whiten_bias_epochs)
             loss_sum = torch.zeros((), device=device)
-            for batch in order.split(recipe.batch_size):
-                batch = batch[rank::world_size]
+            for images, labels in loader.epoch(epoch):
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=recipe.amp):
-                    scores = run.forward(epoch_images[batch])
-                loss = F.cross_entropy(scores.float(), labels[batch], label_smoothing=recipe.label_smoothing)
-                run.optimizer.zero_grad(set_to_none=True)
+                    scores = forward(images)
+                loss = F.cross_entropy(scores.float(), labels, label_smoothing=recipe.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                run.optimizer.step()
-                run.schedule.step()
-                if recipe.ema:
-                    # decay 0 at the first step: the average starts from trained weights, not random ones
-                    average(run.averaged, run.net, recipe.ema if steps_done else 0.0)
-                steps_done += 1
-                if recipe.lookahead_every and epoch > recipe.lookahead_start_epoch:
-                    if steps_done % recipe.lookahead_every == 0:
-                        _lookahead_step(run, recipe, steps_done, average)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                weights.after_step(net, step, epoch)
                 loss_sum += loss.detach()
                 bar.update()
-            if recipe.lookahead_every and run.averaged is not None:
-                jump_to(run.net, run.averaged)
-            record = {"epoch": epoch, "train_loss": loss_sum.item() / run.steps_per_epoch}
+            weights.after_epoch(net)
+            record = {"epoch": epoch, "train_loss": loss_sum.item() / len(loader)}
             if len(tensors["y_val"]):  # the speedrun trains on every labelled image
-                record["val_accuracy"] = recipe_accuracy(evaluated, tensors["X_val"], tensors["y_val"], recipe, "none")
+                record["val_accuracy"] = recipe_accuracy(
+                    weights.model, tensors["X_val"], tensors["y_val"], recipe, "none"
+                )
             result.history.append(record)
             bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
     if device.type == "cuda":  # kernels run asynchronously: wait for them before reading the clock

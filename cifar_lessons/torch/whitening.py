@@ -8,6 +8,8 @@ covariance of the outputs the identity. These filters are computed once and froz
 
 import torch
 
+from cifar_lessons.teaching import taught_in
+
 
 def patches(images, kernel_size):
     """Every ``kernel_size`` x ``kernel_size`` patch of images (n, c, h, w) as rows (m, c * k * k).
@@ -21,17 +23,26 @@ def patches(images, kernel_size):
     return windows.permute(1, 4, 5, 0, 2, 3).reshape(c * kernel_size * kernel_size, -1).T
 
 
-def whitening_filters(images, kernel_size=2, eps=5e-4):
-    """Filters (2 * d, c, k, k), d = c * k * k, that whiten the patches of ``images`` (n, c, h, w).
-
-    Row i of the first half is eigenvector i divided by sqrt(eigenvalue_i + eps) (``eps`` keeps
-    the noisiest directions from being blown up); the second half is its negative, so that a
-    following GELU or ReLU passes both signs of every direction.
-    """
+def _whitening_arguments(images, kernel_size=2, eps=5e-4):
     if images.ndim != 4:
-        raise ValueError(f"images should have shape (n, c, h, w), got {tuple(images.shape)}")
+        raise ValueError(f"whitening_filters: images should have shape (n, c, h, w), got {tuple(images.shape)}")
+    if kernel_size < 1 or kernel_size > min(images.shape[2:]):
+        raise ValueError(f"whitening_filters: kernel_size must lie in 1..{min(images.shape[2:])}, got {kernel_size}")
+    if not eps >= 0:
+        raise ValueError(f"whitening_filters: eps must be >= 0 (it is added to every eigenvalue), got {eps}")
+
+
+@taught_in("fast_cnn", check=_whitening_arguments)
+def whitening_filters(images, kernel_size=2, eps=5e-4):
+    """Filters (2 * d, c, k, k), d = c * k * k, that whiten the k x k patches of images (n, c, h, w).
+
+    Filter i of the first half is eigenvector i of the patches' covariance (eigenvalues in
+    increasing order), divided by sqrt(eigenvalue_i + eps) and laid out as (c, k, k); the
+    second half is the first negated. Returned in the images' dtype.
+    """
     c = images.shape[1]
-    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(patches(images.double(), kernel_size).T))
+    rows = patches(images.double(), kernel_size)
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(rows.T))
     filters = eigenvectors.T / torch.sqrt(eigenvalues + eps)[:, None]
     filters = filters.reshape(-1, c, kernel_size, kernel_size).to(images.dtype)
     return torch.cat([filters, -filters])
