@@ -52,7 +52,7 @@ test: $(INSTALLED)
 # The tolerant mode tried on the whole book (x86-64): every notebook re-executed and compared under
 # another arithmetic. A cell that fails there prints numbers that depend on rounding without the
 # tag rounding, or states a result that another rounding overturns. Its SSE kernels are slow: about
-# 40 minutes on 2 cores.
+# half an hour on 2 cores (chapter 07 alone about 22 minutes).
 test-foreign: $(INSTALLED)
 	rm -rf book/yours
 	env CIFAR_LESSONS_DATA=lesson $(BIN)/python -m book_tools.arithmetic exec --foreign -- \
