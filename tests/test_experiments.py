@@ -8,6 +8,7 @@ from cifar_lessons.course.experiments import (
     mean_sd,
     over_seeds,
     paired_difference,
+    t_quantile,
     train_fully_connected,
     train_with_adam,
 )
@@ -93,10 +94,48 @@ def test_mean_sd_reads_in_percentage_points_with_the_sample_sd():
         mean_sd([0.5])
 
 
-def test_a_paired_difference_is_clear_only_when_every_seed_agrees_and_it_beats_its_error():
-    mean, sd, clear = paired_difference([0.50, 0.52, 0.51], [0.40, 0.41, 0.42])
-    assert mean == pytest.approx(0.1) and sd == pytest.approx(0.01) and clear
-    assert not paired_difference([0.50, 0.40, 0.51], [0.45, 0.45, 0.45])[2]  # seeds disagree on the sign
-    assert not paired_difference([0.55, 0.46, 0.46], [0.45, 0.45, 0.45])[2]  # same sign, too noisy
+@pytest.mark.parametrize(
+    "degrees_of_freedom, t95, t99",
+    # two-sided critical values from a printed t table
+    [
+        (1, 12.706, 63.657),
+        (2, 4.303, 9.925),
+        (3, 3.182, 5.841),
+        (4, 2.776, 4.604),
+        (9, 2.262, 3.250),
+        (29, 2.045, 2.756),
+        (1000, 1.962, 2.581),
+    ],
+)
+def test_t_quantile_matches_the_t_table(degrees_of_freedom, t95, t99):
+    assert t_quantile(0.95, degrees_of_freedom) == pytest.approx(t95, abs=6e-4)
+    assert t_quantile(0.99, degrees_of_freedom) == pytest.approx(t99, abs=6e-4)
+
+
+def test_t_quantile_refuses_what_has_no_quantile():
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        t_quantile(1.0, 3)
+    with pytest.raises(ValueError, match="positive whole number"):
+        t_quantile(0.95, 2.5)
+
+
+def test_three_seeds_are_clear_only_beyond_the_t_interval_not_two_standard_errors():
+    difference = paired_difference([0.50, 0.52, 0.51], [0.40, 0.41, 0.42])
+    assert difference.mean == pytest.approx(0.1) and difference.sd == pytest.approx(0.01)
+    assert difference.verdict == "clear" and difference.clear
+    assert difference.low == pytest.approx(0.1 - 4.3027 * 0.01 / 3**0.5, abs=1e-6)
+    # mean 0.8, sd 0.62: 2.2 standard errors, which a two-standard-error rule calls clear;
+    # the t interval with 2 degrees of freedom reaches past zero
+    adam = paired_difference([0.003, 0.006, 0.015], [0.0, 0.0, 0.0])
+    assert adam.verdict == "consistent in sign" and adam.low < 0 < adam.high
+    assert paired_difference([0.50, 0.40, 0.51], [0.45, 0.45, 0.45]).verdict == "within the noise"
+    # the same spread over five seeds is clear: more seeds, a narrower interval
+    five = paired_difference([0.003, 0.006, 0.015, 0.006, 0.010], [0.0] * 5)
+    assert five.verdict == "clear"
     with pytest.raises(ValueError, match="equal-length"):
         paired_difference([0.5, 0.6], [0.5, 0.6, 0.7])
+
+
+def test_a_difference_prints_in_points_with_its_interval_and_verdict():
+    text = paired_difference([0.50, 0.52, 0.51], [0.40, 0.41, 0.42]).points()
+    assert text == "+10.0 ± 1.0 points (95% interval +7.5 to +12.5: clear)"

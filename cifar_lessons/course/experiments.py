@@ -4,8 +4,16 @@ One seed is one draw of initial weights, minibatch order and dropout masks; a di
 between two settings means something only when it is larger than what another draw moves a
 run by. So every comparison that is the point of a section runs over :data:`SEEDS` and is
 reported as mean ± standard deviation, and :func:`paired_difference` says whether a
-difference stands out of that noise.
+difference stands out of that noise, by a 95% Student-t interval over the seeds.
+
+What the seeds measure is the spread of training on these images: a difference that is clear
+over seeds is clear for this validation set. Whether it carries to new images is a second
+question, which the 500 images of a test score answer only to within a few points
+(:func:`cifar_lessons.course.results.binomial_error`).
 """
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,7 +22,8 @@ from cifar_lessons.from_scratch.solver import Solver
 
 SEEDS = (0, 1, 2)
 # What the book prints when it compares runs: each is read off rounded numbers, as they are.
-VERDICTS = ("clear", "within the noise", "far outside the spread")
+VERDICTS = ("clear", "consistent in sign", "within the noise", "far outside the spread")
+CONFIDENCE = 0.95
 
 
 def train_fully_connected(
@@ -90,18 +99,84 @@ def mean_sd(values, percent=True, digits=1):
     return f"{scale * values.mean():.{digits}f}{unit} ± {scale * values.std(ddof=1):.{digits}f}"
 
 
+class Difference(NamedTuple):
+    """``a - b`` over seeds: its mean, standard deviation, 95% t interval and verdict."""
+
+    mean: float
+    sd: float
+    low: float
+    high: float
+    verdict: str
+
+    @property
+    def clear(self):
+        return self.verdict == "clear"
+
+    def points(self):
+        """The difference of two accuracies in percentage points, as the book prints it:
+        ``"+2.7 ± 1.7 points (95% interval -1.5 to +6.9: within the noise)"``."""
+        return (
+            f"{100 * self.mean:+.1f} ± {100 * self.sd:.1f} points "
+            f"(95% interval {100 * self.low:+.1f} to {100 * self.high:+.1f}: {self.verdict})"
+        )
+
+
 def paired_difference(a, b):
     """How ``a`` and ``b`` (one value per seed, the same seeds) differ, seed by seed.
 
-    Returns ``(mean, sd, clear)``: the mean and standard deviation of ``a - b`` over seeds, and
-    whether the difference stands out of the noise, meaning every seed agrees on its sign and
-    the mean is more than twice its standard error (sd / sqrt(seeds)).
+    Returns a :class:`Difference`. Its verdict is ``"clear"`` when the 95% Student-t interval
+    of the mean difference (``n - 1`` degrees of freedom for ``n`` seeds) excludes zero;
+    otherwise ``"consistent in sign"`` when every seed still agrees on the sign, and
+    ``"within the noise"`` when they do not. With three seeds "clear" asks for a mean 2.5
+    standard deviations from zero; with five, 1.24.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError(f"paired_difference takes two equal-length runs over seeds, got {a.shape} and {b.shape}")
     difference = a - b
-    mean, sd = difference.mean(), difference.std(ddof=1)
-    same_sign = np.all(difference > 0) or np.all(difference < 0)
-    clear = bool(same_sign and abs(mean) > 2 * sd / np.sqrt(len(difference)))
-    return float(mean), float(sd), clear
+    mean, sd = float(difference.mean()), float(difference.std(ddof=1))
+    half_width = t_quantile(CONFIDENCE, len(difference) - 1) * sd / math.sqrt(len(difference))
+    low, high = mean - half_width, mean + half_width
+    if low > 0 or high < 0:
+        verdict = "clear"
+    elif np.all(difference > 0) or np.all(difference < 0):
+        verdict = "consistent in sign"
+    else:
+        verdict = "within the noise"
+    return Difference(mean, sd, low, high, verdict)
+
+
+def t_quantile(confidence, degrees_of_freedom):
+    """The ``t`` whose two-sided interval ``[-t, t]`` holds ``confidence`` of Student's t
+    distribution: 4.303 for 95% and 2 degrees of freedom, 2.776 for 4, tending to 1.960."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence is a probability strictly between 0 and 1, got {confidence}")
+    if int(degrees_of_freedom) != degrees_of_freedom or degrees_of_freedom < 1:
+        raise ValueError(f"degrees of freedom are a positive whole number, got {degrees_of_freedom}")
+    low, high = 0.0, 1.0
+    while t_inside(high, degrees_of_freedom) < confidence:
+        low, high = high, 2 * high
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if t_inside(middle, degrees_of_freedom) < confidence else (low, middle)
+    return high
+
+
+def t_inside(t, degrees_of_freedom):
+    """P(|T| < t) for Student's t with a whole number of degrees of freedom, exactly: the
+    finite series in cos(θ), θ = atan(t / √ν) (Abramowitz & Stegun 26.7.3 and 26.7.4)."""
+    nu = int(degrees_of_freedom)
+    theta = math.atan(t / math.sqrt(nu))
+    cos2 = math.cos(theta) ** 2
+    if nu % 2 == 0:  # sin θ (1 + 1/2 cos²θ + 1·3/(2·4) cos⁴θ + ... up to cos^(ν-2)θ)
+        term, total = 1.0, 1.0
+        for k in range(1, nu // 2):
+            term *= (2 * k - 1) / (2 * k) * cos2
+            total += term
+        return math.sin(theta) * total
+    # (2/π)(θ + sin θ cos θ (1 + 2/3 cos²θ + 2·4/(3·5) cos⁴θ + ... up to cos^(ν-3)θ)), ν odd
+    term, total = 1.0, 1.0 if nu > 1 else 0.0
+    for k in range(1, (nu - 1) // 2):
+        term *= (2 * k) / (2 * k + 1) * cos2
+        total += term
+    return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
