@@ -204,3 +204,17 @@ def test_square_transposed_gradient_is_named():
 
 def test_exercise_error_is_an_assertion_error():
     assert issubclass(ExerciseError, AssertionError)
+
+
+def test_a_crash_shows_the_line_of_the_learners_code_not_the_checkers():
+    def affine_forward(x, w, b):
+        flat = x.reshape(x.shape[0], -1)
+        out = flat @ w.T + b  # w is (D, M)
+        return out, (x, w, b)
+
+    with pytest.raises(ExerciseError, match=r"affine_forward crashed: ValueError") as caught:
+        check_affine_forward(affine_forward)
+    line = affine_forward.__code__.co_firstlineno + 2
+    assert str(caught.value).endswith(
+        f"\n  in affine_forward, line {line}: out = flat @ w.T + b  # w is (D, M) already"
+    )

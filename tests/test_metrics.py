@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cifar_lessons.from_scratch.gradient_check import model_gradient_errors
+from cifar_lessons.from_scratch.gradient_check import error_report, model_gradient_errors
 from cifar_lessons.from_scratch.metrics import accuracy, parameter_count, predict
 from cifar_lessons.from_scratch.models import FullyConnectedNet
 
@@ -48,3 +48,8 @@ def test_model_gradient_errors_are_small_for_a_correct_model_and_name_a_wrong_gr
     model.loss = loss_with_wrong_b2
     errors = model_gradient_errors(model, X, y)
     assert errors["b2"] > 0.1 and max(errors[name] for name in ("W1", "W2", "b1")) < 1e-6
+
+
+def test_a_gradient_check_prints_its_relative_error_beside_the_verdict():
+    assert error_report("dx", 2.71e-10, 1e-7) == "dx: relative error 2.7e-10, below 1e-07: correct"
+    assert error_report("dw", 0.21, 1e-6) == "dw: relative error 2.1e-01, ABOVE 1e-06: wrong"

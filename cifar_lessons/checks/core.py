@@ -1,7 +1,9 @@
 """What the checks of every lesson share: calling a learner's function, comparing its results
 with the reference's, and reporting what is wrong."""
 
+import traceback
 import weakref
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +33,27 @@ def call(name, fn, *args):
     except ExerciseError:
         raise
     except Exception as error:
-        raise ExerciseError(f"{name} crashed: {type(error).__name__}: {error}") from error
+        raise ExerciseError(f"{name} crashed: {type(error).__name__}: {error}{where_it_failed(error)}") from error
+
+
+# Frames in these folders are the book's or a library's; the learner's code is anywhere else (a
+# notebook cell, yours/).
+_NOT_THE_LEARNERS = (Path(__file__).resolve().parents[1], Path(np.__file__).resolve().parents[1])
+
+
+def where_it_failed(error):
+    """The line of the learner's own code where ``error`` was raised, as ``"\n  in f, line n: text"``,
+    or ``""`` when no frame of the traceback is theirs (the error came from the checker itself)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not any(Path(frame.filename).resolve().is_relative_to(folder) for folder in _NOT_THE_LEARNERS)
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    line = f": {frame.line.strip()}" if frame.line else ""
+    return f"\n  in {frame.name}, line {frame.lineno}{line}"
 
 
 def expect_tuple(name, result, names):

@@ -66,3 +66,16 @@ def model_gradient_errors(model, X, y, h=1e-5):
         name: rel_error(grads[name], eval_numerical_gradient(loss_at(name), model.params[name], verbose=False, h=h))
         for name in sorted(model.params)
     }
+
+
+def error_report(name, error, tolerance):
+    """One line for a gradient check: ``name``'s relative ``error`` beside the verdict it gets
+    against ``tolerance``, e.g. ``"dx: relative error 2.7e-10, below 1e-07: correct"``.
+
+    Read the exponent: a correct float64 gradient agrees to about 1e-7 or better; 1e-2 or more
+    means a bug, and anything between asks for a second look (a kink of ReLU or max nearby).
+    """
+    verdict = "below" if error < tolerance else "ABOVE"
+    return (
+        f"{name}: relative error {error:.1e}, {verdict} {tolerance:.0e}: {'correct' if error < tolerance else 'wrong'}"
+    )
