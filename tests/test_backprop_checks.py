@@ -215,6 +215,4 @@ def test_a_crash_shows_the_line_of_the_learners_code_not_the_checkers():
     with pytest.raises(ExerciseError, match=r"affine_forward crashed: ValueError") as caught:
         check_affine_forward(affine_forward)
     line = affine_forward.__code__.co_firstlineno + 2
-    assert str(caught.value).endswith(
-        f"\n  in affine_forward, line {line}: out = flat @ w.T + b  # w is (D, M) already"
-    )
+    assert str(caught.value).endswith(f"\n  in affine_forward, line {line}: out = flat @ w.T + b  # w is (D, M)")
