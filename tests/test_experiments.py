@@ -86,6 +86,13 @@ def test_over_seeds_runs_once_per_seed_one_row_each():
         over_seeds(lambda seed: 0.0, seeds=(0,))
 
 
+def test_over_seeds_counts_the_seeds_in_a_bar_when_asked(capsys):
+    assert over_seeds(lambda seed: seed, desc="race").tolist() == [0, 1, 2]
+    assert "race" in capsys.readouterr().err
+    over_seeds(lambda seed: seed)
+    assert capsys.readouterr().err == ""
+
+
 def test_mean_sd_reads_in_percentage_points_with_the_sample_sd():
     assert mean_sd([0.40, 0.42, 0.44]) == "42.0% ± 2.0"
     assert mean_sd([1.0, 3.0], percent=False) == "2.0 ± 1.4"

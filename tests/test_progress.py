@@ -31,3 +31,12 @@ def test_a_disabled_bar_shows_nothing_and_outside_a_notebook_it_is_tqdms(capsys)
     assert outputs == []
     assert list(progress_bar(range(3), desc="terminal")) == [0, 1, 2]
     assert "terminal: 100%" in capsys.readouterr().err
+
+
+def test_a_bar_that_does_not_stay_leaves_an_empty_output():
+    outputs = run_cell(
+        "from cifar_lessons.from_scratch.progress import progress_bar\n"
+        "for _ in progress_bar(range(4), desc='seeds', leave=False):\n    pass\nprint('done')"
+    )
+    assert [output.get("data", {}).get("text/plain", output.get("text")) for output in outputs] == ["", "done\n"]
+    assert "application/vnd.jupyter.widget-view+json" not in outputs[0]["data"], "no widget left to render"

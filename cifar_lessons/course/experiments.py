@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cifar_lessons.from_scratch.models import DropoutNet
+from cifar_lessons.from_scratch.progress import progress_bar
 from cifar_lessons.from_scratch.solver import Solver
 
 SEEDS = (0, 1, 2)
@@ -78,14 +79,16 @@ def _trained(model, data, update_rule, learning_rate, batch_size, num_epochs, se
     return solver
 
 
-def over_seeds(run, seeds=SEEDS):
+def over_seeds(run, seeds=SEEDS, desc=None):
     """``run(seed)`` for every seed, as an array with one row per seed.
 
     ``run`` returns a number or an array of numbers (e.g. one accuracy per setting of a sweep),
-    so the result has shape ``(len(seeds),)`` or ``(len(seeds), ...)``.
+    so the result has shape ``(len(seeds),)`` or ``(len(seeds), ...)``. With a ``desc``, a
+    progress bar of that name counts the seeds while they run and disappears when they are done.
     """
     if len(seeds) < 2:
         raise ValueError(f"a spread needs at least two seeds, got {list(seeds)}")
+    seeds = progress_bar(seeds, desc=desc, leave=False) if desc else seeds
     return np.array([run(seed) for seed in seeds], dtype=np.float64)
 
 

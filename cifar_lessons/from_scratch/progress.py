@@ -3,7 +3,10 @@
 In a notebook, tqdm draws a widget, and Jupyter stores the text version of a displayed object
 as it was when displayed: a finished run would keep "0%" in the saved notebook's text. This
 bar is displayed with a display id and redrawn once it closes, so the text stored beside the
-widget is the finished bar. Outside a notebook it is tqdm's terminal bar.
+widget is the finished bar. A bar made with ``leave=False`` (the progress of a long cell, which
+the reader of the finished page needs no more) is replaced by nothing once it closes, so the
+stored notebook holds no trace of how long the run took. Outside a notebook it is tqdm's
+terminal bar.
 """
 
 from tqdm import auto, notebook
@@ -20,8 +23,11 @@ class _NotebookBar(notebook.tqdm):
     def close(self):
         closing = not self.disable
         super().close()
-        if closing and self.leave and self._handle is not None:
-            self._handle.update(self.container)
+        if closing and self._handle is not None:
+            if self.leave:
+                self._handle.update(self.container)
+            else:
+                self._handle.update({"text/plain": ""}, raw=True)
             self._handle = None
 
 
