@@ -12,7 +12,7 @@ from cifar_lessons.from_scratch.gradient_check import (
     model_gradient_errors,
     rel_error,
 )
-from cifar_lessons.from_scratch.models import FullyConnectedNet
+from cifar_lessons.from_scratch.models import DropoutNet, FullyConnectedNet, NormalizedNet
 
 torch = pytest.importorskip("torch")
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -174,20 +174,27 @@ def test_fully_connected_net_initial_loss_and_seed():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "network, kwargs, message",
     [
-        ({"hidden_dims": [10, 0]}, "hidden_dims must be positive integers"),
-        ({"normalization": "groupnorm"}, "normalization must be None, 'batchnorm' or 'layernorm'"),
-        ({"dropout_keep_ratio": 0}, "probability of keeping"),
-        ({"reg": -1}, "reg must be >= 0"),
-        ({"weight_scale": 0}, "weight_scale must be > 0"),
-        ({"dtype": np.int32}, "dtype must be"),
+        (FullyConnectedNet, {"hidden_dims": [10, 0]}, "hidden_dims must hold positive integers, got 0"),
+        (FullyConnectedNet, {"hidden_dims": 10}, "hidden_dims is a list of the hidden layers' sizes"),
+        (NormalizedNet, {"normalization": "groupnorm"}, "normalization must be None, 'batchnorm' or 'layernorm'"),
+        (DropoutNet, {"dropout_keep_ratio": 0}, "probability of KEEPING a unit"),
+        (DropoutNet, {"reg": -1}, "reg is the strength of the L2 penalty and must be >= 0"),
+        (NormalizedNet, {"weight_scale": 0}, "weight_scale is the standard deviation .* must be > 0"),
+        (FullyConnectedNet, {"dtype": np.int32}, "dtype must be"),
     ],
 )
-def test_fully_connected_net_rejects_bad_arguments(kwargs, message):
+def test_the_networks_reject_bad_arguments(network, kwargs, message):
     kwargs = {"hidden_dims": [10], **kwargs}
     with pytest.raises(ValueError, match=message):
-        FullyConnectedNet(**kwargs)
+        network(**kwargs)
+
+
+@pytest.mark.parametrize("setting, owner", [("normalization", "NormalizedNet"), ("dropout_keep_ratio", "DropoutNet")])
+def test_a_setting_of_a_later_network_names_the_network_that_adds_it(setting, owner):
+    with pytest.raises(TypeError, match=f"{setting} is a setting of {owner}"):
+        FullyConnectedNet([10], **{setting: 0.5})
 
 
 def test_fully_connected_net_rejects_inputs_of_the_wrong_size():

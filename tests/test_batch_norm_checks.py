@@ -206,6 +206,14 @@ class Normalized(Network):
     """A correct normalized network written differently: dict caches, the norm chosen from the
     package's table, ReLU masks by hand, built on the network of the fully connected tests."""
 
+    def __init__(self, hidden_dims, normalization=None, **settings):
+        super().__init__(hidden_dims, **settings)
+        self.normalization = normalization
+        norms = range(1, self.num_layers) if normalization else ()
+        self.params.update({f"gamma{i}": np.ones(hidden_dims[i - 1], self.dtype) for i in norms})
+        self.params.update({f"beta{i}": np.zeros(hidden_dims[i - 1], self.dtype) for i in norms})
+        self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {} for _ in norms]
+
     def hidden_forward(self, x, i):
         z, affine_cache = L.affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
         cache = {"affine": affine_cache}
@@ -235,7 +243,7 @@ def test_the_network_check_passes_a_network_written_differently(capsys):
 
 
 def test_the_network_check_fails_a_stub_as_not_implemented():
-    class Stub(Network):
+    class Stub(Normalized):
         def hidden_forward(self, x, i):
             raise NotImplementedError
 

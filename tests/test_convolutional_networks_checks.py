@@ -216,6 +216,14 @@ class LoopedConvNet(models.ThreeLayerConvNet):
 class LoopedNormalizedConvNet(LoopedConvNet):
     """LoopedConvNet with the norm it was built with, set up in one method."""
 
+    def __init__(self, normalization="batchnorm", groups=4, **settings):
+        super().__init__(**settings)
+        self.normalization, self.groups = normalization, groups
+        filters = len(self.params["b1"])
+        shape = (filters,) if normalization == "batchnorm" else (1, filters, 1, 1)
+        self.params.update(gamma1=np.ones(shape, self.dtype), beta1=np.zeros(shape, self.dtype))
+        self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
+
     def normalize(self, conv, test_mode):
         p = self.params
         if self.normalization == "groupnorm":
@@ -236,6 +244,14 @@ class LoopedNormalizedConvNet(LoopedConvNet):
 class StubConvNet(models.ThreeLayerConvNet):
     def loss(self, X, y=None):
         raise NotImplementedError
+
+
+class StubNormalizedConvNet(models.NormalizedConvNet):
+    def loss(self, X, y=None):
+        raise NotImplementedError
+
+
+STUB_NETWORKS = {"ThreeLayerConvNet": StubConvNet, "NormalizedConvNet": StubNormalizedConvNet}
 
 
 SANDWICH_CHECKS = [  # (check, what it takes, the name its messages start with)
@@ -264,7 +280,7 @@ def test_correct_code_written_differently_passes(check, functions, name, capsys)
 
 @pytest.mark.parametrize("check, functions, name", SANDWICH_CHECKS, ids=[c[2] for c in SANDWICH_CHECKS])
 def test_a_stub_is_not_implemented_yet(check, functions, name):
-    last = StubConvNet if name[0].isupper() else stub
+    last = STUB_NETWORKS.get(name, stub)
     with pytest.raises(ExerciseError, match=f"^{name}: not implemented yet"):
         check(*functions[:-1], last)
 

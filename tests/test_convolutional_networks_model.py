@@ -109,15 +109,30 @@ def test_batch_norm_scores_with_its_running_statistics_and_group_norm_with_none(
         ({"filter_size": 4}, "filter_size must be odd"),
         ({"input_dim": (3, 31, 32)}, "must be even for the 2x2 pool"),
         ({"num_filters": 0}, "num_filters must be a positive integer"),
-        ({"dtype": np.int32}, "dtype must be np.float32 or np.float64"),
-        ({"reg": -1}, "reg must be >= 0"),
-        ({"normalization": "layernorm"}, "normalization must be one of"),
+        ({"dtype": np.int32}, r"dtype must be np.float32 \(to train\) or np.float64"),
+        ({"reg": -1}, "reg is the strength of the L2 penalty and must be >= 0"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ThreeLayerConvNet(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"normalization": "layernorm"}, "normalization must be 'batchnorm' or 'groupnorm'"),
         (
             {"normalization": "groupnorm", "num_filters": 6, "groups": 4},
             "groups must be a positive divisor of num_filters=6",
         ),
     ],
 )
-def test_bad_settings_say_what_is_wrong(kwargs, message):
+def test_bad_normalization_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ThreeLayerConvNet(**kwargs)
+        NormalizedConvNet(**kwargs)
+
+
+def test_a_normalization_setting_on_the_plain_convnet_names_the_class_that_has_it():
+    with pytest.raises(TypeError, match="normalization is a setting of NormalizedConvNet"):
+        ThreeLayerConvNet(normalization="batchnorm")

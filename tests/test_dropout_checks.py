@@ -83,6 +83,13 @@ class Dropping(Normalized):
     """A correct network with dropout written differently: the mask's cache kept apart, the mode
     set by a dict update, on the normalized network of the batch norm tests."""
 
+    def __init__(self, hidden_dims, dropout_keep_ratio=1.0, seed=None, **settings):
+        super().__init__(hidden_dims, seed=seed, **settings)
+        self.use_dropout = dropout_keep_ratio < 1
+        self.dropout_param = {"p": dropout_keep_ratio, "mode": "train"} if self.use_dropout else {}
+        if self.use_dropout and seed is not None:
+            self.dropout_param["seed"] = seed
+
     def hidden_forward(self, x, i):
         out, cache = super().hidden_forward(x, i)
         dropped = L.dropout_forward(out, self.dropout_param) if self.use_dropout else (out, None)
@@ -108,7 +115,7 @@ def test_the_network_check_passes_a_network_written_differently(capsys):
 
 
 def test_the_network_check_fails_a_stub_as_not_implemented():
-    class Stub(Normalized):
+    class Stub(Dropping):
         def hidden_forward(self, x, i):
             raise NotImplementedError
 
@@ -154,7 +161,14 @@ def switching_to_test_only(self, X, y=None):
 @pytest.mark.parametrize(
     "network, message",
     [
-        (Normalized, "no unit was dropped: apply dropout_forward(out, self.dropout_param) after the ReLU"),
+        (
+            type(
+                "Planted",
+                (Dropping,),
+                {"hidden_forward": Normalized.hidden_forward, "hidden_backward": Normalized.hidden_backward},
+            ),
+            "no unit was dropped: apply dropout_forward(out, self.dropout_param) after the ReLU",
+        ),
         (
             type("Planted", (Dropping,), {"hidden_forward": dropping_the_input}),
             "dropout comes last in a hidden layer, on its output, not on its input x",

@@ -8,9 +8,11 @@ import numpy as np
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
 from cifar_lessons.checks.networks import (
     NORM_LAYERS,
+    expect_fully_connected_init,
     expect_hidden_backward,
     expect_hooks_used,
     expect_same_loss,
+    expect_settings,
     expect_value,
     forward_loss,
     forward_scores,
@@ -327,11 +329,41 @@ LEFT_IN_TRAIN_MODE = (
 )
 
 
+def _check_normalized_init(name, NormalizedNet):
+    """NormalizedNet.__init__: FullyConnectedNet's weights, and a norm's parameters and own state
+    for every hidden layer."""
+    for normalization in (None, "batchnorm", "layernorm"):
+        built = expect_fully_connected_init(
+            name,
+            NormalizedNet,
+            models.NormalizedNet,
+            seed_hint=" (pass the settings on: super().__init__(hidden_dims, **settings))",
+            normalization=normalization,
+        )
+        for model, reference, when in built:
+            when = f"{when}, normalization={normalization!r}"
+            expect_settings(name, model, {"normalization": normalization}, when)
+            bn_params = getattr(model, "bn_params", None)
+            if not isinstance(bn_params, list) or len(bn_params) != len(reference.bn_params):
+                raise ExerciseError(
+                    f"{name}: {when}, self.bn_params should be a list of {len(reference.bn_params)} dicts, one per "
+                    f"hidden layer{' (none without a norm)' if normalization is None else ''}; got {bn_params!r}"
+                )
+            if not all(isinstance(bn_param, dict) for bn_param in bn_params):
+                raise ExerciseError(f"{name}: {when}, every entry of self.bn_params should be a dict")
+            if len({id(bn_param) for bn_param in bn_params}) < len(bn_params):
+                raise ExerciseError(
+                    f"{name}: {when}, hidden layers share one dict in self.bn_params, so they would share their "
+                    "running averages: make a new dict for each ([{}] * n repeats one dict n times)"
+                )
+
+
 def check_normalized_net(NormalizedNet):
     """A learner's ``NormalizedNet`` (a FullyConnectedNet with batch or layer norm between each
     hidden affine layer and its ReLU): its hooks, then a training call, a test call and a training
     call again against the book's network, on tiny float64 networks of each normalization."""
     name = "NormalizedNet"
+    _check_normalized_init(name, NormalizedNet)
     for normalization, hidden_dims, reg in NORMALIZED_CASES:
         settings = {"normalization": normalization, "reg": reg}
         model, reference, X, y = network_pair(name, NormalizedNet, models.NormalizedNet, hidden_dims, **settings)

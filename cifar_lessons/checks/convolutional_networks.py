@@ -13,7 +13,9 @@ from cifar_lessons.checks.core import (
     expect_tuple,
     passed,
     raise_hint,
+    with_advice,
 )
+from cifar_lessons.checks.networks import expect_parameters, expect_settings, expect_weight_draws
 from cifar_lessons.from_scratch import fast_layers, layer_utils, layers, models
 from cifar_lessons.from_scratch.gradient_check import rel_error
 
@@ -309,9 +311,10 @@ def _call_backward(name, backward, dout, cache, order):
     except ExerciseError as error:
         if " crashed: " not in str(error):
             raise
-        raise ExerciseError(
-            f"{error}. Undo the forward's layers in reverse order ({order}), giving each backward "
-            "the cache its own forward returned"
+        raise with_advice(
+            error,
+            f"Undo the forward's layers in reverse order ({order}), giving each backward the cache its own "
+            "forward returned",
         ) from error
 
 
@@ -531,10 +534,51 @@ def _expect_loss_and_grads(name, model, reference, X, y):
         expect_close(name, f"grads[{key!r}]", grads[key], expected_grads[key])
 
 
+def _check_convnet_init(name, network, **settings):
+    """A ThreeLayerConvNet-style ``__init__``: the parameters, convolution and pool settings it
+    builds against the reference's with the same settings, in both dtypes, and its weight draws."""
+    reference_class = models.NormalizedConvNet if settings.get("normalization") else models.ThreeLayerConvNet
+    for geometry in (TINY_CONVNET, {"input_dim": (3, 8, 10), "num_filters": 2, "filter_size": 5, "hidden_dim": 3}):
+        for dtype in (np.float32, np.float64):
+            kwargs = {**geometry, "dtype": dtype, "weight_scale": 0.1, "reg": 0.7, "seed": 0, **settings}
+            model = call(name, lambda: network(**kwargs))  # noqa: B023 (called at once)
+            reference = reference_class(**kwargs)
+            when = f"for input_dim={kwargs['input_dim']}, filter_size={kwargs['filter_size']}, {np.dtype(dtype).name}"
+            C, H, W = kwargs["input_dim"]
+            unpooled = (kwargs["num_filters"] * H * W, kwargs["hidden_dim"])
+            if np.shape(getattr(model, "params", {}).get("W2")) == unpooled:
+                raise ExerciseError(
+                    f"{name}: {when}, params['W2'] has shape {unpooled}: the 2x2 pool halves H and W before the "
+                    f"affine layer, so it sees F * H/2 * W/2 = {reference.params['W2'].shape[0]} values"
+                )
+            expect_parameters(name, model, reference, when)
+            expected = {"conv_param": reference.conv_param, "pool_param": reference.pool_param, "reg": 0.7}
+            if getattr(model, "conv_param", {}).get("pad") == 0:
+                raise ExerciseError(
+                    f"{name}: conv_param['pad'] is 0, so the convolution shrinks H and W: pad by "
+                    "(filter_size - 1) // 2 to keep them"
+                )
+            expect_settings(name, model, {**expected, "dtype": dtype}, when)
+            if settings.get("normalization"):
+                expect_settings(name, model, {"normalization": settings["normalization"]}, when)
+                bn_params = getattr(model, "bn_params", None)
+                if not (isinstance(bn_params, list) and len(bn_params) == 1 and isinstance(bn_params[0], dict)):
+                    raise ExerciseError(
+                        f"{name}: {when}, self.bn_params should be a list of one dict, the norm's state"
+                    )
+
+    def wide(seed):
+        return network(input_dim=(3, 16, 16), num_filters=16, filter_size=5, hidden_dim=50, weight_scale=0.05,
+                       seed=seed, **settings)  # fmt: skip
+
+    expect_weight_draws(name, wide, 0.05)
+
+
 def check_three_layer_convnet(ThreeLayerConvNet):
     """``ThreeLayerConvNet(**settings).loss(X, y)`` against the reference on a tiny float64 net:
     the initial loss, the scores, the L2 term and the gradient of every parameter."""
     name = "ThreeLayerConvNet"
+    _check_convnet_init(name, ThreeLayerConvNet)
     X, y = _tiny_batch()
     _, small = _tiny_models(name, ThreeLayerConvNet, seed=41, shift=False, weight_scale=1e-3)
     loss, _ = _loss_and_grads(name, small, X, y)
@@ -557,6 +601,8 @@ def check_normalized_convnet(NormalizedConvNet):
     """``NormalizedConvNet(normalization=..., groups=...)`` with spatial batch norm and with group
     norm against the reference: loss and every gradient, then test-mode scores."""
     name = "NormalizedConvNet"
+    for normalization in ("batchnorm", "groupnorm"):
+        _check_convnet_init(name, NormalizedConvNet, normalization=normalization, groups=2)
     X, y = _tiny_batch(43)
     for normalization in ("batchnorm", "groupnorm"):
         settings = {"weight_scale": 0.3, "reg": 0.7, "normalization": normalization, "groups": 2}

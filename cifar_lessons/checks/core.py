@@ -33,7 +33,17 @@ def call(name, fn, *args):
     except ExerciseError:
         raise
     except Exception as error:
-        raise ExerciseError(f"{name} crashed: {type(error).__name__}: {error}{where_it_failed(error)}") from error
+        crash = ExerciseError(f"{name} crashed: {type(error).__name__}: {error}{where_it_failed(error)}")
+        crash.where = where_it_failed(error)
+        raise crash from error
+
+
+def with_advice(crash, advice):
+    """The ExerciseError of a crash (from :func:`call`) with ``advice`` after its diagnosis and
+    before the line of the learner's code it crashed in."""
+    where = getattr(crash, "where", "")
+    diagnosis = str(crash)[: len(str(crash)) - len(where)] if where else str(crash)
+    return ExerciseError(f"{diagnosis}. {advice}{where}")
 
 
 # Frames in these folders are the book's or a library's; the learner's code is anywhere else (a

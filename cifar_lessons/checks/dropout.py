@@ -7,12 +7,22 @@ import types
 
 import numpy as np
 
-from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
+from cifar_lessons.checks.core import (
+    ExerciseError,
+    call,
+    expect_close,
+    expect_tuple,
+    passed,
+    raise_hint,
+    with_advice,
+)
 from cifar_lessons.checks.networks import (
     NORM_LAYERS,
+    expect_fully_connected_init,
     expect_hidden_backward,
     expect_hooks_used,
     expect_same_loss,
+    expect_settings,
     expect_value,
     forward_loss,
     forward_scores,
@@ -162,11 +172,47 @@ def _check_dropout_layer(name, model, reference, dropout_forward, i, rng):
     expect_hidden_backward(name, model, reference, i, cache, reference_cache, dout, [unmasked])
 
 
+def _check_dropout_init(name, DropoutNet):
+    """DropoutNet.__init__: NormalizedNet's parameters, with the seed passed on, and dropout's state."""
+    for keep in (0.75, 1):
+        built = expect_fully_connected_init(
+            name,
+            DropoutNet,
+            models.DropoutNet,
+            seed_hint=" (DropoutNet takes the seed for its masks; pass it on too: super().__init__(..., seed=seed))",
+            normalization="batchnorm",
+            dropout_keep_ratio=keep,
+        )
+        for model, reference, when in built:
+            when = f"{when}, dropout_keep_ratio={keep}, seed=0"
+            expect_settings(name, model, {"use_dropout": keep != 1}, when)
+            if keep == 1:
+                continue
+            param = getattr(model, "dropout_param", None)
+            if not isinstance(param, dict):
+                raise ExerciseError(f"{name}: __init__ should set self.dropout_param, a dict ({when})")
+            if param.get("p") == 1 - keep:
+                raise ExerciseError(
+                    f"{name}: dropout_param['p'] is the probability of KEEPING a unit: {keep}, not {1 - keep}"
+                )
+            if param != reference.dropout_param:
+                raise ExerciseError(
+                    f"{name}: {when}, self.dropout_param is {param!r}, expected {reference.dropout_param!r}: "
+                    "'p' the keep ratio, 'mode' 'train', and with a seed the seed, so that every call draws one mask"
+                )
+    unseeded = call(name, lambda: DropoutNet([5], input_dim=4, num_classes=3, dropout_keep_ratio=0.5))
+    if "seed" in getattr(unseeded, "dropout_param", {}):
+        raise ExerciseError(
+            f"{name}: built without a seed, dropout_param holds a 'seed': training needs a fresh mask every step"
+        )
+
+
 def check_dropout_net(DropoutNet, dropout_forward, dropout_backward):
     """A learner's ``DropoutNet`` (a NormalizedNet with dropout after every hidden ReLU): its hooks,
     then a training call, a test call and a training call again against the book's network on the
     learner's dropout functions, on tiny float64 networks whose seed fixes the dropout mask."""
     name = "DropoutNet"
+    _check_dropout_init(name, DropoutNet)
     Reference = _reference_network(dropout_forward, dropout_backward)
     for normalization, hidden_dims, keep, reg in DROPOUT_CASES:
         settings = {"normalization": normalization, "dropout_keep_ratio": keep, "reg": reg}
@@ -197,9 +243,10 @@ def check_dropout_net(DropoutNet, dropout_forward, dropout_backward):
             expect_same_loss(name, model, reference, X, y, when_again, [(in_test_mode, left_in_test_mode)])
         except ExerciseError as error:
             if keep == 1 and "crashed" in str(error):
-                raise ExerciseError(
-                    f"{error} (with dropout_keep_ratio=1 the network has no dropout: self.use_dropout is "
-                    "False and self.dropout_param is empty, so apply dropout only when self.use_dropout)"
+                raise with_advice(
+                    error,
+                    "With dropout_keep_ratio=1 the network has no dropout: self.use_dropout is False and "
+                    "self.dropout_param is empty, so apply dropout only when self.use_dropout",
                 ) from None
             raise
         expect_hooks_used(name, DropoutNet, Reference, hidden_dims, **settings)

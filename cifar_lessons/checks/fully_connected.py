@@ -5,6 +5,7 @@ import numpy as np
 from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed
 from cifar_lessons.checks.networks import (
     NO_RELU_ON_SCORES,
+    expect_fully_connected_init,
     expect_hidden_backward,
     expect_hooks_used,
     expect_same_loss,
@@ -97,8 +98,9 @@ NETWORK_CASES = [([], 0.0), ([6], 0.7), ([6, 5], 0.0), ([6, 5], 0.7), ([5, 7, 4]
 def check_fully_connected_net(FullyConnectedNet):
     """A learner's ``FullyConnectedNet``: its hidden layers' hooks, its scores, loss and every
     gradient against the book's on tiny float64 networks of one to four layers, with and without
-    regularization, and that ``loss`` runs the hooks."""
+    regularization, and that ``loss`` runs the hooks; first its ``__init__``."""
     name = "FullyConnectedNet"
+    expect_fully_connected_init(name, FullyConnectedNet, models.FullyConnectedNet)
     for hidden_dims, reg in NETWORK_CASES:
         model, reference, X, y = network_pair(name, FullyConnectedNet, models.FullyConnectedNet, hidden_dims, reg=reg)
         rng = np.random.default_rng(len(hidden_dims))

@@ -1,6 +1,8 @@
-"""What the checks of the fully connected networks share (lessons fully_connected, batch_norm and
-dropout): a learner's network built beside the reference's with the same weights, its scores,
-loss and gradients compared, hidden layer by hidden layer, naming the slips learners make.
+"""What the checks of the networks share (lessons fully_connected, batch_norm, dropout and
+convolutional_networks): a learner's ``__init__`` against the reference's (the parameters it
+makes and how it draws them), and a learner's network built beside the reference's with the
+same weights, its scores, loss and gradients compared, hidden layer by hidden layer, naming the
+slips learners make.
 """
 
 import numpy as np
@@ -25,13 +27,7 @@ def network_pair(name, network, reference_class, hidden_dims, seed=0, **settings
     kwargs = dict(input_dim=int(np.prod(INPUT_SHAPE)), num_classes=NUM_CLASSES, dtype=np.float64, seed=seed, **settings)
     model = call(name, lambda: network(hidden_dims, **kwargs))
     reference = reference_class(hidden_dims, **kwargs)
-    # The book's networks skip the data's gradient; a learner's layer 1 is checked against it.
-    reference.input_gradient = model.input_gradient = True
-    if set(getattr(model, "params", {})) != set(reference.params):
-        raise ExerciseError(
-            f"{name}: its params should be {sorted(reference.params)}, as FullyConnectedBase.__init__ makes "
-            "them; keep that __init__ (write only the methods)"
-        )
+    expect_parameters(name, model, reference, f"for hidden_dims={hidden_dims}")
     rng = np.random.default_rng(seed)
     for key, value in reference.params.items():
         if key.startswith("W"):
@@ -42,6 +38,118 @@ def network_pair(name, network, reference_class, hidden_dims, seed=0, **settings
             value = rng.normal(scale=0.5, size=value.shape)
         reference.params[key], model.params[key] = value, value.copy()
     return model, reference, rng.normal(size=(BATCH, *INPUT_SHAPE)), rng.integers(NUM_CLASSES, size=BATCH)
+
+
+def expect_parameters(name, model, reference, when):
+    """``model.params`` against ``reference.params``, both built with the same settings: the same
+    names, shapes and dtype, biases and betas at 0, gammas at 1."""
+    params = getattr(model, "params", None)
+    if not isinstance(params, dict):
+        raise ExerciseError(f"{name}: __init__ should set self.params, a dict from a parameter's name to its array")
+    missing, extra = sorted(set(reference.params) - set(params)), sorted(set(params) - set(reference.params))
+    if missing or extra:
+        raise ExerciseError(
+            f"{name}: {when}, self.params should hold {sorted(reference.params, key=_parameter_order)}; "
+            + "; ".join(part for part in (missing and f"{missing} missing", extra and f"{extra} extra") if part)
+        )
+    for key, expected in reference.params.items():
+        value = params[key]
+        if np.shape(value) != expected.shape:
+            hint = ""
+            if np.shape(value) == expected.shape[::-1] and key.startswith("W"):
+                hint = f": {key} maps the values coming in (rows) to the ones going out (columns), x @ {key}"
+            raise ExerciseError(
+                f"{name}: {when}, params[{key!r}] has shape {np.shape(value)}, expected {expected.shape}{hint}"
+            )
+        if getattr(value, "dtype", None) != expected.dtype:
+            raise ExerciseError(
+                f"{name}: {when}, params[{key!r}] is {getattr(value, 'dtype', type(value).__name__)}, expected "
+                f"{expected.dtype}: build every parameter in the dtype asked for (.astype(dtype))"
+            )
+        start = {"b": 0, "beta": 0, "gamma": 1}.get(key.rstrip("0123456789"))
+        if start is not None and not np.all(value == start):
+            raise ExerciseError(f"{name}: params[{key!r}] should start at {start} everywhere")
+
+
+def _parameter_order(key):
+    return (key.rstrip("0123456789"), int(key[len(key.rstrip("0123456789")) :] or 0))
+
+
+def expect_weight_draws(name, build, weight_scale, seed_hint=""):
+    """``build(seed)`` makes a network with ``weight_scale`` and enough weights to measure: its
+    weights are N(0, weight_scale**2) draws, the same for the same seed, other for another seed,
+    and from NumPy's global generator when the seed is None. ``seed_hint`` ends the message of a
+    network that ignores its seed."""
+    model = call(name, build, 3)
+    weights = np.concatenate([w.ravel() for key, w in sorted(model.params.items()) if key.startswith("W")])
+    sd, mean = float(weights.std()), float(weights.mean())
+    expected = f"expected about {weight_scale:g}, the weight_scale"
+    if abs(mean) > 0.1 * weight_scale:
+        raise ExerciseError(
+            f"{name}: the initial weights average {mean:.3g}: draw them from a normal distribution centred at 0 "
+            "(rng.standard_normal), times weight_scale"
+        )
+    if not 0.9 * weight_scale < sd < 1.1 * weight_scale:
+        for wrong, hint in (
+            (1.0, "multiply the standard normal draws by weight_scale"),
+            (weight_scale**2, "weight_scale is their standard deviation, not their variance"),
+            (np.sqrt(weight_scale), "weight_scale is their standard deviation, not their variance"),
+        ):
+            if 0.9 * wrong < sd < 1.1 * wrong:
+                raise ExerciseError(f"{name}: the initial weights have standard deviation {sd:.3g}, {expected}: {hint}")
+        raise ExerciseError(f"{name}: the initial weights have standard deviation {sd:.3g}, {expected}")
+    again, other = call(name, build, 3), call(name, build, 4)
+    if not all(np.array_equal(model.params[key], again.params[key]) for key in model.params):
+        raise ExerciseError(
+            f"{name}: two networks built with seed=3 have different weights: with a seed, draw from "
+            f"np.random.default_rng(seed){seed_hint}"
+        )
+    if all(np.array_equal(model.params[key], other.params[key]) for key in model.params):
+        raise ExerciseError(f"{name}: seed=3 and seed=4 give the same weights: the seed must choose the draw")
+    np.random.seed(7)
+    first = call(name, build, None)
+    np.random.seed(7)
+    second = call(name, build, None)
+    if not all(np.array_equal(first.params[key], second.params[key]) for key in first.params):
+        raise ExerciseError(
+            f"{name}: with seed=None, draw the weights from NumPy's global generator, np.random (a training run "
+            "seeds it, so the run is reproducible): two networks built after np.random.seed(7) differ"
+        )
+
+
+def expect_settings(name, model, expected, when):
+    """``model``'s attributes named in ``expected`` (name -> value) have those values."""
+    for attribute, value in expected.items():
+        if not hasattr(model, attribute):
+            raise ExerciseError(f"{name}: __init__ should set self.{attribute} ({when}: {value!r})")
+        if getattr(model, attribute) != value:
+            raise ExerciseError(
+                f"{name}: {when}, self.{attribute} is {getattr(model, attribute)!r}, expected {value!r}"
+            )
+
+
+def expect_fully_connected_init(name, network, reference_class, seed_hint="", **settings):
+    """A FullyConnectedNet-style ``network(hidden_dims, ...)``: the parameters and settings it
+    builds, against ``reference_class``'s with the same ``settings``, for softmax regression and
+    networks of one to three hidden layers in both dtypes, and how it draws its weights.
+
+    Returns the pairs ``(model, reference, when)`` it built, for a subclass's own checks."""
+    built = []
+    for hidden_dims in ([], [6, 5], [5, 7, 4]):
+        for dtype in (np.float32, np.float64):
+            kwargs = dict(input_dim=8, num_classes=4, reg=0.7, weight_scale=0.1, dtype=dtype, seed=0, **settings)
+            model = call(name, lambda: network(hidden_dims, **kwargs))  # noqa: B023 (called at once)
+            reference = reference_class(hidden_dims, **kwargs)
+            when = f"for hidden_dims={hidden_dims}, dtype={np.dtype(dtype).name}"
+            expect_parameters(name, model, reference, when)
+            expect_settings(name, model, {"num_layers": len(hidden_dims) + 1, "reg": 0.7, "dtype": dtype}, when)
+            built.append((model, reference, when))
+
+    def wide(seed):
+        return network([60, 50], input_dim=100, num_classes=10, weight_scale=0.05, seed=seed, **settings)
+
+    expect_weight_draws(name, wide, 0.05, seed_hint)
+    return built
 
 
 def forward_scores(model, X, after_hidden=None):

@@ -414,3 +414,94 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 def spatial_groupnorm_backward(dout, cache):
     x_hat, *_ = _cache("spatial_groupnorm_backward", cache, 4)
     check_dout("spatial_groupnorm_backward", dout, np.shape(x_hat))
+
+
+def _model_settings(reg, weight_scale, dtype):
+    if not reg >= 0:
+        raise ValueError(f"reg is the strength of the L2 penalty and must be >= 0, got {reg}")
+    if not weight_scale > 0:
+        raise ValueError(
+            f"weight_scale is the standard deviation of the initial weights and must be > 0, got {weight_scale}"
+        )
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 (to train) or np.float64 (to check gradients), got {dtype}")
+
+
+_LATER_SETTINGS = {
+    "normalization": "NormalizedNet (chapter 03)",
+    "dropout_keep_ratio": "DropoutNet (chapter 04)",
+}
+
+
+def fully_connected_net(
+    hidden_dims, input_dim=3 * 32 * 32, num_classes=10, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None, **later
+):
+    for name in later:
+        if name in _LATER_SETTINGS:
+            raise TypeError(f"{name} is a setting of {_LATER_SETTINGS[name]}, which adds it; this network has none")
+        raise TypeError(f"FullyConnectedNet has no setting {name!r}")
+    if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__"):
+        raise ValueError(f"hidden_dims is a list of the hidden layers' sizes, e.g. [100, 100]; got {hidden_dims!r}")
+    for value, what in [
+        *((d, "hidden_dims") for d in hidden_dims),
+        (input_dim, "input_dim"),
+        (num_classes, "num_classes"),
+    ]:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{what} must hold positive integers, got {value!r}")
+    _model_settings(reg, weight_scale, dtype)
+
+
+def normalized_net(hidden_dims, normalization=None, **settings):
+    if normalization not in (None, "batchnorm", "layernorm"):
+        raise ValueError(f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")
+
+
+def dropout_net(hidden_dims, dropout_keep_ratio=1, seed=None, **settings):
+    if not 0 < dropout_keep_ratio <= 1:
+        raise ValueError(
+            f"dropout_keep_ratio is the probability of KEEPING a unit and must lie in (0, 1], got {dropout_keep_ratio}"
+        )
+
+
+def three_layer_convnet(
+    input_dim=(3, 32, 32),
+    num_filters=32,
+    filter_size=7,
+    hidden_dim=100,
+    num_classes=10,
+    weight_scale=1e-3,
+    reg=0.0,
+    dtype=np.float32,
+    seed=None,
+    **later,
+):
+    for name in later:
+        if name in ("normalization", "groups"):
+            raise TypeError(f"{name} is a setting of NormalizedConvNet (chapter 05), which adds it; this network has none")
+        raise TypeError(f"ThreeLayerConvNet has no setting {name!r}")
+    if len(input_dim) != 3:
+        raise ValueError(f"input_dim is (C, H, W) of one example, got {input_dim!r}")
+    for name, value in (
+        ("num_filters", num_filters),
+        ("filter_size", filter_size),
+        ("hidden_dim", hidden_dim),
+        ("num_classes", num_classes),
+    ):
+        positive_int(value, name)
+    if filter_size % 2 == 0:
+        raise ValueError(f"filter_size must be odd so that the padded convolution keeps H and W, got {filter_size}")
+    _, H, W = input_dim
+    if H % 2 or W % 2:
+        raise ValueError(f"input_dim {tuple(input_dim)}: H and W must be even for the 2x2 pool")
+    _model_settings(reg, weight_scale, dtype)
+
+
+def normalized_convnet(normalization="batchnorm", groups=4, **settings):
+    if normalization not in ("batchnorm", "groupnorm"):
+        raise ValueError(f"normalization must be 'batchnorm' or 'groupnorm', got {normalization!r}")
+    num_filters = settings.get("num_filters", 32)
+    if normalization == "groupnorm" and (
+        not isinstance(groups, (int, np.integer)) or groups < 1 or num_filters % groups
+    ):
+        raise ValueError(f"groups must be a positive divisor of num_filters={num_filters}, got {groups!r}")

@@ -4,13 +4,15 @@ The fully connected networks grow chapter by chapter, each a subclass of the las
 :class:`FullyConnectedNet` (lesson fully_connected), :class:`NormalizedNet` (batch_norm), which
 puts batch or layer norm in every hidden layer, and :class:`DropoutNet` (dropout), which adds
 dropout. The convolutional network, :class:`ThreeLayerConvNet`, gets a normalization in
-:class:`NormalizedConvNet` (both convolutional_networks). Their bases, which build the
-parameters from the settings, are given.
+:class:`NormalizedConvNet` (both convolutional_networks). Each ``__init__`` builds what its
+chapter adds (the weights, then the norms' parameters and state, then dropout's) and hands the
+rest of its settings on to the class it extends; their arguments are checked in
+:mod:`~cifar_lessons.from_scratch.contracts`.
 """
 
 import numpy as np
 
-from cifar_lessons.from_scratch import fast_layers
+from cifar_lessons.from_scratch import contracts, fast_layers
 from cifar_lessons.from_scratch.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
@@ -37,44 +39,11 @@ from cifar_lessons.from_scratch.layers import (
 from cifar_lessons.teaching import taught_in
 
 
-def _check_model_settings(reg, weight_scale, dtype):
-    if reg < 0:
-        raise ValueError(f"reg must be >= 0, got {reg}")
-    if not weight_scale > 0:
-        raise ValueError(f"weight_scale must be > 0, got {weight_scale}")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+@taught_in("fully_connected", check=contracts.fully_connected_net)
+class FullyConnectedNet:
+    """Any number of hidden layers, then a softmax classifier::
 
-
-class FullyConnectedBase:
-    """The parameters and settings of a fully connected network, without its passes.
-
-    A subclass defines the passes: ``hidden_forward(x, i)`` and ``hidden_backward(dout, cache,
-    i, grads)`` for hidden layer i, and ``loss(X, y=None)``, which runs them. Chapter 02 writes
-    them for ``{affine - relu} x (L - 1) - affine - softmax``; chapters 03 and 04 override the
-    two hooks (and ``loss``, to switch train and test mode) to add normalization and dropout.
-    :class:`FullyConnectedNet`, :class:`NormalizedNet` and :class:`DropoutNet` are the book's.
-
-    Parameters live in ``self.params``: ``W1, b1, ..., WL, bL`` and, with normalization,
-    ``gamma1, beta1, ..., gamma{L-1}, beta{L-1}``. Weights are drawn from
-    N(0, weight_scale**2), biases start at 0, gammas at 1 and betas at 0.
-
-    Inputs:
-        hidden_dims: sizes of the hidden layers, e.g. ``[100, 100]`` (may be empty: softmax regression)
-        input_dim: values per example (3 * 32 * 32 for CIFAR-10)
-        num_classes: number of scores per example
-        dropout_keep_ratio: probability of KEEPING a hidden unit; 1 means no dropout
-        normalization: None, "batchnorm" or "layernorm"
-        reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over the weight matrices
-        weight_scale: standard deviation of the initial weights
-        dtype: float32 to train fast, float64 to check gradients
-        seed: fixes the initial weights and one dropout mask reused by every call, as gradient
-            checks need; None draws the weights, and a fresh mask per training pass, from
-            NumPy's global generator (which ``start(seed)`` seeds), as training needs
-
-    Settings for the passes: ``num_layers`` (L), ``reg``, ``dtype``, ``normalization``,
-    ``bn_params`` (one dict per hidden layer, for batch or layer norm), ``use_dropout`` and
-    ``dropout_param``.
+    {affine - relu} x (L - 1) - affine - softmax
     """
 
     def __init__(
@@ -82,63 +51,34 @@ class FullyConnectedBase:
         hidden_dims,
         input_dim=3 * 32 * 32,
         num_classes=10,
-        dropout_keep_ratio=1,
-        normalization=None,
         reg=0.0,
         weight_scale=1e-2,
         dtype=np.float32,
         seed=None,
     ):
-        hidden_dims = list(hidden_dims)
-        if not all(isinstance(d, (int, np.integer)) and d > 0 for d in hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
-        if normalization not in (None, "batchnorm", "layernorm"):
-            raise ValueError(f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")
-        if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must lie in "
-                f"(0, 1], got {dropout_keep_ratio}"
-            )
-        _check_model_settings(reg, weight_scale, dtype)
-        self.normalization = normalization
-        self.use_dropout = dropout_keep_ratio != 1
-        self.reg = reg
-        self.num_layers = len(hidden_dims) + 1
-        self.dtype = dtype
-        self.params = {}
+        """The weights of a network of L = len(hidden_dims) + 1 layers, and its settings.
 
+        Inputs: hidden_dims, the sizes of the hidden layers (e.g. [100, 100]; [] is softmax
+        regression); input_dim, the values of one example (3 * 32 * 32); num_classes, its scores;
+        reg, the strength of the L2 penalty; weight_scale, the standard deviation of the initial
+        weights; dtype, float32 to train fast, float64 to check gradients; seed, None to draw the
+        weights from NumPy's global generator (np.random, which every training run seeds), or a
+        number to draw them from np.random.default_rng(seed).
+
+        Sets self.params: for layer i = 1 ... L, W{i} of shape (D_{i-1}, D_i) drawn from
+        N(0, weight_scale**2), layer by layer, and b{i} of D_i zeros, with D_0 = input_dim,
+        D_1 ... D_{L-1} = hidden_dims and D_L = num_classes, all of dtype; and self.num_layers
+        (L), self.reg and self.dtype.
+        """
+        self.num_layers = len(hidden_dims) + 1
+        self.reg = reg
+        self.dtype = dtype
         rng = np.random if seed is None else np.random.default_rng(seed)
         dims = [input_dim, *hidden_dims, num_classes]
-        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(dtype)
-            self.params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
-            if normalization and i < self.num_layers:
-                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
-                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
-
-        # Dropout and batchnorm behave differently in training and testing: loss() sets "mode".
-        self.dropout_param = {}
-        if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
-            if seed is not None:
-                self.dropout_param["seed"] = seed
-        self.bn_params = []
-        if normalization == "batchnorm":
-            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
-        elif normalization == "layernorm":
-            self.bn_params = [{} for _ in range(self.num_layers - 1)]
-
-
-@taught_in("fully_connected")
-class FullyConnectedNet(FullyConnectedBase):
-    """Any number of hidden layers, then a softmax classifier::
-
-        {affine - relu} x (L - 1) - affine - softmax
-
-    FullyConnectedBase.__init__(hidden_dims, input_dim, num_classes, reg, weight_scale, dtype,
-    seed, ...) sets self.params (W1, b1, ..., WL, bL; Wi of shape (D_{i-1}, D_i) with
-    D_0 = input_dim and D_L = num_classes), self.num_layers (L), self.reg and self.dtype.
-    """
+        self.params = {}
+        for i in range(1, self.num_layers + 1):
+            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((dims[i - 1], dims[i]))).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(dims[i], dtype=dtype)
 
     def hidden_forward(self, x, i):
         """Hidden layer i (1 <= i < L): affine with W{i}, b{i}, then ReLU.
@@ -193,17 +133,33 @@ class FullyConnectedNet(FullyConnectedBase):
         return float(loss), grads
 
 
-@taught_in("batch_norm")
+@taught_in("batch_norm", check=contracts.normalized_net)
 class NormalizedNet(FullyConnectedNet):
     """FullyConnectedNet with a normalization between each hidden affine layer and its ReLU::
 
-        {affine - [batch/layer norm] - relu} x (L - 1) - affine - softmax
-
-    self.normalization (None, "batchnorm" or "layernorm") names the norm. FullyConnectedBase.__init__
-    adds its parameters, params["gamma{i}"] (ones) and params["beta{i}"] (zeros) of shape (D_i,),
-    and one dict per hidden layer in self.bn_params: bn_params[i - 1] is hidden layer i's bn_param
-    (batch norm: its "mode" and running averages) or ln_param (layer norm).
+    {affine - [batch/layer norm] - relu} x (L - 1) - affine - softmax
     """
+
+    def __init__(self, hidden_dims, normalization=None, **settings):
+        """FullyConnectedNet's weights (``settings`` are its: input_dim, num_classes, reg,
+        weight_scale, dtype, seed) and the norm's parameters and state.
+
+        Inputs: normalization, None, "batchnorm" or "layernorm".
+        Sets self.normalization; with a norm, params["gamma{i}"] (ones) and params["beta{i}"]
+        (zeros) of shape (D_i,) and self.dtype for each hidden layer i = 1 ... L - 1, and
+        self.bn_params, one dict per hidden layer, its own: bn_params[i - 1] is hidden layer i's
+        bn_param ({"mode": "train"}, where batch norm keeps its running averages) or ln_param
+        ({}); without a norm, no gamma or beta and bn_params = [].
+        """
+        super().__init__(hidden_dims, **settings)
+        self.normalization = normalization
+        self.bn_params = []
+        if normalization is None:
+            return
+        for i in range(1, self.num_layers):
+            self.params[f"gamma{i}"] = np.ones(hidden_dims[i - 1], dtype=self.dtype)
+            self.params[f"beta{i}"] = np.zeros(hidden_dims[i - 1], dtype=self.dtype)
+            self.bn_params.append({"mode": "train"} if normalization == "batchnorm" else {})
 
     def hidden_forward(self, x, i):
         """Hidden layer i (1 <= i < L): affine with W{i}, b{i}, the norm with gamma{i}, beta{i}, ReLU.
@@ -247,16 +203,30 @@ class NormalizedNet(FullyConnectedNet):
         return super().loss(X, y)
 
 
-@taught_in("dropout")
+@taught_in("dropout", check=contracts.dropout_net)
 class DropoutNet(NormalizedNet):
     """NormalizedNet with inverted dropout after every hidden ReLU::
 
-        {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
-
-    FullyConnectedBase.__init__(..., dropout_keep_ratio=p) sets self.use_dropout (p < 1) and
-    self.dropout_param: {"mode": "train", "p": p} and, when the network is built with a seed,
-    "seed" (one mask for every call, as gradient checks need).
+    {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
     """
+
+    def __init__(self, hidden_dims, dropout_keep_ratio=1, seed=None, **settings):
+        """NormalizedNet's weights and norms (``settings`` are its: normalization, input_dim,
+        num_classes, reg, weight_scale, dtype), with ``seed`` passed on, and dropout's state.
+
+        Inputs: dropout_keep_ratio, p, the probability of KEEPING a hidden unit (1: no dropout);
+        seed, as FullyConnectedNet's, and with a seed every call draws the same dropout mask,
+        as gradient checks need (None: a fresh mask every training pass).
+        Sets self.use_dropout (p < 1) and self.dropout_param: {"mode": "train", "p": p} and,
+        when seed is not None, "seed": seed; {} without dropout.
+        """
+        super().__init__(hidden_dims, seed=seed, **settings)
+        self.use_dropout = dropout_keep_ratio != 1
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
+            if seed is not None:
+                self.dropout_param["seed"] = seed
 
     def hidden_forward(self, x, i):
         """Hidden layer i (1 <= i < L): NormalizedNet's, then dropout.
@@ -291,35 +261,9 @@ class DropoutNet(NormalizedNet):
         return super().loss(X, y)
 
 
-class ThreeLayerConvNetBase:
-    """The parameters and settings of the small convolutional network, without its passes::
-
-        conv - [spatial batch/group norm] - relu - 2x2 max pool - affine - relu - affine - softmax
-
-    :class:`ThreeLayerConvNet` (without the norm) and :class:`NormalizedConvNet` (with it)
-    define the passes.
-
-    The convolution has stride 1 and pads by (filter_size - 1) // 2, so it keeps the
-    height and width; the pool halves them. Parameters in ``self.params``: W1 (F, C, fs, fs),
-    b1 (F,), W2 (F * H/2 * W/2, hidden_dim), b2, W3 (hidden_dim, num_classes), b3, and with
-    normalization gamma1, beta1: (F,) for batch norm, (1, F, 1, 1) for group norm.
-    Weights are drawn from N(0, weight_scale**2), biases start at 0, gamma1 at 1, beta1 at 0.
-
-    Inputs:
-        input_dim: (C, H, W) of one example; H and W even, so the pool tiles them
-        num_filters: F, filters in the convolution
-        filter_size: odd width and height of the filters
-        hidden_dim: units of the hidden affine layer
-        num_classes: number of scores per example
-        weight_scale: standard deviation of the initial weights
-        reg: L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` over W1, W2, W3
-        dtype: float32 to train fast, float64 to check gradients
-        seed: fixes the initial weights (None: fresh randomness)
-        normalization: None, "batchnorm" (spatial batch norm) or "groupnorm", after the convolution
-        groups: G, the groups of channels of group norm (a divisor of num_filters)
-    """
-
-    NORMALIZATIONS = (None, "batchnorm", "groupnorm")
+@taught_in("convolutional_networks", check=contracts.three_layer_convnet)
+class ThreeLayerConvNet:
+    """conv - relu - 2x2 max pool - affine - relu - affine - softmax, on the sandwich layers."""
 
     def __init__(
         self,
@@ -332,63 +276,37 @@ class ThreeLayerConvNetBase:
         reg=0.0,
         dtype=np.float32,
         seed=None,
-        normalization=None,
-        groups=4,
     ):
+        """The weights of the network, and its settings.
+
+        Inputs: input_dim, (C, H, W) of one example (H and W even, for the pool); num_filters,
+        F; filter_size, the odd width and height of the filters; hidden_dim, the units of the
+        hidden affine layer; num_classes, the scores; weight_scale, the standard deviation of the
+        initial weights; reg, the strength of the L2 penalty; dtype; seed, None to draw from
+        np.random, else from np.random.default_rng(seed), as FullyConnectedNet does.
+
+        Sets self.params, all of dtype: W1 (F, C, filter_size, filter_size), W2
+        (F * H/2 * W/2, hidden_dim) and W3 (hidden_dim, num_classes), drawn from
+        N(0, weight_scale**2) in that order, and the biases b1 (F,), b2 (hidden_dim,) and b3
+        (num_classes,), zeros; self.conv_param, stride 1 and the padding that keeps H and W,
+        (filter_size - 1) // 2; self.pool_param, 2 x 2 windows with stride 2; self.reg and
+        self.dtype.
+        """
         C, H, W = input_dim
-        for name, value in (
-            ("num_filters", num_filters),
-            ("filter_size", filter_size),
-            ("hidden_dim", hidden_dim),
-            ("num_classes", num_classes),
-        ):
-            if not (isinstance(value, (int, np.integer)) and value > 0):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if filter_size % 2 == 0:
-            raise ValueError(f"filter_size must be odd so the padded convolution keeps H and W, got {filter_size}")
-        if H % 2 or W % 2:
-            raise ValueError(f"input_dim {tuple(input_dim)}: H and W must be even for the 2x2 pool")
-        if normalization not in self.NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {self.NORMALIZATIONS}, got {normalization!r}")
-        if normalization == "groupnorm" and (
-            not isinstance(groups, (int, np.integer)) or groups < 1 or num_filters % groups
-        ):
-            raise ValueError(f"groups must be a positive divisor of num_filters={num_filters}, got {groups!r}")
-        _check_model_settings(reg, weight_scale, dtype)
-        self.normalization = normalization
-        self.groups = groups
         self.reg = reg
         self.dtype = dtype
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-        rng = np.random.default_rng(seed)
+        rng = np.random if seed is None else np.random.default_rng(seed)
         shapes = {
             "W1": (num_filters, C, filter_size, filter_size),
-            "W2": (num_filters * H * W // 4, hidden_dim),
+            "W2": (num_filters * (H // 2) * (W // 2), hidden_dim),
             "W3": (hidden_dim, num_classes),
         }
         self.params = {}
-        for i, shape in enumerate(shapes.values(), start=1):
-            self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)).astype(dtype)
+        for i, (name, shape) in enumerate(shapes.items(), start=1):
+            self.params[name] = (weight_scale * rng.standard_normal(shape)).astype(dtype)
             self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=dtype)
-        # The norm's state, as FullyConnectedNet keeps it (the Solver saves the best model's):
-        # batch norm's mode and running statistics; group norm has neither.
-        self.bn_params = []
-        if normalization:
-            norm_shape = (num_filters,) if normalization == "batchnorm" else (1, num_filters, 1, 1)
-            self.params["gamma1"] = np.ones(norm_shape, dtype=dtype)
-            self.params["beta1"] = np.zeros(norm_shape, dtype=dtype)
-            self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
-
-
-@taught_in("convolutional_networks")
-class ThreeLayerConvNet(ThreeLayerConvNetBase):
-    """conv - relu - 2x2 max pool - affine - relu - affine - softmax, on the sandwich layers.
-
-    ThreeLayerConvNetBase.__init__ sets self.params: W1 (F, C, fs, fs), b1 (F,),
-    W2 (F * H/2 * W/2, hidden_dim), b2 (hidden_dim,), W3 (hidden_dim, num_classes),
-    b3 (num_classes,); and self.conv_param, self.pool_param, self.reg, self.dtype.
-    """
 
     def conv_block_forward(self, X):
         """The convolutional block, conv - relu - 2x2 max pool with W1, b1, on X (N, C, H, W).
@@ -433,16 +351,27 @@ class ThreeLayerConvNet(ThreeLayerConvNetBase):
         return float(loss), grads
 
 
-@taught_in("convolutional_networks")
+@taught_in("convolutional_networks", check=contracts.normalized_convnet)
 class NormalizedConvNet(ThreeLayerConvNet):
-    """conv - spatial batch norm or group norm - relu - 2x2 max pool - affine - relu - affine - softmax.
+    """conv - spatial batch norm or group norm - relu - 2x2 max pool - affine - relu - affine - softmax."""
 
-    Build it with normalization="batchnorm" or "groupnorm" (and groups=G for group norm):
-    ThreeLayerConvNetBase.__init__ then adds gamma1 and beta1 to self.params, of shape (F,)
-    for batch norm and (1, F, 1, 1) for group norm, and the norm's state as self.bn_params[0]
-    (bn_param, with "mode", for batch norm; an empty gn_param for group norm). It keeps the
-    choice in self.normalization and G in self.groups.
-    """
+    def __init__(self, normalization="batchnorm", groups=4, **settings):
+        """ThreeLayerConvNet's weights (``settings`` are its arguments) and the norm's.
+
+        Inputs: normalization, "batchnorm" (spatial batch norm) or "groupnorm"; groups, G, the
+        groups of channels of group norm (a divisor of num_filters).
+        Sets self.normalization and self.groups; params["gamma1"] (ones) and params["beta1"]
+        (zeros), of shape (F,) for batch norm and (1, F, 1, 1) for group norm, of self.dtype; and
+        the norm's state as self.bn_params[0]: {"mode": "train"} for batch norm, {} for group norm.
+        """
+        super().__init__(**settings)
+        self.normalization = normalization
+        self.groups = groups
+        F = self.params["W1"].shape[0]
+        shape = (F,) if normalization == "batchnorm" else (1, F, 1, 1)
+        self.params["gamma1"] = np.ones(shape, dtype=self.dtype)
+        self.params["beta1"] = np.zeros(shape, dtype=self.dtype)
+        self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
 
     def conv_block_forward(self, X):
         """conv - norm - relu - 2x2 max pool on X (N, C, H, W), with W1, b1, gamma1, beta1.
