@@ -478,7 +478,7 @@ def three_layer_convnet(
 ):
     for name in later:
         if name in ("normalization", "groups"):
-            raise TypeError(f"{name} is a setting of NormalizedConvNet (chapter 05), which adds it; this network has none")
+            raise TypeError(f"{name} is a setting of NormalizedConvNet (chapter 05), which adds it; this net has none")
         raise TypeError(f"ThreeLayerConvNet has no setting {name!r}")
     if len(input_dim) != 3:
         raise ValueError(f"input_dim is (C, H, W) of one example, got {input_dim!r}")
