@@ -234,11 +234,13 @@ def test_each_record_says_which_data_and_rankings_never_mix_them(monkeypatch):
 def test_results_of_each_data_get_their_own_table_under_a_heading():
     lesson, full = dict(entry("a", 0.5), data="lesson"), dict(entry("b", 0.9), data="full")
     text = results.tables_by_data([full, lesson], ranked=True)
-    assert text.index("#### The lesson subset: 5,000 training and 500 test images") < text.index(
-        "#### All of CIFAR-10: 50,000 training and 10,000 test images"
+    assert text.index("#### The lesson subset: 4,500 training, 500 validation and 500 test images") < text.index(
+        "#### All of CIFAR-10: 49,000 training, 1,000 validation and 10,000 test images"
     )
     assert text.count("| Rank") == 2
     assert results.tables_by_data([]) == "No chapter has recorded a result yet."
+    summarized = results.tables_by_data([lesson], summarized=True)
+    assert summarized.index(results.takeaway([lesson])) < summarized.index("| Model")
 
 
 def test_a_book_model_is_recorded_with_its_seeds_budget_and_test_images(monkeypatch):
@@ -303,3 +305,19 @@ def test_the_arc_compares_each_book_model_with_the_one_before():
     assert cells[2][:2] == ["wider", "plain"] and cells[2][3] == "clear" and cells[2][4].startswith("+8.0 [")
     assert cells[3][3] == "within the noise" and cells[3][5] == "within the noise"
     assert "nothing to compare" in results.arc(rows[:1])
+
+
+def test_the_takeaway_names_the_best_model_and_only_the_steps_the_seeds_resolve():
+    correct = np.arange(500) < 200
+    rows = [
+        scored("plain", correct, [0.40, 0.41, 0.42]),
+        scored("wider", correct | (np.arange(500) >= 440), [0.46, 0.47, 0.48]),
+        scored("same", correct | (np.arange(500) >= 460), [0.46, 0.48, 0.47]),
+        scored("worse", correct, [0.40, 0.41, 0.42]),
+    ]
+    text = results.takeaway(rows)
+    assert text == (
+        "wider (notebook 08) scores best on test, 52.0% ± 4.4. On validation, over the seeds: wider is clearly "
+        "ahead of plain; same is not told apart from wider; worse is clearly behind same."
+    )
+    assert results.takeaway([]) == "No model has been recorded yet."

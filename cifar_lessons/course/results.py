@@ -31,7 +31,7 @@ import numpy as np
 from cifar_lessons.course.experiments import SEEDS, Difference, paired_difference
 from cifar_lessons.course.tables import markdown_table
 from cifar_lessons.data.release import TRAIN_BATCHES
-from cifar_lessons.data.subset import SUBSETS, chosen_subset
+from cifar_lessons.data.subset import SUBSETS, VALIDATION_ROWS, chosen_subset
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 WHOSE = ("book", "yours")
@@ -209,18 +209,27 @@ def leaderboard(saved, session, notebook):
 
 
 def data_heading(subset):
-    """A heading naming ``subset`` and its sizes, e.g. for a table of its results."""
+    """A heading naming ``subset`` and the sizes of its splits as the models use them, e.g. for a
+    table of its results."""
     train_rows, test_rows = SUBSETS[subset]
+    validation_rows = VALIDATION_ROWS[subset]
     name = "The lesson subset" if subset == "lesson" else "All of CIFAR-10"
-    return f"{name}: {len(TRAIN_BATCHES) * train_rows:,} training and {test_rows:,} test images"
+    return (
+        f"{name}: {len(TRAIN_BATCHES) * train_rows - validation_rows:,} training, "
+        f"{validation_rows:,} validation and {test_rows:,} test images"
+    )
 
 
-def tables_by_data(results, ranked=False):
-    """One :func:`table` per data the ``results`` were measured on, each under its heading (Markdown)."""
+def tables_by_data(results, ranked=False, summarized=False):
+    """One :func:`table` per data the ``results`` were measured on, each under its heading
+    (Markdown); ``summarized``: with its :func:`takeaway` between the heading and the table."""
     sections = by_data(results)
     if not sections:
         return table([], ranked)
-    return "\n\n".join(f"#### {data_heading(subset)}\n\n{table(rows, ranked)}" for subset, rows in sections.items())
+    return "\n\n".join(
+        f"#### {data_heading(subset)}\n\n" + (f"{takeaway(rows)}\n\n" if summarized else "") + table(rows, ranked)
+        for subset, rows in sections.items()
+    )
 
 
 def by_data(results):
@@ -301,27 +310,55 @@ def notebook_number(result):
     return Path(result.get("notebook", "")).stem.split("_")[0]
 
 
+def arc_steps(results):
+    """Each of the book's models in ``results`` (one data's records, in notebook order) with
+    the one before it: ``[(before, after, validation difference, test difference)]``, the
+    validation difference over the seeds, the test difference image by image."""
+    book = [r for r in results if r["whose"] == "book" and "validation" in r and "test_correct" in r]
+    return [
+        (before, after, validation_difference(after, before), test_difference(after, before))
+        for before, after in zip(book, book[1:])
+    ]
+
+
 def arc(results):
     """Each of the book's models against the one before it, as a Markdown table: the
     difference in validation accuracy over the seeds and in test accuracy over the images, each
     with its 95% interval and verdict. ``results``: one data's book records, in notebook order."""
-    book = [r for r in results if r["whose"] == "book" and "validation" in r and "test_correct" in r]
-    rows = []
-    for before, after in zip(book, book[1:]):
-        validation, test = validation_difference(after, before), test_difference(after, before)
-        rows.append(
-            {
-                "Model": after["model"],
-                "Against": before["model"],
-                "Validation": interval_text(validation),
-                "on validation": validation.verdict,
-                "Test": interval_text(test),
-                "on test": test.verdict,
-            }
-        )
+    rows = [
+        {
+            "Model": after["model"],
+            "Against": before["model"],
+            "Validation": interval_text(validation),
+            "on validation": validation.verdict,
+            "Test": interval_text(test),
+            "on test": test.verdict,
+        }
+        for before, after, validation, test in arc_steps(results)
+    ]
     if not rows:
         return "Fewer than two models are recorded with their seeds and test images: nothing to compare yet."
     return markdown_table(rows, list(rows[0]), right=["Validation", "Test"])
+
+
+def takeaway(results):
+    """The page at a glance, in words its numbers allow: the best model on test, and which
+    steps of the :func:`arc` are ahead of, behind or not told apart from the model before them
+    on validation. ``results``: one data's records."""
+    if not results:
+        return "No model has been recorded yet."
+    best = max(results, key=lambda r: r["test_accuracy"])
+    sentences = [f"{best['model']} (notebook {notebook_number(best)}) scores best on test, {with_error(best)}."]
+    steps = []
+    for before, after, validation, _ in arc_steps(results):
+        if validation.clear:
+            relation = "clearly ahead of" if validation.mean > 0 else "clearly behind"
+        else:
+            relation = "not told apart from"
+        steps.append(f"{after['model']} is {relation} {before['model']}")
+    if steps:
+        sentences.append(f"On validation, over the seeds: {'; '.join(steps)}.")
+    return " ".join(sentences)
 
 
 def resolvable_difference(images, accuracy=0.5):
