@@ -393,6 +393,14 @@ def test_full_mode_refuses_the_lesson_subset_folder(subset):
         data.load_cifar10(subset="full")
 
 
+def test_a_lesson_batch_short_of_rows_is_named_as_damaged_not_as_the_wrong_data(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(_batch_pickle(999))
+    with pytest.raises(data.CIFAR10Error, match="holds 999 images, fewer than the 1000 asked for.*Delete") as caught:
+        data.read_batch(path, rows=1000)
+    assert "full" not in str(caught.value)
+
+
 def test_one_setting_chooses_the_data_and_its_validation_split(subset, monkeypatch):
     assert data.chosen_subset() == "lesson"
     loaded = data.load_cifar10()
