@@ -5,28 +5,19 @@ fails its test instead of ending the test run.
 """
 
 import codecs
-import json
 import pickle
 import pickletools
-import select
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from file_reader import Reader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cifar_lessons import data
 from cifar_lessons.data import safe_pickle
 
-READER = r"""
-import gc
-import json
-import sys
-if sys.platform == "linux":  # a runaway allocation fails here instead of swapping the machine
-    import resource
-    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+BATCH_ANSWER = """
 import numpy as np
 from cifar_lessons import data
 
@@ -41,47 +32,12 @@ def answer(path):
     valid = (images.dtype == np.uint8 and images.shape[1:] == (3, 32, 32) and labels.dtype == np.int64
              and labels.shape == images.shape[:1] and np.isin(labels, range(10)).all())
     return "loaded" if valid else f"loaded a wrong batch: {images.dtype} {images.shape}, {labels.dtype} {labels.shape}"
-
-
-for line in sys.stdin:
-    text = answer(line.rstrip("\n"))
-    gc.collect()  # whatever the file built is freed before answering: a crash then fails this file
-    print(json.dumps(text), flush=True)  # one line, whatever characters the error message holds
 """
-ANSWER_SECONDS = 10  # a real batch reads in well under a second
-
-
-class Reader:
-    """A Python process that reads batch files on request and answers in one line of JSON."""
-
-    def __init__(self):
-        self._start()
-
-    def _start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", READER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def read(self, path):
-        self.process.stdin.write(f"{path}\n")
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], ANSWER_SECONDS)
-        answer = self.process.stdout.readline() if ready else ""
-        if answer:
-            return json.loads(answer)
-        self.process.kill()
-        status = self.process.wait()
-        self._start()
-        return f"crashed (exit status {status})" if ready else f"no answer within {ANSWER_SECONDS} s"
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=ANSWER_SECONDS)
 
 
 @pytest.fixture(scope="module")
 def reader():
-    process = Reader()
+    process = Reader(BATCH_ANSWER, seconds=10)  # a real batch reads in well under a second
     yield process
     process.close()
 
