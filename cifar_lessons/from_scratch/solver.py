@@ -31,7 +31,10 @@ DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 # could run code when loaded): each parameter under this prefix, the rest as JSON text under INFO_KEY.
 PARAMS_PREFIX = "params/"
 INFO_KEY = "info"
-WHAT_IT_IS = "the .npz file a Solver with checkpoint_name writes"
+WHAT_IT_IS = (
+    "the .npz file a Solver with checkpoint_name writes (a .pkl checkpoint is a pickle, which is not loaded: "
+    "a pickle can run code)"
+)
 # The entries of a checkpoint's info, with the JSON types each may have.
 INFO_TYPES = {
     "update_rule": (str,),
@@ -261,10 +264,7 @@ def _write_checkpoint(filename, params, info):
 
 
 def _not_a_checkpoint(filename, problem):
-    return CheckpointError(
-        f"{filename} is not a Solver checkpoint ({problem}): it should be {WHAT_IT_IS}. (A .pkl "
-        "checkpoint is a pickle, which is not loaded: a pickle can run code.)"
-    )
+    return CheckpointError(f"{filename} is not a Solver checkpoint ({problem}): it should be {WHAT_IT_IS}")
 
 
 def _read_array(archive, member):
