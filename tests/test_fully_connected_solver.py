@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cifar_lessons import Solver
-from cifar_lessons.from_scratch.models import FullyConnectedNet
 from cifar_lessons.from_scratch.checkpoint_files import CheckpointError
+from cifar_lessons.from_scratch.models import FullyConnectedNet
 from cifar_lessons.from_scratch.solver import load_solver_checkpoint
 
 
