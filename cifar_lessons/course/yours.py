@@ -12,6 +12,7 @@ import builtins
 import importlib.util
 import inspect
 import linecache
+import reprlib
 import sys
 import types
 from pathlib import Path
@@ -23,8 +24,37 @@ from cifar_lessons.lessons import lesson as registered_lesson
 FOLDER = "yours"
 
 
+class KeepError(ValueError):
+    """keep() or use() was given what it cannot keep or load; the message says what and the fix."""
+
+
 def _folder():
     return Path.cwd() / FOLDER
+
+
+def _lesson_key(name):
+    """The key of the lesson ``name`` names: a key names a file, and no other name writes anywhere."""
+    try:
+        return registered_lesson(name).key
+    except ValueError as error:
+        raise KeepError(str(error)) from None
+
+
+def _check_keepable(definition):
+    """Raise KeepError unless ``definition`` is a function or class whose source keep() can write alone."""
+    if not (inspect.isfunction(definition) or isinstance(definition, type)):
+        raise KeepError(
+            f"keep takes the functions and classes you wrote, got {reprlib.repr(definition)} "
+            f"({type(definition).__name__})"
+        )
+    if definition.__name__ == "<lambda>":
+        raise KeepError("keep cannot keep a lambda, which has no name to use it by: write it as a def")
+    outer, _, _ = definition.__qualname__.rpartition(".<locals>.")
+    if outer:
+        raise KeepError(
+            f"{definition.__name__} is defined inside {outer}: keep takes functions and classes defined at the "
+            "top level of a cell (their source would need what the outer function defines); move it there"
+        )
 
 
 def _source(definition):
@@ -32,15 +62,18 @@ def _source(definition):
     if isinstance(definition, type):
         functions = [f for f in vars(definition).values() if isinstance(f, types.FunctionType)]
         if not functions:
-            raise ValueError(f"{definition.__name__} defines no methods: nothing tells where its source is")
+            raise KeepError(f"{definition.__name__} defines no methods: nothing tells where its source is")
         lines = linecache.getlines(functions[0].__code__.co_filename)
         tree = ast.parse("".join(lines))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name == definition.__name__:
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 return "".join(lines[start - 1 : node.end_lineno])
-        raise ValueError(f"the source of class {definition.__name__} is not found")
-    return inspect.getsource(definition)
+        raise KeepError(f"the source of class {definition.__name__} is not found: define it in a notebook cell")
+    try:
+        return inspect.getsource(definition)
+    except OSError as error:
+        raise KeepError(f"the source of {definition.__name__} is not found: define it in a notebook cell") from error
 
 
 def _global_names(source):
@@ -74,9 +107,14 @@ def _import_line(name, value, kept_names):
     module = getattr(value, "__module__", None)
     if module and module != "__main__" and getattr(sys.modules.get(module), name, None) is value:
         return f"from {module} import {name}"
-    raise ValueError(
-        f"your code reads {name!r}, which this notebook defined but you did not pass to keep(): "
-        f"pass it too, or import it in the cell that defines your code"
+    if inspect.isfunction(value) or isinstance(value, type):
+        raise KeepError(
+            f"your code reads {name!r}, which this notebook defined but you did not pass to keep(): "
+            f"pass it too, or import it in the cell that defines your code"
+        )
+    raise KeepError(
+        f"your code reads {name!r}, a {type(value).__name__} this notebook defined, and keep() takes only "
+        "functions and classes: define it inside the code that reads it, or pass it in as an argument"
     )
 
 
@@ -84,11 +122,14 @@ def keep(lesson, *definitions):
     """Write ``definitions`` (functions and classes whose checks passed) to ``yours/<lesson>.py``.
 
     Prints where they went (and returns nothing, so a notebook stores no machine's path). Raises
-    ExerciseError naming any definition whose check has not passed in this session.
+    ExerciseError naming any definition whose check has not passed in this session, and KeepError
+    for a lesson that is not one, or a definition it cannot keep.
     """
-    lesson = registered_lesson(lesson).key  # a lesson's key names its file: no other name writes anywhere
+    lesson = _lesson_key(lesson)
     if not definitions:
-        raise ValueError("keep(lesson, *definitions): name the functions and classes to keep")
+        raise KeepError("keep(lesson, *definitions): name the functions and classes to keep")
+    for definition in definitions:
+        _check_keepable(definition)
     waiting = [d.__name__ for d in definitions if not has_passed(d)]
     if waiting:
         raise ExerciseError(
@@ -104,7 +145,7 @@ def keep(lesson, *definitions):
     imports = []
     for name in _global_names("\n".join(sources)):
         if name not in namespace and name not in kept_names:
-            raise ValueError(f"your code reads {name!r}, which is not defined in this notebook")
+            raise KeepError(f"your code reads {name!r}, which is not defined in this notebook")
         line = _import_line(name, namespace.get(name), kept_names)
         if line and line not in imports:
             imports.append(line)
@@ -137,18 +178,24 @@ def _load(lesson):
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception:
+        except BaseException as error:  # an interrupted import too: a half-run module must not be used later
             del sys.modules[name]
-            raise
+            if not isinstance(error, Exception):
+                raise
+            raise KeepError(
+                f"{FOLDER}/{lesson}.py cannot be imported ({type(error).__name__}: {str(error)[:200]}): fix it or "
+                f"delete it (the book's code is then used), or keep yours again from the {lesson} chapter"
+            ) from error
     return sys.modules[name]
 
 
 def use(lesson, *names, reference):
     """``names`` from your kept ``yours/<lesson>.py``, else from ``reference`` (the book's module).
 
-    Prints whose code each name is. Returns one object for one name, else a tuple in order.
+    Prints whose code each name is. Returns one object for one name, else a tuple in order. Raises
+    KeepError for a lesson that is not one, or a kept module that cannot be imported.
     """
-    lesson = registered_lesson(lesson).key
+    lesson = _lesson_key(lesson)
     mine = _load(lesson)
     found, missing = [], []
     for name in names:
