@@ -16,6 +16,7 @@ if sys.platform == "linux":  # a runaway allocation fails here instead of swappi
 
 {answer}
 
+gc.freeze()  # what the imports built is never collected: each collection below scans what a file built
 for line in sys.stdin:
     text = answer(line.rstrip("\n"))
     gc.collect()  # whatever the file built is freed before answering: a crash then fails this file

@@ -155,7 +155,7 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
     assert "raise NotImplementedError" in learner.cells[1].source
     assert (tmp_path / "out" / "figure.png").read_bytes() == b"png"
     assert "01_circles.ipynb: 1 exercise, 1 question" in capsys.readouterr().out
-    with pytest.raises(FileNotFoundError, match="no notebooks"):
+    with pytest.raises(SystemExit, match="no notebooks"):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
 
 
@@ -171,7 +171,7 @@ def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
     (tmp_path / "link").symlink_to(book)
     before = (book / "01_circles.ipynb").read_bytes()
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match="is the book folder itself.*another folder"):
+    with pytest.raises(SystemExit, match="is the book folder itself.*another folder"):
         exercises.main(args)
     assert (book / "01_circles.ipynb").read_bytes() == before
     assert sorted(p.name for p in book.iterdir()) == ["01_circles.ipynb"]
@@ -184,7 +184,7 @@ def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path
     notebook.cells[1].source = "x = 1\ndef area(r):\n    return x"
     nbformat.write(notebook, book / "01_circles.ipynb")
     with pytest.raises(
-        ValueError, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"
+        SystemExit, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"
     ):
         exercises.main([str(tmp_path / "out"), str(book)])
     notebook.cells[1].source = "%timeit 1\ndef area(r):\n    return 1"
