@@ -5,12 +5,17 @@
 An exercise is a code cell tagged ``solution`` holding function or class definitions; the next
 code cell checks them. In the learner's copy each function keeps its ``def`` line and docstring
 and its body becomes a TODO that raises ``NotImplementedError``, so the check says "not
-implemented yet" until the learner writes it. The outputs of both cells are cleared.
+implemented yet" until the learner writes it.
 
 A question's answer is a markdown cell tagged ``answer``: an HTML ``<details>`` block, which
 folds in the rendered book and in Jupyter alike. The learner's copy keeps the question and puts
-a cell for their own answer in its place. Every other cell, with its outputs, is copied
-unchanged, and so is every other file of BOOK_DIR.
+a cell for their own answer in its place.
+
+The learner's copy shows none of the book's results: every output of every cell is cleared (and
+the state of the book's progress bars), except in the cells tagged ``compare``, whose outputs the
+learner is meant to compare their own run with; such a cell, or the markdown right above it, says
+so (it contains "compare"). Every other cell is copied unchanged, and so is every other file of
+BOOK_DIR.
 
 What a learner typed is never overwritten: OUT_DIR's ``.exercises.json`` records what the command
 wrote last, and a file there that differs from it (and from what would be written now) is
@@ -22,10 +27,13 @@ made before the first is written, so a notebook that cannot be read writes nothi
 import ast
 import copy
 import hashlib
+import io
 import json
 import os
+import re
 import reprlib
 import sys
+import tokenize
 from pathlib import Path
 
 from cifar_lessons.atomic_file import open_atomically
@@ -36,6 +44,8 @@ EXERCISE_TAG = "exercise"
 # the learner's copy shows its stub.
 FOLDED_TAG = "hide-input"
 ANSWER_TAG = "answer"
+# A cell whose outputs the learner's copy keeps, for the learner to compare their own run with.
+COMPARE_TAG = "compare"
 YOUR_ANSWER = "**Your answer:** *write it here*"
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 MANIFEST = ".exercises.json"  # in OUT_DIR: each file's name -> the SHA-256 of what was written last
@@ -122,16 +132,26 @@ def _tags(cell, number):
 
 
 def learner_notebook(notebook):
-    """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out and its
-    answers replaced by a place for the learner's."""
+    """A copy of ``notebook`` (an nbformat node) with its solution cells stubbed out, its answers
+    replaced by a place for the learner's, and every output cleared but those of ``compare`` cells."""
     learner = copy.deepcopy(notebook)
     for number, cell in enumerate(learner.cells, 1):
         if ANSWER_TAG in _tags(cell, number):
             cell.source = YOUR_ANSWER
             cell.metadata["tags"] = [tag for tag in cell.metadata["tags"] if tag != ANSWER_TAG]
     code = [(number, cell) for number, cell in enumerate(learner.cells, 1) if cell.cell_type == "code"]
-    for index, (number, cell) in enumerate(code):
+    checks = {
+        id(cell)
+        for (_, solution), (_, cell) in zip(code, code[1:])
+        if SOLUTION_TAG in solution.metadata.get("tags", [])
+    }
+    for number, cell in code:
         tags = _tags(cell, number)
+        if COMPARE_TAG in tags:
+            _check_compare_cell(learner.cells, number, solution=SOLUTION_TAG in tags, check=id(cell) in checks)
+        else:
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)  # when the book's run executed it
         if SOLUTION_TAG not in tags:
             continue
         cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags if tag != FOLDED_TAG]
@@ -140,9 +160,50 @@ def learner_notebook(notebook):
         except (ValueError, SyntaxError, RecursionError, MemoryError) as error:
             opening = reprlib.repr(cell.source.strip().partition("\n")[0])
             raise LearnerCopyError(f"solution cell {number} (which starts {opening}): {error}") from error
-        for _, cleared in [(number, cell)] + code[index + 1 : index + 2]:
-            cleared.outputs, cleared.execution_count = [], None
+    if not any(_shows_a_widget(cell) for cell in learner.cells):
+        learner.metadata.pop("widgets", None)  # the state of the book's progress bars
     return learner
+
+
+def _check_compare_cell(cells, number, solution, check):
+    """Refuses a ``compare`` tag on the cells the learner's own code fills, and on a cell that does
+    not tell the learner to compare (in its comments or strings, or in the markdown right above it)."""
+    if solution or check:
+        which = "an exercise" if solution else "the check of an exercise"
+        raise LearnerCopyError(
+            f"cell {number} is tagged {COMPARE_TAG!r} but is {which}, whose output the learner's own code "
+            f"makes: tag a cell after it {COMPARE_TAG!r} instead"
+        )
+    above = []
+    for cell in reversed(cells[: number - 1]):
+        if cell.cell_type != "markdown":
+            break
+        above.append(cell.source)
+    if not any(_says_compare(text) for text in [*_words(cells[number - 1].source), *above]):
+        raise LearnerCopyError(
+            f"cell {number} is tagged {COMPARE_TAG!r}, so the learner's copy keeps the book's output, but neither "
+            "its comments nor the markdown right above it say so: write there, e.g., "
+            "'compare your output with the book's below'"
+        )
+
+
+def _words(code):
+    """The comments and string literals of ``code``: what it says to a reader, not what it calls."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):  # IPython syntax, e.g. a magic: its comment lines then
+        return [line for line in code.splitlines() if line.lstrip().startswith("#")]
+    return [token.string for token in tokens if token.type in (tokenize.COMMENT, tokenize.STRING)]
+
+
+def _says_compare(text):
+    return re.search(r"\bcompar(e|ing|ison)", text, re.IGNORECASE) is not None
+
+
+def _shows_a_widget(cell):
+    return any(
+        "application/vnd.jupyter.widget-view+json" in output.get("data", {}) for output in cell.get("outputs", [])
+    )
 
 
 def _nests_deeper(value, limit):
