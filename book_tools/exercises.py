@@ -18,10 +18,11 @@ so (it contains "compare"). Every other cell is copied unchanged, and so is ever
 BOOK_DIR.
 
 What a learner typed is never overwritten: OUT_DIR's ``.exercises.json`` records what the command
-wrote last, and a file there that differs from it (and from what would be written now) is
-refused, with the fix; so is a link, which would be written through into whatever it points to,
-the book perhaps. Every notebook is read (within a budget of bytes and nesting) and every copy
-made before the first is written, so a notebook that cannot be read writes nothing.
+wrote last, and a file there that differs from it (and from what would be written now) is left
+as it is and named, with the fix, while the other copies are written; so is a link, which would
+be written through into whatever it points to, the book perhaps. Every notebook is read (within
+a budget of bytes and nesting) and every copy made before the first is written, so a notebook
+that cannot be read writes nothing.
 """
 
 import ast
@@ -335,8 +336,9 @@ def _why_not_replaced(target, content, last_digest):
 def write_exercises(out_dir, book_dir="book"):
     """Write the learner version of every notebook in ``book_dir`` (and copy its other files).
 
-    Raises LearnerCopyError, before writing anything, when a notebook cannot be read or blanked, or
-    when a file in ``out_dir`` would be overwritten that holds what this command did not write last.
+    Raises LearnerCopyError, before writing anything, when a notebook cannot be read or blanked; and,
+    after writing every other copy, when a file in ``out_dir`` that holds what this command did not
+    write last (the learner's work), or a link, was left as it is.
     """
     out_dir, book_dir = Path(out_dir), Path(book_dir)
     if not book_dir.is_dir() or not any(book_dir.glob("*.ipynb")):
@@ -350,28 +352,32 @@ def write_exercises(out_dir, book_dir="book"):
         )
     copies = _learner_copies(book_dir)
     written = _last_written(out_dir)
-    refused = [
-        problem
+    refused = {
+        name: problem
         for name, (content, _) in copies.items()
         if (problem := _why_not_replaced(out_dir / name, content, written.get(name)))
-    ]
-    if refused:
-        more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
-        raise LearnerCopyError("nothing was written: " + "; ".join(refused[:5]) + more)
+    }
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, (content, summary) in copies.items():
+            if name in refused:
+                continue
             with open_atomically(out_dir / name) as f:  # replaces the file, never writes into it
                 f.write(content)
             written[name] = _digest(content)
+            with open_atomically(out_dir / MANIFEST) as f:  # at once: a later run then knows this copy
+                f.write(json.dumps(written, indent=1, sort_keys=True).encode("utf-8"))
             if summary:
                 print(f"{out_dir / name}: {summary}")
-        with open_atomically(out_dir / MANIFEST) as f:
-            f.write(json.dumps(written, indent=1, sort_keys=True).encode("utf-8"))
-    except OSError as error:  # what was written so far equals what a second run writes, which replaces it
+    except OSError as error:  # what was written so far is what a second run writes, which replaces it
         raise LearnerCopyError(
             f"could not write into {out_dir} ({error.strerror or error}): free some space"
         ) from error
+    if refused:
+        problems = list(refused.values())
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        others = "every other copy was written" if len(refused) < len(copies) else "nothing was written"
+        raise LearnerCopyError(f"not replaced: {'; '.join(problems[:5])}{more}. {others.capitalize()}.")
 
 
 def main(argv=None):

@@ -41,7 +41,7 @@ def test_links_into_the_book_are_never_written_through(tmp_path, book, link):
     out.mkdir()
     for path in book.iterdir():  # what `cp -rs book exercises` or `cp -al book exercises` makes
         (out / path.name).symlink_to(path) if link == "symlink" else os.link(path, out / path.name)
-    with pytest.raises(SystemExit, match=r"01_circles\.ipynb is a (symbolic|hard) link.*remove"):
+    with pytest.raises(SystemExit, match=r"01_circles\.ipynb is a (symbolic|hard) link.*remove.*Nothing was written"):
         exercises.main([str(out), str(book)])
     assert contents(book) == before
 
@@ -52,15 +52,26 @@ def learner_types_an_answer(path):
     nbformat.write(notebook, path)
 
 
-def test_a_second_run_never_replaces_what_the_learner_typed(tmp_path, book):
+def test_a_second_run_never_replaces_what_the_learner_typed_and_updates_the_rest(tmp_path, book):
     out = tmp_path / "exercises"
     exercises.main([str(out), str(book)])
     exercises.main([str(out), str(book)])  # nothing typed yet: written again
     learner_types_an_answer(out / "01_circles.ipynb")
-    typed = contents(out)
-    with pytest.raises(SystemExit, match=r"01_circles\.ipynb differs from the copy this command wrote.*move it"):
+    typed = (out / "01_circles.ipynb").read_bytes()
+    changed = fake_notebook()
+    changed.cells[0].source = "import math  # and more"
+    for name in ("01_circles.ipynb", "02_squares.ipynb"):  # the book is updated
+        nbformat.write(changed, book / name)
+    with pytest.raises(
+        SystemExit, match=r"not replaced: .*01_circles\.ipynb differs from the copy this command wrote.*move it"
+    ) as refused:
         exercises.main([str(out), str(book)])
-    assert contents(out) == typed
+    assert "Every other copy was written" in str(refused.value)
+    assert (out / "01_circles.ipynb").read_bytes() == typed
+    assert "and more" in (out / "02_squares.ipynb").read_text()
+    with pytest.raises(SystemExit, match="01_circles"):  # and so on every later run
+        exercises.main([str(out), str(book)])
+    assert (out / "01_circles.ipynb").read_bytes() == typed
 
 
 def test_a_changed_book_updates_the_copies_no_learner_changed(tmp_path, book):
