@@ -103,3 +103,20 @@ def test_a_kept_module_that_fails_to_import_is_named_and_not_remembered(cell):
         use("backprop", "relu_forward", reference=layers)
     (folder / "backprop.py").write_text("def relu_forward(x):\n    return 'fixed'\n")
     assert use("backprop", "relu_forward", reference=layers)(0) == "fixed"
+
+
+@pytest.mark.parametrize(
+    "names, problem",
+    [
+        (
+            ("relu_fwd",),
+            "'relu_fwd' is neither kept in yours/backprop.py nor defined in cifar_lessons.from_scratch.layers",
+        ),
+        ((3,), "use takes the names of what to take back, as text, got 3"),
+        ((), "name what to take back"),
+    ],
+    ids=["misspelt", "not text", "none"],
+)
+def test_use_names_what_it_cannot_take_back(cell, names, problem):
+    with pytest.raises(KeepError, match=problem):
+        use("backprop", *names, reference=layers)

@@ -320,14 +320,24 @@ def use(lesson, *names, reference):
     KeepError for a lesson that is not one, or a kept module that cannot be imported.
     """
     lesson = _lesson_key(lesson)
+    if not names:
+        raise KeepError("use(lesson, *names, reference=module): name what to take back")
+    for name in names:
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise KeepError(f"use takes the names of what to take back, as text, got {reprlib.repr(name)}")
     mine = _load(lesson)
     found, missing = [], []
     for name in names:
         if mine is not None and hasattr(mine, name):
             found.append(getattr(mine, name))
-        else:
+        elif hasattr(reference, name):
             found.append(getattr(reference, name))
             missing.append(name)
+        else:
+            raise KeepError(
+                f"{name!r} is neither kept in {_shown(_folder())}{lesson}.py nor defined in "
+                f"{getattr(reference, '__name__', reprlib.repr(reference))}: check its spelling"
+            )
     shown = _shown(_folder())
     if len(missing) < len(names):
         print(f"yours, from {shown}{lesson}.py: {', '.join(n for n in names if n not in missing)}")
