@@ -17,6 +17,7 @@ if sys.platform == "linux":  # a runaway allocation fails here instead of swappi
 {answer}
 
 gc.freeze()  # what the imports built is never collected: each collection below scans what a file built
+print(json.dumps("ready"), flush=True)  # the imports are done: no file's time limit counts them
 for line in sys.stdin:
     text = answer(line.rstrip("\n"))
     gc.collect()  # whatever the file built is freed before answering: a crash then fails this file
@@ -32,10 +33,14 @@ class Reader:
         self.code, self.seconds = PROCESS.replace("{answer}", answer), seconds
         self._start()
 
-    def _start(self):
+    def _start(self, seconds=300):
         self.process = subprocess.Popen(
             [sys.executable, "-c", self.code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
+        ready, _, _ = select.select([self.process.stdout], [], [], seconds)  # however slow the machine's imports
+        if not (ready and json.loads(self.process.stdout.readline() or "null") == "ready"):
+            self.process.kill()
+            raise RuntimeError(f"the reader process did not start within {seconds} s")
 
     def read(self, path):
         """The answer for ``path``, or how the process failed to give one."""
