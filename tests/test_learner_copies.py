@@ -70,3 +70,12 @@ def test_the_backprop_chapters_filled_copy_reexecutes_to_the_books_outputs(tmp_p
         if ours.cell_type == "code" and "nbval-ignore-output" not in ours.metadata.get("tags", []):
             assert text_outputs(ours) == text_outputs(theirs), f"cell {number} of the filled copy"
     assert (copy.parent / "yours" / "backprop.py").exists(), "the filled copy keeps the learner's layers"
+
+    # The next chapter, from the top to its last use() cell, takes back every layer the learner kept.
+    following = nbformat.read(tmp_path / "exercises" / "02_fully_connected.ipynb", as_version=4)
+    last_use = max(number for number, cell in enumerate(following.cells) if "use(" in cell.source)
+    following.cells = following.cells[: last_use + 1]
+    NotebookClient(following, timeout=600, kernel_name="python3", resources=resources).execute()
+    taken = [text_outputs(cell) for cell in following.cells if "use(" in cell.source]
+    assert taken and all(text.startswith("yours, from yours/backprop.py: ") for text in taken), taken
+    assert not any("the book's" in text for text in taken), taken
