@@ -84,7 +84,8 @@ def start(seed=0, need_data=True, use_torch=False):
     if use_torch:
         device, line = _torch_device(seed)
         lines.append(line)
-    if "google.colab" in sys.modules and yours.SETTING not in os.environ:  # yours/ would vanish with the machine
+    on_colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+    if on_colab and yours.SETTING not in os.environ:  # yours/ would vanish with the machine
         lines.append(yours.COLAB_HINT)
     print("\n".join(lines))
     return device

@@ -24,11 +24,17 @@ def test_start_seeds_and_says_where_the_package_and_the_data_are(capsys):
     assert data.describe("lesson") in out, "say which data the chapter trains on, and how to switch"
 
 
-def test_on_colab_it_says_how_to_carry_your_code_to_the_next_notebook(monkeypatch, capsys):
+@pytest.mark.parametrize("sign", ["module", "variable"])
+def test_on_colab_it_says_how_to_carry_your_code_to_the_next_notebook(monkeypatch, capsys, sign):
     monkeypatch.delenv(yours.SETTING, raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     start(need_data=False)
     assert yours.SETTING not in capsys.readouterr().out, "off Colab, yours/ beside the notebook serves"
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    if sign == "module":
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20260101")
     start(need_data=False)
     assert "On Colab each notebook runs on a machine of its own: mount your Drive and set CIFAR_LESSONS_YOURS" in (
         capsys.readouterr().out
