@@ -3,11 +3,13 @@
 import importlib.metadata
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from cifar_lessons import data
+from cifar_lessons.course import yours
 from cifar_lessons.from_scratch import kernels
 
 NOT_THE_RELEASE = "WARNING: this copy of CIFAR-10 is not the official release"
@@ -82,5 +84,8 @@ def start(seed=0, need_data=True, use_torch=False):
     if use_torch:
         device, line = _torch_device(seed)
         lines.append(line)
+    on_colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+    if on_colab and yours.SETTING not in os.environ:  # yours/ would vanish with the machine
+        lines.append(yours.COLAB_HINT)
     print("\n".join(lines))
     return device

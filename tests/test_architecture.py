@@ -31,7 +31,7 @@ MAY_IMPORT = {
     "checks": {"from_scratch", "torch", "lessons", *SHARED},
     "course": {"from_scratch", "data", "torch", "checks", "lessons", *SHARED},
     "lessons": {"data"},
-    "start": {"data", "from_scratch", "torch"},
+    "start": {"data", "from_scratch", "torch", "course"},
     "teaching": set(),
     "atomic_file": set(),
 }

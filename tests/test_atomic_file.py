@@ -27,3 +27,12 @@ def test_an_interrupted_write_leaves_the_old_file_and_nothing_else(tmp_path, exi
             raise OSError("disk full")
     assert sorted(p.name for p in tmp_path.iterdir()) == (["state.npz"] if existed else [])
     assert not existed or path.read_bytes() == b"old"
+
+
+def test_a_link_left_where_the_partial_file_goes_is_not_written_through(tmp_path):
+    elsewhere = tmp_path / "book.ipynb"
+    elsewhere.write_bytes(b"the book")
+    (tmp_path / ".copy.ipynb.part").symlink_to(elsewhere)
+    with open_atomically(tmp_path / "copy.ipynb") as f:
+        f.write(b"the copy")
+    assert (elsewhere.read_bytes(), (tmp_path / "copy.ipynb").read_bytes()) == (b"the book", b"the copy")

@@ -37,6 +37,15 @@ def test_a_model_is_scored_once_and_a_second_submission_is_refused(session):
     assert submissions.submissions() == [first]
 
 
+def test_a_name_differing_only_in_case_or_spaces_names_the_same_model(session):
+    trained, tensors = session
+    assert submissions.submit(" My  entry", trained, tensors, TINY)["model"] == "My entry"
+    for again in ("my entry ", "MY ENTRY", "My\tentry"):
+        with pytest.raises(submissions.AlreadyScoredError, match="'My entry' was already scored"):
+            submissions.submit(again, trained, tensors, TINY)
+    assert len(submissions.submissions()) == 1
+
+
 def test_every_new_name_is_scored_and_listed_in_order(session):
     trained, tensors = session
     names = ["Baseline", "Your entry", "Your entry, wider"]

@@ -49,6 +49,14 @@ def _tarball(tmp_path, rows=12):
     return payload, hashlib.md5(payload).hexdigest()
 
 
+RAW_RESPONSES = {
+    "garbage status": [(b"no status line here\r\n\r\n", 0)],
+    "many headers": [(b"HTTP/1.1 200 OK\r\n" + b"X-Padding: 1\r\n" * 150 + b"\r\n", 0)],
+    "cut chunked": [(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + bytes(100), 0)],
+    "slow headers": [(b"HTTP/1.1 200 OK\r\n", 0)] + [(b"X-Padding: 1\r\n", 0.1)] * 50 + [(b"\r\n", 0)],
+}
+
+
 class _Server:
     """A local HTTP server whose behaviour each test scripts: a list of responses, one per request."""
 
@@ -65,6 +73,9 @@ class _Server:
                     return
                 if action == "missing":
                     self.send_error(404, "gone")
+                    return
+                if action in RAW_RESPONSES:
+                    self._send_raw(RAW_RESPONSES[action])
                     return
                 body = server.payload
                 self.send_response(200)
@@ -83,6 +94,17 @@ class _Server:
                     self.connection.shutdown(2)
                     return
                 self.wfile.write(body)
+
+            def _send_raw(self, pieces):
+                # (bytes, seconds to wait after them), bypassing http.server: what no server should send
+                try:
+                    for piece, pause in pieces:
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
 
             def _send_until_hung_up(self, piece, times, pause=0.0):
                 try:
@@ -196,18 +218,74 @@ def test_a_download_that_takes_too_long_is_given_up(tmp_path, serve):
     assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
 
 
-def test_a_download_deletes_what_killed_downloads_left_behind(tmp_path, serve):
+def test_a_download_deletes_what_killed_downloads_left_behind_and_nothing_else(tmp_path, serve):
     payload, md5 = _tarball(tmp_path)
     dest = tmp_path / "dest"
     dest.mkdir()
     old = time.time() - 2 * download.STALE_SECONDS
-    for name in (".cifar-10-killed.tar.gz.part", ".cifar-10-unpack-killed"):
+    theirs = [".cifar-10-notes.txt", ".cifar-10-backup", ".cifar-10-abcd1234.tar.gz.part.keep", ".cifar-10-ab"]
+    (dest / "elsewhere").mkdir()
+    (dest / ".cifar-10-unpack-linked_1").symlink_to(dest / "elsewhere")
+    for name in (".cifar-10-killed_1.tar.gz.part", ".cifar-10-unpack-killed_2", *theirs):
         leftover = dest / name
-        leftover.mkdir() if "unpack" in name else leftover.write_bytes(b"x" * 1000)
+        leftover.mkdir() if "unpack" in name or "backup" in name else leftover.write_bytes(b"x" * 1000)
         os.utime(leftover, (old, old))
-    (dest / ".cifar-10-running.tar.gz.part").write_bytes(b"another download, still going")
+    (dest / ".cifar-10-running1.tar.gz.part").write_bytes(b"another download, still going")
     _download(dest, serve(payload), md5)
-    assert _leftovers(dest) == [".cifar-10-running.tar.gz.part"]
+    assert _leftovers(dest) == sorted(
+        [".cifar-10-running1.tar.gz.part", ".cifar-10-unpack-linked_1", "elsewhere", *theirs]
+    )
+
+
+def _notes_beside(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "my_notes.txt").write_text("what I found")
+
+
+def test_a_complete_copy_already_there_is_kept_and_not_downloaded_again(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    folder = _write_batches(tmp_path / "dest" / release.BATCHES_DIRNAME)
+    _notes_beside(folder)
+    server = serve(payload)
+    assert _download(tmp_path / "dest", server, md5) == folder
+    assert server.requests == 0 and (folder / "my_notes.txt").read_text() == "what I found"
+
+
+def test_an_incomplete_folder_it_did_not_write_is_left_as_it_is(tmp_path, serve):
+    payload, md5 = _tarball(tmp_path)
+    folder = _write_batches(tmp_path / "dest" / release.BATCHES_DIRNAME)
+    (folder / "test_batch").unlink()
+    _notes_beside(folder)
+    server = serve(payload)
+    with pytest.raises(data.CIFAR10Error, match="cifar-10-batches-py lacks test_batch.*left as it is: move it away"):
+        _download(tmp_path / "dest", server, md5)
+    assert (folder / "my_notes.txt").read_text() == "what I found" and (folder / "data_batch_1").is_file()
+    assert server.requests == 0
+
+
+def test_an_archive_that_unpacks_to_more_than_the_release_is_refused(tmp_path, serve, monkeypatch):
+    payload, md5 = _tarball(tmp_path)
+    monkeypatch.setattr(download, "MAX_UNPACKED_BYTES", 10_000)
+    with pytest.raises(data.CIFAR10Error, match="unpacks to more than 10000 bytes"):
+        _download(tmp_path / "dest", serve(payload), md5)
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+@pytest.mark.parametrize("action", ["garbage status", "many headers", "cut chunked"])
+def test_a_malformed_answer_is_retried_then_named(tmp_path, serve, action):
+    server = serve(b"", [action] * 3)
+    with pytest.raises(data.CIFAR10Error, match=r"after 3 attempts \((BadStatusLine|HTTPException|IncompleteRead)"):
+        _download(tmp_path / "dest", server, "0" * 32, retries=2)
+    assert server.requests == 3 and list((tmp_path / "dest").iterdir()) == []
+
+
+def test_the_time_limit_holds_while_headers_arrive(tmp_path, serve):
+    server = serve(b"", ["slow headers"])
+    started = time.monotonic()
+    with pytest.raises(data.CIFAR10Error, match=r"takes too long.*CIFAR10_DIR"):
+        _download(tmp_path / "dest", server, "0" * 32, max_seconds=1)
+    assert time.monotonic() - started < 3
+    assert server.requests == 1 and list((tmp_path / "dest").iterdir()) == []
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
@@ -391,6 +469,14 @@ def test_explicit_path_accepts_the_folder_or_its_parent(subset):
 def test_full_mode_refuses_the_lesson_subset_folder(subset):
     with pytest.raises(data.CIFAR10Error, match="fewer than the 10000.*subset='full'.*or unset CIFAR_LESSONS_DATA"):
         data.load_cifar10(subset="full")
+
+
+def test_a_lesson_batch_short_of_rows_is_named_as_damaged_not_as_the_wrong_data(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(_batch_pickle(999))
+    with pytest.raises(data.CIFAR10Error, match="holds 999 images, fewer than the 1000 asked for.*Delete") as caught:
+        data.read_batch(path, rows=1000)
+    assert "full" not in str(caught.value)
 
 
 def test_one_setting_chooses_the_data_and_its_validation_split(subset, monkeypatch):

@@ -132,17 +132,107 @@ def fake_notebook():
     return nbformat.v4.new_notebook(cells=cells)
 
 
-def test_learner_notebook_blanks_solutions_and_clears_their_checks_only():
+def test_learner_notebook_blanks_solutions_and_replaces_answers():
     notebook = fake_notebook()
     learner = exercises.learner_notebook(notebook)
     imports, solution, _, check, later, question, answer = learner.cells
     assert "math.pi" not in solution.source and "raise NotImplementedError" in solution.source
     assert solution.metadata["tags"] == ["exercise"], "the learner's stub is not folded away"
-    assert (solution.outputs, solution.execution_count, check.outputs, check.execution_count) == ([], None, [], None)
-    assert later.outputs == notebook.cells[4].outputs and imports.source == "import math"
+    assert imports.source == "import math" and (check.source, later.source) == ("print(area(1))", "area(2)")
     assert question.source == notebook.cells[5].source
     assert (answer.source, answer.metadata["tags"]) == (exercises.YOUR_ANSWER, [])
     assert "math.pi" in notebook.cells[1].source, "the book's own notebook must stay untouched"
+
+
+def with_compare_cell(markdown="Compare your output with the book's below.", code="print(area(3))", tags=None):
+    """The fake notebook with a widget state, and a cell tagged compare after a markdown cell."""
+    notebook = fake_notebook()
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    notebook.cells[4].metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
+    notebook.cells += [
+        nbformat.v4.new_markdown_cell(markdown),
+        nbformat.v4.new_code_cell(
+            code,
+            execution_count=5,
+            metadata={"tags": tags or ["compare"]},
+            outputs=[nbformat.v4.new_output("stream", text="28.3\n")],
+        ),
+    ]
+    return notebook
+
+
+def test_the_learner_copy_clears_every_output_but_those_of_cells_tagged_compare():
+    notebook = with_compare_cell()
+    learner = exercises.learner_notebook(notebook)
+    for number, cell in enumerate(learner.cells[:-1]):
+        assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, f"cell {number}"
+        assert "execution" not in cell.metadata, f"cell {number} keeps when the book ran it"
+    assert "widgets" not in learner.metadata, "the book's progress bars are outputs too"
+    assert (learner.cells[-1].outputs, learner.cells[-1].execution_count) == (notebook.cells[-1].outputs, 5)
+    assert notebook.cells[4].outputs and "widgets" in notebook.metadata, "the book's own notebook must stay untouched"
+
+
+@pytest.mark.parametrize(
+    "markdown, code",
+    [
+        ("Compare your output with the book's below.", "print(area(3))"),
+        ("A larger circle.", "print(area(3))  # compare yours with the book's"),
+        ("A larger circle.", 'print("Your result, for comparison with the book\'s:", area(3))'),
+        ("A larger circle.", "%time print(area(3))\n# Comparing: the book's output is below"),
+    ],
+    ids=["markdown above", "comment", "string", "comment after a magic"],
+)
+def test_a_compare_cell_that_says_so_keeps_its_output(markdown, code):
+    learner = exercises.learner_notebook(with_compare_cell(markdown, code))
+    assert learner.cells[-1].outputs
+
+
+@pytest.mark.parametrize(
+    "markdown, code",
+    [
+        ("A larger circle.", "print(area(3))"),
+        ("A larger circle.", "compare_areas(3)"),
+        ("Compare your output with the book's below.", None),
+    ],
+    ids=["silent", "a call named compare", "said above another cell"],
+)
+def test_a_compare_cell_that_does_not_say_so_is_refused(markdown, code):
+    notebook = with_compare_cell(markdown, code or "print(area(3))")
+    if code is None:  # the markdown tells of the cell after it, not of the compare cell
+        notebook.cells.insert(-1, nbformat.v4.new_code_cell("print(area(2))"))
+    with pytest.raises(exercises.LearnerCopyError, match=r"cell \d+ is tagged 'compare'.*neither .* say so.*compare"):
+        exercises.learner_notebook(notebook)
+
+
+@pytest.mark.parametrize("index, which", [(1, "an exercise"), (3, "the check of an exercise")])
+def test_a_compare_tag_on_an_exercise_or_its_check_is_refused(index, which):
+    notebook = fake_notebook()
+    notebook.cells[index].metadata.setdefault("tags", []).append("compare")
+    notebook.cells[index].source += "  # compare with the book"
+    with pytest.raises(exercises.LearnerCopyError, match=f"cell {index + 1} is tagged 'compare' but is {which}"):
+        exercises.learner_notebook(notebook)
+
+
+BOOK_NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda path: path.stem)
+def test_no_learner_copy_holds_an_output_but_what_it_tells_the_learner_to_compare_with(path):
+    book = nbformat.read(path, as_version=4)
+    learner = exercises.learner_notebook(book)
+    for number, (ours, theirs) in enumerate(zip(learner.cells, book.cells), 1):
+        if ours.get("outputs") or ours.get("execution_count") is not None:
+            assert exercises.COMPARE_TAG in ours.metadata.get("tags", []), f"{path.name} cell {number}"
+            assert ours.outputs == theirs.outputs
+            above = [cell.source for cell in learner.cells[: number - 1][-1:] if cell.cell_type == "markdown"]
+            assert any("compar" in text.lower() for text in [ours.source, *above]), (
+                f"{path.name} cell {number} keeps the book's output without telling the learner to compare"
+            )
+    assert "widgets" not in learner.metadata or any(
+        "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+        for cell in learner.cells
+        for output in cell.get("outputs", [])
+    ), f"{path.name}: the learner's copy keeps the book's progress bars"
 
 
 def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
@@ -155,7 +245,7 @@ def test_command_writes_every_notebook_and_copies_other_files(tmp_path, capsys):
     assert "raise NotImplementedError" in learner.cells[1].source
     assert (tmp_path / "out" / "figure.png").read_bytes() == b"png"
     assert "01_circles.ipynb: 1 exercise, 1 question" in capsys.readouterr().out
-    with pytest.raises(FileNotFoundError, match="no notebooks"):
+    with pytest.raises(SystemExit, match="no notebooks"):
         exercises.main([str(tmp_path / "out2"), str(tmp_path)])
 
 
@@ -171,7 +261,7 @@ def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
     (tmp_path / "link").symlink_to(book)
     before = (book / "01_circles.ipynb").read_bytes()
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match="is the book folder itself.*another folder"):
+    with pytest.raises(SystemExit, match="is the book folder itself.*another folder"):
         exercises.main(args)
     assert (book / "01_circles.ipynb").read_bytes() == before
     assert sorted(p.name for p in book.iterdir()) == ["01_circles.ipynb"]
@@ -184,7 +274,7 @@ def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path
     notebook.cells[1].source = "x = 1\ndef area(r):\n    return x"
     nbformat.write(notebook, book / "01_circles.ipynb")
     with pytest.raises(
-        ValueError, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"
+        SystemExit, match=r"01_circles\.ipynb: solution cell 2 \(which starts 'x = 1'\): .*line 1 is a Assign"
     ):
         exercises.main([str(tmp_path / "out"), str(book)])
     notebook.cells[1].source = "%timeit 1\ndef area(r):\n    return 1"

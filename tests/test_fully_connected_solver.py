@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cifar_lessons import Solver
+from cifar_lessons.from_scratch.checkpoint_files import CheckpointError
 from cifar_lessons.from_scratch.models import FullyConnectedNet
 from cifar_lessons.from_scratch.solver import load_solver_checkpoint
 
@@ -103,7 +104,7 @@ class _OpensAFile:
 def test_loading_a_checkpoint_runs_no_code(tmp_path, name):
     ran = tmp_path / "ran"
     (tmp_path / name).write_bytes(pickle.dumps({"params": _OpensAFile(ran), "epoch": 1}))
-    with pytest.raises(ValueError, match=f"{name} is not a Solver checkpoint.*a pickle can run code"):
+    with pytest.raises(CheckpointError, match=f"{name} is not a zip archive.*a pickle can run code"):
         load_solver_checkpoint(tmp_path / name)
     assert not ran.exists()
 

@@ -71,32 +71,13 @@ def test_the_backprop_chapters_filled_copy_reexecutes_to_the_books_outputs(tmp_p
             assert text_outputs(ours) == text_outputs(theirs), f"cell {number} of the filled copy"
     assert (copy.parent / "yours" / "backprop.py").exists(), "the filled copy keeps the learner's layers"
 
-
-def printed(cell):
-    return "".join(output.get("text", "") for output in cell.outputs)
-
-
-def takes_back(cell, lesson):
-    return cell.cell_type == "code" and re.search(rf"use\(\s*\"{lesson}\"", cell.source) is not None
-
-
-def test_the_next_chapter_of_a_filled_copy_runs_the_learners_kept_code(tmp_path, monkeypatch):
-    """A learner who solved chapter 01 trains chapter 02 with their own layers: the filled copy of
-    01 runs whole, then 02's up to its last `use` of 01's lesson, and each such cell names every
-    layer as the learner's, none as the book's."""
-    monkeypatch.delenv("CIFAR_LESSONS_YOURS", raising=False)
-    folder = tmp_path / "exercises"
-    exercises.write_exercises(folder, BOOK)
-    shutil.rmtree(folder / "yours", ignore_errors=True)
-    resources = {"metadata": {"path": str(folder)}}
-    first = filled_copy(nbformat.read(BOOK / "01_backprop.ipynb", as_version=4))
-    NotebookClient(first, timeout=600, kernel_name="python3", resources=resources).execute()
-    assert (folder / "yours" / "backprop.py").exists(), "chapter 01's last cell keeps the learner's layers"
-    second = filled_copy(nbformat.read(BOOK / "02_fully_connected.ipynb", as_version=4))
-    uses = [number for number, cell in enumerate(second.cells) if takes_back(cell, "backprop")]
-    assert uses, "chapter 02 takes chapter 01's layers back with use"
-    second.cells = second.cells[: uses[-1] + 1]
-    NotebookClient(second, timeout=600, kernel_name="python3", resources=resources).execute()
-    for number in uses:
-        text = "".join(output.get("text", "") for output in second.cells[number].outputs)
-        assert "yours, from yours/backprop.py" in text and "the book's" not in text, f"cell {number}: {text}"
+    # The next chapter, from the top to its last use() cell, takes back every layer the learner kept.
+    following = nbformat.read(tmp_path / "exercises" / "02_fully_connected.ipynb", as_version=4)
+    last_use = max(
+        number for number, cell in enumerate(following.cells) if cell.cell_type == "code" and "use(" in cell.source
+    )
+    following.cells = following.cells[: last_use + 1]
+    NotebookClient(following, timeout=600, kernel_name="python3", resources=resources).execute()
+    taken = [text_outputs(cell) for cell in following.cells if cell.cell_type == "code" and "use(" in cell.source]
+    assert taken and all(text.startswith("yours, from yours/backprop.py: ") for text in taken), taken
+    assert not any("the book's" in text for text in taken), taken

@@ -1,11 +1,14 @@
 """The first cell's ``start``: seeds, finds (or announces and downloads) the data, picks the device."""
 
 import random
+import sys
+import types
 
 import numpy as np
 import pytest
 
 from cifar_lessons import data
+from cifar_lessons.course import yours
 from cifar_lessons.data import find, release
 from cifar_lessons.start import start
 
@@ -19,6 +22,26 @@ def test_start_seeds_and_says_where_the_package_and_the_data_are(capsys):
     assert "cifar_lessons " in out and "im2col kernels:" in out and "seed 3" in out
     assert "CIFAR-10 found in $CIFAR10_DIR" in out, "show the folder as the reader names it, not a machine path"
     assert data.describe("lesson") in out, "say which data the chapter trains on, and how to switch"
+
+
+@pytest.mark.parametrize("sign", ["module", "variable"])
+def test_on_colab_it_says_how_to_carry_your_code_to_the_next_notebook(monkeypatch, capsys, sign):
+    monkeypatch.delenv(yours.SETTING, raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    start(need_data=False)
+    assert yours.SETTING not in capsys.readouterr().out, "off Colab, yours/ beside the notebook serves"
+    if sign == "module":
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20260101")
+    start(need_data=False)
+    assert "On Colab each notebook runs on a machine of its own: mount your Drive and set CIFAR_LESSONS_YOURS" in (
+        capsys.readouterr().out
+    )
+    monkeypatch.setenv(yours.SETTING, "/content/drive/MyDrive/mine")
+    start(need_data=False)
+    assert yours.SETTING not in capsys.readouterr().out, "set: nothing to say"
 
 
 def test_a_mistyped_data_setting_stops_before_any_download(monkeypatch):

@@ -56,13 +56,20 @@ def test_a_later_chapter_uses_the_books_code_until_yours_is_kept(chapters):
     )
 
 
-def test_only_code_whose_check_passed_is_kept(chapters):
+WHERE = (
+    "(yours/ is beside this notebook, where every chapter in this folder finds it; on Colab, or to keep it "
+    "elsewhere, set CIFAR_LESSONS_YOURS to a folder every notebook reaches, e.g. on your Drive.)\n"
+)
+
+
+def test_what_passed_is_kept_and_what_did_not_is_named(chapters):
     _, _, one, _, _ = chapters
     assert one[3] == (
-        "ExerciseError: Net: not kept, since no check has passed on this version; "
-        "run its check cell (after the cell that defines it) first"
+        "kept relu_forward in yours/backprop.py\n"
+        "not kept (later chapters use the book's): Net, whose check has not passed on this version: "
+        "run its check cell, then this one\n" + WHERE
     )
-    assert one[4].endswith("kept relu_forward, Net in yours/backprop.py\n")
+    assert one[4] == "Net: all checks passed\nkept relu_forward, Net in yours/backprop.py\n" + WHERE
 
 
 def test_the_kept_module_holds_your_code_and_the_imports_it_needs(chapters):
@@ -82,3 +89,23 @@ def test_later_chapters_get_your_code_and_build_on_it(chapters):
     )
     assert "from yours.backprop import Net" in (folder / "yours" / "fully_connected.py").read_text()
     assert three[1] == "yours, from yours/fully_connected.py: WiderNet\n[[0. 3. 0. 3.]]\n"
+
+
+@pytest.fixture(scope="module")
+def chapters_on_machines_of_their_own(tmp_path_factory):
+    """The three chapters, each in a folder (a machine) of its own, with CIFAR_LESSONS_YOURS naming a
+    folder on a drive all of them mount."""
+    drive = tmp_path_factory.mktemp("drive")
+    setting = f"%env CIFAR_LESSONS_YOURS={drive}/my code"
+    outputs = [run([setting, *chapter], tmp_path_factory.mktemp("machine")) for chapter in CHAPTERS]
+    return drive / "my code", outputs
+
+
+CHAPTERS = [CHAPTER_ONE, CHAPTER_TWO, CHAPTER_THREE]
+
+
+def test_cifar_lessons_yours_carries_your_code_to_notebooks_on_other_machines(chapters_on_machines_of_their_own):
+    folder, (one, two, three) = chapters_on_machines_of_their_own
+    assert one[5].endswith(f"kept relu_forward, Net in {folder}/backprop.py\n")
+    assert two[2].startswith(f"yours, from {folder}/backprop.py: relu_forward\n")
+    assert three[2] == f"yours, from {folder}/fully_connected.py: WiderNet\n[[0. 3. 0. 3.]]\n"

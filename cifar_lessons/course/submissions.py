@@ -14,7 +14,7 @@ from cifar_lessons.teaching import taught_in
 from cifar_lessons.torch.evaluate import recipe_accuracy
 from cifar_lessons.torch.fastnet import build_fastnet
 
-_scored = {}  # model name -> its record: what the test split has answered in this session
+_scored = {}  # a model's name, as _same_model reads it -> its record: what the test split has answered in this session
 
 
 class AlreadyScoredError(RuntimeError):
@@ -25,6 +25,11 @@ class AlreadyScoredError(RuntimeError):
         return [f"{type(self).__name__}: {self}"]
 
 
+def _same_model(name):
+    """What tells one model's name from another's: "Mine", "mine " and "MINE" name the same model."""
+    return " ".join(name.split()).casefold()
+
+
 def submit(name, trained, tensors, recipe, whose="yours"):
     """Score a trained model on the test split, once per ``name``, and :func:`~cifar_lessons.course.results.record` it.
 
@@ -33,12 +38,14 @@ def submit(name, trained, tensors, recipe, whose="yours"):
     ``TrainResult(model=net, raw_model=net, seconds=...)``); its ``model`` is evaluated on
     ``tensors["X_test"], ["y_test"]`` with ``recipe``'s test-time augmentation. ``whose`` is
     ``"book"`` or ``"yours"``. Returns the record. Raises :class:`AlreadyScoredError` when a
-    model of that name was scored before in this session.
+    model of that name, whatever its case and spaces, was scored before in this session.
     """
-    if name in _scored:
+    name = " ".join(name.split())
+    scored = _scored.get(_same_model(name))
+    if scored is not None:
         raise AlreadyScoredError(
-            f"{name!r} was already scored on the test split in this session "
-            f"({_scored[name]['test_accuracy']:.1%}). A model changed or picked after seeing its test score "
+            f"{scored['model']!r} was already scored on the test split in this session "
+            f"({scored['test_accuracy']:.1%}). A model changed or picked after seeing its test score "
             "is no longer measured fairly by it: make every choice on validation, and submit a different "
             "model under a new name. (Restarting the kernel clears this memory, not yours.)"
         )
@@ -46,7 +53,7 @@ def submit(name, trained, tensors, recipe, whose="yours"):
     result = record(
         name, test_accuracy, trained.seconds, parameter_count(trained.model), tensors["X_test"].device, whose
     )
-    _scored[name] = result
+    _scored[_same_model(name)] = result
     return result
 
 

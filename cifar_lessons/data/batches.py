@@ -8,7 +8,7 @@ import numpy as np
 from cifar_lessons.data import safe_pickle
 from cifar_lessons.data.errors import CIFAR10Error
 from cifar_lessons.data.release import CLASS_NAMES, IMAGE_SHAPE, RELEASE_FIRST_ROW, TRAIN_BATCHES, batches_folder
-from cifar_lessons.data.subset import DATA_SETTING
+from cifar_lessons.data.subset import DATA_SETTING, SUBSETS
 
 
 def _refetch_advice(path):
@@ -21,11 +21,8 @@ def _refetch_advice(path):
 def _checked_images(data, path):
     width = int(np.prod(IMAGE_SHAPE))
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != width:
-        raise CIFAR10Error(
-            f"{path}: 'data' should be uint8 of shape (n, {width}), got "
-            f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}. "
-            f"{_refetch_advice(path)}"
-        )
+        got = f"{data.dtype} of shape {data.shape}" if isinstance(data, np.ndarray) else f"a {type(data).__name__}"
+        raise CIFAR10Error(f"{path}: 'data' should be uint8 of shape (n, {width}), got {got}. {_refetch_advice(path)}")
     return data
 
 
@@ -61,6 +58,17 @@ def _checked_labels(labels, count, path):
     return np.array(labels, dtype=np.int64)
 
 
+def _fewer_rows_advice(path, held, asked):
+    """What to do about a batch of ``held`` rows asked for ``asked``: a whole lesson-subset batch asked
+    for the full release's rows is the wrong data; any other is a damaged file."""
+    if held in SUBSETS["lesson"] and asked in SUBSETS["full"]:
+        return (
+            f"The lesson subset folder cannot serve subset='full' ({DATA_SETTING}=full): unset CIFAR10_DIR to "
+            f"download the full release, or unset {DATA_SETTING} to train on the lesson subset."
+        )
+    return _refetch_advice(path)
+
+
 def read_batch(path, rows=None):
     """Read one python batch file: ``(images uint8 (n, 3, 32, 32), labels int64 (n,))``.
 
@@ -71,17 +79,19 @@ def read_batch(path, rows=None):
         batch = safe_pickle.load(path)
     except safe_pickle.BadBatchFile as error:
         raise CIFAR10Error(f"{path} is not a CIFAR-10 batch: {error}. {_refetch_advice(path)}") from error
+    except OSError as error:
+        raise CIFAR10Error(
+            f"cannot read {path} ({error.strerror or error}): make it a file readable by this user. "
+            f"{_refetch_advice(path)}"
+        ) from error
     if "data" not in batch or "labels" not in batch:
         raise CIFAR10Error(f"{path} has no 'data' and 'labels' entries. {_refetch_advice(path)}")
     data = _checked_images(batch["data"], path)
     labels = _checked_labels(batch["labels"], data.shape[0], path)
     if rows is not None:
         if data.shape[0] < rows:
-            raise CIFAR10Error(
-                f"{path} holds {data.shape[0]} images, fewer than the {rows} asked for. The lesson "
-                f"subset folder cannot serve subset='full' ({DATA_SETTING}=full): unset CIFAR10_DIR to "
-                f"download the full release, or unset {DATA_SETTING} to train on the lesson subset."
-            )
+            advice = _fewer_rows_advice(path, data.shape[0], rows)
+            raise CIFAR10Error(f"{path} holds {data.shape[0]} images, fewer than the {rows} asked for. {advice}")
         data, labels = data[:rows], labels[:rows]
     return data.reshape(-1, *IMAGE_SHAPE), labels
 

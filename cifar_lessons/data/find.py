@@ -5,7 +5,14 @@ from pathlib import Path
 
 from cifar_lessons.data.download import download_cifar10
 from cifar_lessons.data.errors import CIFAR10Error
-from cifar_lessons.data.release import BATCHES_DIRNAME, CIFAR10_URL, TEST_BATCH, TRAIN_BATCHES, batches_folder
+from cifar_lessons.data.release import (
+    BATCHES_DIRNAME,
+    CIFAR10_URL,
+    TEST_BATCH,
+    TRAIN_BATCHES,
+    batches_folder,
+    missing_batches,
+)
 
 
 def default_cache_dir():
@@ -20,8 +27,7 @@ def _what_is_missing(folder):
         return f"{folder} is not a folder" if folder.exists() else f"{folder} does not exist"
     inner = folder / BATCHES_DIRNAME
     candidate = inner if inner.is_dir() else folder
-    missing = [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (candidate / name).is_file()]
-    return f"{candidate} lacks {', '.join(missing)}"
+    return f"{candidate} lacks {', '.join(missing_batches(candidate))}"
 
 
 def find_cifar10(path=None, download=True, cache_dir=None):

@@ -49,10 +49,15 @@ RELEASE_FIRST_ROW = (
 )
 
 
+def missing_batches(folder):
+    """The names of the batch files ``folder`` lacks."""
+    return [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (Path(folder) / name).is_file()]
+
+
 def batches_folder(folder):
     """The ``cifar-10-batches-py`` folder at or inside ``folder`` that holds every batch file, or None."""
     folder = Path(folder).expanduser()
     for candidate in (folder, folder / BATCHES_DIRNAME):
-        if (candidate / TEST_BATCH).is_file() and all((candidate / b).is_file() for b in TRAIN_BATCHES):
+        if not missing_batches(candidate):
             return candidate
     return None

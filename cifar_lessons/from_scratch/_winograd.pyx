@@ -14,6 +14,9 @@ need no bounds checks and the scratch stays in the L1 cache while its tiles are 
 The backward pass needs the adjoint of each transform: :func:`output_gradients` (the adjoint of
 the output transform, ``A dy At``) and :func:`input_gradients` (the adjoint of the input
 transform, ``B dv Bt``, with overlapping tiles summed).
+
+Each kernel checks the shapes and the pad it is given before it touches memory: its loops run
+unchecked, so an argument that does not fit would make them read or write past an array's end.
 """
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
@@ -32,6 +35,21 @@ cdef floating* _scratch(Py_ssize_t count, floating tag) except NULL nogil:
     return plane
 
 
+cdef int _check_plane(Py_ssize_t H, Py_ssize_t W, Py_ssize_t pad, Py_ssize_t TH, Py_ssize_t TW,
+                      Py_ssize_t border) except -1:
+    # The maps, shifted by pad, must lie inside the scratch plane of (2 TH + border) x (2 TW + border).
+    if pad < 0 or TH < 0 or TW < 0 or H + pad > 2 * TH + border or W + pad > 2 * TW + border:
+        raise ValueError(f"maps of {H}x{W} padded by {pad} do not fit {TH}x{TW} tiles")
+    return 0
+
+
+cdef int _check_tiles(Py_ssize_t positions, Py_ssize_t rows, Py_ssize_t count, Py_ssize_t expected_rows,
+                      Py_ssize_t expected_count, str name) except -1:
+    if (positions, rows, count) != (16, expected_rows, expected_count):
+        raise ValueError(f"{name} must be (16, {expected_rows}, {expected_count}), got ({positions}, {rows}, {count})")
+    return 0
+
+
 cdef Py_ssize_t _position_stride(Py_ssize_t position, Py_ssize_t last, Py_ssize_t tiles,
                                  Py_ssize_t itemsize) except -1:
     # Elements between the slices of two positions; the kernels walk each slice's last axis by +1.
@@ -46,6 +64,8 @@ def input_tiles(const floating[:, :, :, ::1] x, floating[:, :, :] tiles, Py_ssiz
     ``tiles`` (16, C, N*TH*TW)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t PW = 2 * TW + 2, n, c, r, th, tw, k, t
+    _check_plane(H, W, pad, TH, TW, 2)
+    _check_tiles(tiles.shape[0], tiles.shape[1], tiles.shape[2], C, N * TH * TW, "tiles")
     cdef Py_ssize_t stride = _position_stride(tiles.strides[0], tiles.strides[2], tiles.shape[2], sizeof(floating))
     cdef floating d[16]
     cdef floating e[16]
@@ -53,7 +73,7 @@ def input_tiles(const floating[:, :, :, ::1] x, floating[:, :, :] tiles, Py_ssiz
     cdef const floating* row
     cdef floating* target
     with nogil:
-        plane = _scratch((2 * TH + 2) * PW, x[0, 0, 0, 0])
+        plane = _scratch((2 * TH + 2) * PW, <floating>0)
         try:
             for n in range(N):
                 for c in range(C):
@@ -88,6 +108,10 @@ def output_maps(const floating[:, :, :] products, const floating[::1] bias, floa
     out (N, F, OH, OW), dropping the row and column past an odd OH or OW."""
     cdef Py_ssize_t N = out.shape[0], F = out.shape[1], OH = out.shape[2], OW = out.shape[3]
     cdef Py_ssize_t PW = 2 * TW, n, f, r, o, th, tw, k, t
+    _check_plane(OH, OW, 0, TH, TW, 0)
+    _check_tiles(products.shape[0], products.shape[1], products.shape[2], F, N * TH * TW, "products")
+    if bias.shape[0] != F:
+        raise ValueError(f"{F} filters but {bias.shape[0]} biases")
     cdef Py_ssize_t stride = _position_stride(products.strides[0], products.strides[2], products.shape[2], sizeof(floating))
     cdef floating m[16]
     cdef floating a[8]
@@ -95,7 +119,7 @@ def output_maps(const floating[:, :, :] products, const floating[::1] bias, floa
     cdef const floating* source
     cdef floating* block
     with nogil:
-        plane = _scratch(2 * TH * PW, out[0, 0, 0, 0])
+        plane = _scratch(2 * TH * PW, <floating>0)
         try:
             for n in range(N):
                 for f in range(F):
@@ -125,13 +149,15 @@ def output_gradients(const floating[:, :, :, ::1] dout, floating[:, :, :] grads,
     ``grads`` (16, F, N*TH*TW): the adjoint of :func:`output_maps`."""
     cdef Py_ssize_t N = dout.shape[0], F = dout.shape[1], OH = dout.shape[2], OW = dout.shape[3]
     cdef Py_ssize_t PW = 2 * TW, n, f, r, th, tw, k, t
+    _check_plane(OH, OW, 0, TH, TW, 0)
+    _check_tiles(grads.shape[0], grads.shape[1], grads.shape[2], F, N * TH * TW, "grads")
     cdef Py_ssize_t stride = _position_stride(grads.strides[0], grads.strides[2], grads.shape[2], sizeof(floating))
     cdef floating q[8]
     cdef floating* plane
     cdef const floating* block
     cdef floating* target
     with nogil:
-        plane = _scratch(2 * TH * PW, dout[0, 0, 0, 0])
+        plane = _scratch(2 * TH * PW, <floating>0)
         try:
             for n in range(N):
                 for f in range(F):
@@ -163,6 +189,8 @@ def input_gradients(const floating[:, :, :] grads, floating[:, :, :, ::1] dx, Py
     (16, C, N*TH*TW), summed where tiles overlap: the adjoint of :func:`input_tiles`."""
     cdef Py_ssize_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
     cdef Py_ssize_t PH = 2 * TH + 2, PW = 2 * TW + 2, n, c, r, i, th, tw, k, t
+    _check_plane(H, W, pad, TH, TW, 2)
+    _check_tiles(grads.shape[0], grads.shape[1], grads.shape[2], C, N * TH * TW, "grads")
     cdef Py_ssize_t stride = _position_stride(grads.strides[0], grads.strides[2], grads.shape[2], sizeof(floating))
     cdef floating v[16]
     cdef floating e[16]
@@ -170,7 +198,7 @@ def input_gradients(const floating[:, :, :] grads, floating[:, :, :, ::1] dx, Py
     cdef const floating* source
     cdef floating* row
     with nogil:
-        plane = _scratch(PH * PW, dx[0, 0, 0, 0])
+        plane = _scratch(PH * PW, <floating>0)
         try:
             for n in range(N):
                 for c in range(C):

@@ -8,6 +8,10 @@ same helpers, so every layer rejects the same inputs with the same messages: a V
 TypeError for a dtype) that names the problem and the fix.
 """
 
+import math
+import numbers
+import reprlib
+
 import numpy as np
 
 
@@ -31,9 +35,10 @@ def check_window(height, width, field_height, field_width, pad, stride):
 
 def positive_int(value, name, minimum=1):
     """``value`` as an int, or a ValueError naming ``name`` unless it is an integer >= ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or int(value) != value or value < minimum:
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (real and math.isfinite(value) and int(value) == value and value >= minimum):
         kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+        raise ValueError(f"{name} must be {kind} integer, got {reprlib.repr(value)}")
     return int(value)
 
 
@@ -130,6 +135,34 @@ def _cache(name, cache, length):
             f"{name}: cache must be the tuple of {length} its forward pass returned, got {type(cache).__name__}"
         )
     return cache
+
+
+def _cache_of(name, forward, backward):
+    """The error for a backward pass ``name`` given the cache of another layer's ``forward``."""
+    return ValueError(f"{name}: this cache comes from {forward}: pass it to {backward}, or run the other forward pass")
+
+
+def fast_conv_cache(cache):
+    """``(x, w, stride, pad)`` of a cache :func:`~cifar_lessons.from_scratch.fast_layers.conv_forward_fast`
+    returned, checked before a kernel reads it."""
+    name = "conv_backward_fast"
+    x, w, stride, pad = _cache(name, cache, 4)
+    if isinstance(pad, dict):
+        raise _cache_of(name, "conv_forward_naive", "conv_backward_naive")
+    if not (isinstance(x, np.ndarray) and isinstance(w, np.ndarray) and x.ndim == w.ndim == 4 and x.dtype == w.dtype):
+        raise ValueError(f"{name}: cache must be the (x, w, stride, pad) conv_forward_fast returned")
+    float_dtype(x, name=f"{name}: the cache's x and w")
+    stride = positive_int(stride, f"{name}: the cache's stride")
+    return x, w, stride, positive_int(pad, f"{name}: the cache's pad", minimum=0)
+
+
+def fast_pool_cache(cache):
+    """``(argmax, x_shape)`` of a cache that
+    :func:`~cifar_lessons.from_scratch.fast_layers.max_pool_forward_fast` returned."""
+    argmax, x_shape = _cache("max_pool_backward_fast", cache, 2)
+    if isinstance(x_shape, dict):
+        raise _cache_of("max_pool_backward_fast", "max_pool_forward_naive", "max_pool_backward_naive")
+    return argmax, x_shape
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +394,8 @@ def conv_forward_naive(x, w, b, conv_param):
 
 def conv_backward_naive(dout, cache):
     x, w, b, conv_param = _cache("conv_backward_naive", cache, 4)
+    if not isinstance(conv_param, dict):
+        raise _cache_of("conv_backward_naive", "conv_forward_fast", "conv_backward_fast")
     _, _, OH, OW = conv_geometry(x, w, b, conv_param)
     check_dout("conv_backward_naive", dout, (x.shape[0], w.shape[0], OH, OW))
 
@@ -372,6 +407,8 @@ def max_pool_forward_naive(x, pool_param):
 
 def max_pool_backward_naive(dout, cache):
     x, pool_param = _cache("max_pool_backward_naive", cache, 2)
+    if not isinstance(pool_param, dict):
+        raise _cache_of("max_pool_backward_naive", "max_pool_forward_fast", "max_pool_backward_fast")
     _, _, _, OH, OW = pool_geometry(x, pool_param)
     check_dout("max_pool_backward_naive", dout, x.shape[:2] + (OH, OW))
 

@@ -16,7 +16,15 @@ after the forward pass does not change the gradients.
 import numpy as np
 
 from cifar_lessons.from_scratch import kernels, threads, timing, winograd
-from cifar_lessons.from_scratch.contracts import check_dout, conv_geometry, float_dtype, output_size, pool_geometry
+from cifar_lessons.from_scratch.contracts import (
+    check_dout,
+    conv_geometry,
+    fast_conv_cache,
+    fast_pool_cache,
+    float_dtype,
+    output_size,
+    pool_geometry,
+)
 
 CHUNK_BYTES = 16 * 2**20  # one chunk's receptive-field matrix: about half the L3 cache
 
@@ -54,7 +62,7 @@ def conv_backward_fast(dout, cache):
     Inputs: dout (N, F, OH, OW), cache from :func:`conv_forward_fast`.
     Returns: dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
     """
-    _, w, stride, _ = cache
+    _, w, stride, _ = fast_conv_cache(cache)
     return (conv_backward_winograd if winograd.applies(w.shape, stride) else conv_backward_im2col)(dout, cache)
 
 
@@ -95,7 +103,7 @@ def conv_forward_im2col(x, w, b, conv_param):
 
 def conv_backward_im2col(dout, cache):
     """Backward pass of :func:`conv_forward_im2col`: dout (N, F, OH, OW) -> dx, dw, db."""
-    x, w, stride, pad = cache
+    x, w, stride, pad = fast_conv_cache(cache)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     OH, OW = output_size(H, HH, pad, stride), output_size(W, WW, pad, stride)
@@ -126,23 +134,29 @@ def conv_backward_im2col(dout, cache):
 
 def conv_forward_winograd(x, w, b, conv_param):
     """Convolution forward pass by Winograd's F(2x2, 3x3) (:mod:`cifar_lessons.from_scratch.winograd`). Same
-    contract as :func:`conv_forward_fast`, for 3x3 filters with stride 1 and any pad."""
+    contract as :func:`conv_forward_fast`, for 3x3 filters with stride 1 and any pad. Inputs holding inf,
+    NaN or magnitudes whose transforms could overflow take the im2col path, which gives the naive results."""
     x, w, b, stride, pad, _, _ = _checked(x, w, b, conv_param)
     if not winograd.applies(w.shape, stride):
         raise ValueError(
             f"conv_forward_winograd computes 3x3 convolutions with stride 1, got filters {w.shape} and stride "
             f"{stride}: use conv_forward_fast, which takes the im2col path for them"
         )
+    if not winograd.in_range(x, w, terms=w[0].size):
+        return conv_forward_im2col(x, w, b, conv_param)
     return winograd.conv_forward(x, w, b, pad), (x, w, stride, pad)
 
 
 def conv_backward_winograd(dout, cache):
     """Backward pass of :func:`conv_forward_winograd`: dout (N, F, OH, OW) -> dx, dw, db."""
-    x, w, stride, pad = cache
+    x, w, stride, pad = fast_conv_cache(cache)
     N, _, H, W = x.shape
     dout = np.asarray(dout)
     check_dout("conv_backward_fast", dout, (N, w.shape[0], H + 2 * pad - 2, W + 2 * pad - 2))
     dout = np.ascontiguousarray(dout, dtype=x.dtype)
+    # dx sums products of dout with w, dw products of dout with x
+    if not (winograd.in_range(dout, w, terms=w[:, 0].size) and winograd.in_range(dout, x, terms=dout[:, 0].size)):
+        return conv_backward_im2col(dout, cache)
     dx, dw = winograd.conv_backward(dout, x, w, pad)
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
@@ -161,5 +175,5 @@ def max_pool_forward_fast(x, pool_param):
 
 def max_pool_backward_fast(dout, cache):
     """Max pooling backward pass, the fast way. dout (N, C, OH, OW) -> dx (N, C, H, W)."""
-    argmax, x_shape = cache
+    argmax, x_shape = fast_pool_cache(cache)
     return kernels.max_pool_scatter(dout, argmax, x_shape)

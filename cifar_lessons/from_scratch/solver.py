@@ -14,12 +14,15 @@ solver keeps ``loss_history``, ``train_acc_history`` and ``val_acc_history``::
 
 import copy
 import json
+import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
 from cifar_lessons.atomic_file import open_atomically
 from cifar_lessons.from_scratch import optim
+from cifar_lessons.from_scratch.checkpoint_files import CheckpointError, checked_zip
 from cifar_lessons.from_scratch.metrics import accuracy, predict
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -28,6 +31,37 @@ DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 # could run code when loaded): each parameter under this prefix, the rest as JSON text under INFO_KEY.
 PARAMS_PREFIX = "params/"
 INFO_KEY = "info"
+WHAT_IT_IS = (
+    "the .npz file a Solver with checkpoint_name writes (a .pkl checkpoint is a pickle, which is not loaded: "
+    "a pickle can run code)"
+)
+# The entries of a checkpoint's info, with the JSON types each may have.
+INFO_TYPES = {
+    "update_rule": (str,),
+    "optim_config": (dict,),
+    "lr_decay": (int, float),
+    "batch_size": (int,),
+    "num_train_samples": (int, type(None)),
+    "num_val_samples": (int, type(None)),
+    "epoch": (int,),
+    "loss_history": (list,),
+    "train_acc_history": (list,),
+    "val_acc_history": (list,),
+}
+# What reading an archive that is not a well-formed checkpoint can raise: zipfile's and zlib's
+# errors, and NumPy's for a header that is not an array's (it parses the header as a literal).
+_READING_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+    RecursionError,
+    MemoryError,
+)
 
 
 class Solver:
@@ -41,7 +75,8 @@ class Solver:
         num_train_samples: training rows scored for train_acc_history (None: all)
         num_val_samples: validation rows scored for val_acc_history (None: all)
         checkpoint_name: if set, save ``{checkpoint_name}_epoch_{epoch}.npz`` after every epoch
-            (read it back with :func:`load_solver_checkpoint`)
+            (read it back with :func:`load_solver_checkpoint`); a save that fails, on a full disk
+            say, warns and training goes on
         print_every: with verbose, print the loss every this many iterations
         verbose: print the loss and the accuracies while training
         progress: show a tqdm progress bar
@@ -156,7 +191,16 @@ class Solver:
         filename = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
         if self.verbose:
             print(f'Saving checkpoint to "{filename}"')
-        _write_checkpoint(filename, self.model.params, info)
+        try:
+            _write_checkpoint(filename, self.model.params, info)
+        except OSError as error:  # a full disk ends no training: the checkpoints already saved stay whole
+            warnings.warn(
+                f"Solver: could not save the checkpoint {filename} ({error.strerror or error}); training goes "
+                "on. Free some space there, or pass another checkpoint_name.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return None
         return filename
 
     def train(self):
@@ -219,30 +263,60 @@ def _write_checkpoint(filename, params, info):
         np.savez(f, **arrays)
 
 
+def _not_a_checkpoint(filename, problem):
+    return CheckpointError(f"{filename} is not a Solver checkpoint ({problem}): it should be {WHAT_IT_IS}")
+
+
+def _read_array(archive, member):
+    """The array ``member`` of ``archive`` holds, after checking that its header describes plain numbers
+    or text exactly as many as the member's size holds (a header may claim any shape)."""
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read_header:
+            raise ValueError(f"{member.filename} is an array of format {version}, which a Solver never writes")
+        shape, _, dtype = read_header[version](f)
+        if dtype.hasobject or dtype.kind not in "biufU" or min(shape, default=0) < 0:
+            raise ValueError(f"{member.filename} holds {dtype} {shape}, not numbers or text")
+        if int(np.prod(shape, dtype=object)) * dtype.itemsize != member.file_size - f.tell():
+            raise ValueError(f"{member.filename}'s header claims {shape} of {dtype}, more or less than it holds")
+    with archive.open(member) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _info(text, filename):
+    """The training configuration and histories a checkpoint's info text holds, checked."""
+    if text is None or text.dtype.kind != "U" or text.ndim:
+        raise _not_a_checkpoint(filename, f"its {INFO_KEY!r} entry is missing or not text")
+    try:
+        info = json.loads(str(text))
+    except RecursionError as error:
+        raise _not_a_checkpoint(filename, f"its {INFO_KEY!r} entry nests too deep for a Solver's") from error
+    except ValueError as error:
+        raise _not_a_checkpoint(filename, f"its {INFO_KEY!r} entry is not JSON: {error}") from error
+    wrong = [key for key, types in INFO_TYPES.items() if not isinstance(info, dict) or type(info.get(key)) not in types]
+    if wrong:
+        raise _not_a_checkpoint(filename, f"its {INFO_KEY!r} entry lacks {', '.join(wrong)}, or holds them mistyped")
+    return info
+
+
 def load_solver_checkpoint(filename):
     """Read a file written by a Solver with ``checkpoint_name``: a dict with ``params`` (name ->
     array), ``epoch``, the training configuration and the histories up to that epoch.
 
-    The file holds arrays and JSON text only, read without pickle: loading it cannot run code.
+    The file holds arrays and JSON text only, read without pickle: loading it cannot run code. It is
+    read within a budget (:mod:`~cifar_lessons.from_scratch.checkpoint_files`); anything but a
+    Solver's checkpoint raises CheckpointError.
     """
-    try:
-        archive = np.load(filename, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an archive")
-        with archive:
-            info = archive[INFO_KEY]
-            if info.dtype.kind != "U" or info.ndim:
-                raise ValueError(f"its {INFO_KEY!r} entry is not text")
-            info = json.loads(str(info))
-            params = {
-                key.removeprefix(PARAMS_PREFIX): archive[key] for key in archive.files if key.startswith(PARAMS_PREFIX)
+    with checked_zip(filename, WHAT_IT_IS) as archive:
+        try:
+            arrays = {
+                member.filename.removesuffix(".npy"): _read_array(archive, member) for member in archive.infolist()
             }
-    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(
-            f"{filename} is not a Solver checkpoint ({error}): it should be the .npz file a "
-            "Solver with checkpoint_name writes. (A .pkl checkpoint is a pickle, which is not "
-            "loaded: a pickle can run code.)"
-        ) from error
-    if not isinstance(info, dict):
-        raise ValueError(f"{filename} is not a Solver checkpoint: its {INFO_KEY!r} entry is not a dict")
+        except _READING_ERRORS as error:
+            raise _not_a_checkpoint(filename, f"{type(error).__name__}: {str(error)[:200]}") from error
+    info = _info(arrays.get(INFO_KEY), filename)
+    params = {key.removeprefix(PARAMS_PREFIX): array for key, array in arrays.items() if key.startswith(PARAMS_PREFIX)}
+    if not params:
+        raise _not_a_checkpoint(filename, "it holds no parameters")
     return {**info, "params": params}

@@ -23,9 +23,12 @@ Shapes (T tiles: N * TH * TW, with TH = ceil(OH / 2), TW = ceil(OW / 2)):
     products (16, F, T)    filters @ tiles, one product per position of the 4x4 transformed tile
 """
 
+import math
+
 import numpy as np
 
 from cifar_lessons.from_scratch import threads, timing
+from cifar_lessons.from_scratch.contracts import check_window, float_dtype
 
 try:
     from cifar_lessons.from_scratch import _winograd
@@ -39,11 +42,47 @@ OUTPUT_TRANSFORM = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])  # At
 
 CHUNK_BYTES = 4 * 2**20  # one chunk's transformed tiles and products: 2-4 MB ran fastest here
 SKEW = 16
+# How much larger than the direct sum of products the transforms' sums may grow: each transformed
+# tile adds up to 4 inputs, each transformed filter up to 9 halved weights, and the output
+# transform adds 9 of their products (4 * 2.25 * 9 = 81, rounded up).
+HEADROOM = 128
 
 
 def applies(w_shape, stride):
     """Whether a convolution with filters of ``w_shape`` (F, C, HH, WW) and this stride can run here."""
     return w_shape[2:] == (3, 3) and stride == 1
+
+
+def in_range(a, b, terms):
+    """Whether this algorithm computes sums of ``terms`` products of an entry of ``a`` with one of ``b``
+    as the direct sum does: every entry finite (an inf or NaN would spread through the transforms to
+    every output of its tiles) and no sum of the transforms near overflow where the direct one is not."""
+    largest = [max(-float(array.min(initial=0)), float(array.max(initial=0))) for array in (a, b)]
+    if not all(math.isfinite(value) for value in largest):  # NaN compares false, so it lands here too
+        return False
+    return largest[0] * largest[1] * terms * HEADROOM < float(np.finfo(a.dtype).max)
+
+
+def _checked(x, w, pad, **others):
+    """``pad`` after checking that the kernels can run on ``x``, ``w`` and ``others`` (b, dout) as they
+    are: C-contiguous arrays of one float dtype and fitting shapes. The kernels trust them."""
+    arrays = {"x": x, "w": w, **others}
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:
+            raise ValueError(f"winograd: {name} must be a C-contiguous array: pass np.ascontiguousarray({name})")
+    float_dtype(*arrays.values(), name="winograd: " + ", ".join(arrays))
+    if len({array.dtype for array in arrays.values()}) > 1:
+        raise TypeError(f"winograd: {', '.join(arrays)} must share one dtype: convert them with .astype(x.dtype)")
+    if x.ndim != 4 or w.shape[1:] != (x.shape[1:2] + (3, 3)):
+        raise ValueError(f"winograd: x must be (N, C, H, W) and w (F, C, 3, 3), got {x.shape} and {w.shape}")
+    check_window(x.shape[2], x.shape[3], 3, 3, pad, 1)
+    pad = int(pad)
+    N, _, H, W = x.shape
+    expected = {"b": (w.shape[0],), "dout": (N, w.shape[0], H + 2 * pad - 2, W + 2 * pad - 2)}
+    for name, array in others.items():
+        if array.shape != expected[name]:
+            raise ValueError(f"winograd: {name} must have shape {expected[name]}, got {array.shape}")
+    return pad
 
 
 def tile_counts(H, W, pad):
@@ -66,6 +105,7 @@ def filter_gradients(dfilters, w_shape):
 
 def conv_forward(x, w, b, pad):
     """x (N, C, H, W), w (F, C, 3, 3), b (F,), all C-contiguous in one float dtype -> out (N, F, OH, OW)."""
+    pad = _checked(x, w, pad, b=b)
     N, C, H, W = x.shape
     F = w.shape[0]
     TH, TW = tile_counts(H, W, pad)
@@ -87,6 +127,7 @@ def conv_forward(x, w, b, pad):
 
 def conv_backward(dout, x, w, pad):
     """dout (N, F, OH, OW) and the forward inputs, C-contiguous in x's dtype -> dx (N, C, H, W), dw (F, C, 3, 3)."""
+    pad = _checked(x, w, pad, dout=dout)
     N, C, H, W = x.shape
     F = w.shape[0]
     TH, TW = tile_counts(H, W, pad)

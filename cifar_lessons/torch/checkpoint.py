@@ -1,5 +1,5 @@
 """Save and load training state as state dicts (lesson pytorch): plain tensors, safe to load
-(``weights_only``)."""
+(``weights_only``), read within a budget (:mod:`~cifar_lessons.from_scratch.checkpoint_files`)."""
 
 import dataclasses
 import os
@@ -9,8 +9,26 @@ import numpy as np
 import torch
 
 from cifar_lessons.atomic_file import open_atomically
+from cifar_lessons.from_scratch.checkpoint_files import CheckpointError, checked_zip
 
 PLAIN_TYPES = (type(None), bool, int, float, str)
+WHAT_IT_IS = "a file cifar_lessons.torch.checkpoint.save_checkpoint wrote"
+MAX_PICKLE_BYTES = 16 * 2**20  # the structure around the tensors: a few kilobytes in any checkpoint
+# What torch.load raises on a zip archive that is not a well-formed checkpoint: its zip reader's
+# RuntimeError, and what the pickle inside can raise while it is read.
+_LOADING_ERRORS = (
+    RuntimeError,
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+)
 
 
 def _plain(value, where):
@@ -51,27 +69,63 @@ def save_checkpoint(path, model, optimizer=None, **info):
     state = {"model": model.state_dict(), "info": _plain(info, "info")}
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
-    with open_atomically(path) as f:
-        torch.save(state, f)
+    try:
+        with open_atomically(path) as f:
+            torch.save(state, f)
+    except OSError as error:
+        raise CheckpointError(
+            f"could not write {path} ({error.strerror or error}); a checkpoint saved there before is unchanged. "
+            "Free some space there, or save to another folder."
+        ) from error
+
+
+def _state(path, map_location):
+    """The dict a checkpoint file holds, read within the budget, or CheckpointError saying why not."""
+    with checked_zip(path, WHAT_IT_IS) as archive:
+        pickles = [member for member in archive.infolist() if member.filename.endswith("data.pkl")]
+        if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+            raise CheckpointError(f"{path} is not a checkpoint: it should be {WHAT_IT_IS}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "global" in str(error).lower():  # the weights-only reader met a class or function it does not allow
+            raise CheckpointError(
+                f"{path} holds objects other than tensors and plain values, and such objects could run code "
+                "when loaded, so it is not read. Save your training state with "
+                "cifar_lessons.torch.checkpoint.save_checkpoint, which stores only what loads safely."
+            ) from error
+        raise CheckpointError(f"{path} is damaged (its pickle does not read): it should be {WHAT_IT_IS}") from error
+    except _LOADING_ERRORS as error:
+        raise CheckpointError(
+            f"{path} is damaged ({type(error).__name__}: {str(error)[:200]}): it should be {WHAT_IT_IS}"
+        ) from error
+    missing = [key for key in ("model", "info") if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(f"{path} holds no {' or '.join(missing)} entry: it should be {WHAT_IT_IS}")
+    return state
+
+
+def _restore(path, target, state_dict, what):
+    try:
+        target.load_state_dict(state_dict)
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise CheckpointError(
+            f"{path} does not fit this {what} ({type(error).__name__}: {str(error)[:300]}): build the {what} "
+            "the checkpoint was saved from, with the same sizes, then load it"
+        ) from error
 
 
 def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
     """Load a :func:`save_checkpoint` file into ``model`` (and ``optimizer``); return its ``info``.
 
     ``weights_only=True`` refuses anything but tensors and plain containers: unlike a full
-    pickle, a checkpoint from elsewhere cannot run code when it is loaded.
+    pickle, a checkpoint from elsewhere cannot run code when it is loaded. Anything but a
+    checkpoint that fits ``model`` (and ``optimizer``) raises CheckpointError, saying why.
     """
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise pickle.UnpicklingError(
-            f"{path} holds objects other than tensors and plain values, and such objects could run code "
-            "when loaded, so it is not read. Save your training state with "
-            "cifar_lessons.torch.checkpoint.save_checkpoint, which stores only what loads safely."
-        ) from error
-    model.load_state_dict(state["model"])
+    state = _state(path, map_location)
+    _restore(path, model, state["model"], "model")
     if optimizer is not None:
         if "optimizer" not in state:
-            raise KeyError(f"{path} holds no optimizer state: it was saved without an optimizer")
-        optimizer.load_state_dict(state["optimizer"])
+            raise CheckpointError(f"{path} holds no optimizer state: it was saved without an optimizer")
+        _restore(path, optimizer, state["optimizer"], "optimizer")
     return state["info"]
