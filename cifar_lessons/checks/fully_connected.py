@@ -15,6 +15,7 @@ from cifar_lessons.checks.networks import (
     penalty,
     regularization_mistakes,
 )
+from cifar_lessons.data import load_cifar10, normalize
 from cifar_lessons.from_scratch import contracts, layers, models, optim
 from cifar_lessons.from_scratch.gradient_check import rel_error
 from cifar_lessons.from_scratch.metrics import accuracy, predict
@@ -306,11 +307,21 @@ def _what_went_wrong(loss, initial_spread, accuracy, chance):
     )
 
 
-def check_overfit_settings(overfit_settings, FullyConnectedNet, sgd_momentum, small_data):
+def lesson_data():
+    """The chapter's data: the lesson's images, each channel standardized with the training
+    split's statistics."""
+    return normalize(load_cifar10(), "per_channel")[0]
+
+
+def check_overfit_settings(overfit_settings, FullyConnectedNet, sgd_momentum, small_data=None):
     """``overfit_settings(num_layers) -> (learning_rate, weight_scale)`` for 3 and 5 layers: each
     pair trains a ``FullyConnectedNet`` with ``sgd_momentum`` on the training images of
-    ``small_data`` for 20 epochs in batches of 25, and must reach 100% training accuracy."""
+    ``small_data`` (by default the chapter's first 50) for 20 epochs in batches of 25, and must
+    reach 100% training accuracy."""
     name = "overfit_settings"
+    if small_data is None:
+        data = lesson_data()
+        small_data = {**data, "X_train": data["X_train"][:50], "y_train": data["y_train"][:50]}
     wrong = []
     for num_layers, hidden_dims in OVERFIT_DEPTHS.items():
         settings = call(name, overfit_settings, num_layers)
@@ -346,11 +357,12 @@ OWN_MODEL_BUDGET = 90_000  # training images seen: 20 epochs of 4,500
 OWN_MODEL_BAR = 0.40  # what the optimizers' race of the chapter reaches in five epochs
 
 
-def check_my_fully_connected_model(my_fully_connected_model, data):
+def check_my_fully_connected_model(my_fully_connected_model, data=None):
     """``my_fully_connected_model(data, seed=0)`` returns the Solver that trained a model within
-    the budget on ``data``'s training images; the check scores the model on the validation
-    images and compares it with the bar."""
+    the budget on ``data``'s training images (by default the chapter's); the check scores the
+    model on the validation images and compares it with the bar."""
     name = "my_fully_connected_model"
+    data = lesson_data() if data is None else data
     solver = call(name, my_fully_connected_model, data, 0)
     model = getattr(solver, "model", None)
     if model is None or not hasattr(solver, "train_acc_history"):
