@@ -296,9 +296,9 @@ def _what_went_wrong(loss, initial_spread, accuracy, chance):
         )
     if initial_spread < 1e-2 and abs(loss[-1] - log10) < 0.05:
         return (
-            f"the loss stayed at log 10 = {log10:.2f} and the accuracy near chance ({chance:.0%}): the initial "
-            f"scores spread only {initial_spread:.1e}, so the weight scale is too small: the signal, and the "
-            "gradient, fade through the layers; raise the weight scale"
+            f"the loss stayed at log 10 = {log10:.2f} (best training accuracy {accuracy:.0%}; always answering the "
+            f"most common class scores {chance:.0%}): the initial scores spread only {initial_spread:.1e}, so the "
+            "weight scale is too small: the signal, and the gradient, fade through the layers; raise the weight scale"
         )
     return (
         f"the loss fell from {loss[0]:.2f} to {loss[-1]:.2f}, but too slowly to memorize every image in "
