@@ -36,6 +36,8 @@ from cifar_lessons.from_scratch.layers import (
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
+from cifar_lessons.from_scratch.optim import adam
+from cifar_lessons.from_scratch.solver import Solver
 from cifar_lessons.teaching import taught_in
 
 
@@ -131,6 +133,46 @@ class FullyConnectedNet:
             loss += 0.5 * self.reg * np.sum(W * W)
             grads[f"W{i}"] += self.reg * W
         return float(loss), grads
+
+
+@taught_in("fully_connected")
+def overfit_settings(num_layers):
+    """The learning rate and the weight scale with which your FullyConnectedNet of num_layers
+    layers (3: two hidden layers of 100 units; 5: four) reaches 100% training accuracy on the
+    50 images of small_data within 20 epochs of your sgd_momentum, in minibatches of 25.
+
+    Found by hand: run the check, read what it says about the run, change the numbers, run it
+    again. Returns (learning_rate, weight_scale), two positive numbers.
+    """
+    settings = {3: (1e-2, 1e-1), 5: (1e-2, 1e-1)}  # (learning_rate, weight_scale) per depth
+    return settings[num_layers]
+
+
+@taught_in("fully_connected")
+def my_fully_connected_model(data, seed=0):
+    """Your own fully connected model, trained: a FullyConnectedNet of your choice (depth, widths,
+    weight scale, reg) trained on data["X_train"] with a Solver of your choice (update rule,
+    learning rate and its decay, epochs, batch size), everything drawn from seed.
+
+    The budget: at most 90,000 training images seen (num_epochs * len(X_train): 20 epochs of
+    the 4,500 images). Never train on data["X_val"]: the check scores the model there.
+    Returns the Solver that trained it (its model and histories).
+    """
+    model = FullyConnectedNet([512, 256], weight_scale=3e-2, reg=1e-3, seed=seed)
+    solver = Solver(
+        model,
+        data,
+        update_rule=adam,
+        optim_config={"learning_rate": 1e-3},
+        lr_decay=0.9,
+        num_epochs=8,
+        batch_size=100,
+        verbose=False,
+        progress=False,
+        seed=seed,
+    )
+    solver.train()
+    return solver
 
 
 @taught_in("batch_norm", check=contracts.normalized_net)

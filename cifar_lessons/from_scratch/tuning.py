@@ -69,13 +69,14 @@ def _search(build, points, X, y, k, seed, progress, solver_kwargs):
     from cifar_lessons.from_scratch.progress import progress_bar
 
     rows = []
-    for point in progress_bar(points, desc="search", disable=not progress):
+    for point in progress_bar(points, desc="search", leave=False, disable=not progress):
         rows.append({**point, **cross_validate(functools.partial(build, **point), X, y, k, seed, **solver_kwargs)})
     return sorted(rows, key=lambda row: -row["val_acc"])
 
 
 def grid_search(build, grid, X, y, k=3, seed=0, progress=False, **solver_kwargs):
-    """Cross-validate every combination of ``grid`` (name -> list of values).
+    """Cross-validate every combination of ``grid`` (name -> list of values); ``progress`` shows a
+    bar of the combinations while the search runs, gone once it is done.
 
     Keywords such as ``preprocess`` and the Solver's go to :func:`cross_validate`. Returns one
     dict per point, best mean validation accuracy first: the hyperparameters and the fields of
