@@ -16,7 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from cifar_lessons.checks.core import ExerciseError, call, expect_close, passed, raise_hint
+from cifar_lessons.checks.core import VALUE_TOLERANCE, ExerciseError, call, expect_close, passed, raise_hint
+from cifar_lessons.from_scratch.gradient_check import rel_error
 from cifar_lessons.torch import networks
 from cifar_lessons.torch.initialization import fans
 
@@ -59,7 +60,9 @@ def _weights(name, init, shape):
 def _expect_normal(name, shape, w, std, formula, wrong_stds):
     """Raise unless ``w`` looks drawn from N(0, std^2); ``wrong_stds``: (std, hint) of typical mistakes."""
     actual_std, mean = w.std().item(), w.mean().item()
-    if abs(mean) > 6 * std / math.sqrt(w.numel()):
+    # Judged by the weights' own spread: a mean of draws from N(0, s^2) wanders by s / sqrt(n),
+    # whatever s is, so a wrong standard deviation is reported as such below, not as a mean.
+    if abs(mean) > 6 * actual_std / math.sqrt(w.numel()):
         raise ExerciseError(f"{name}{shape}: the weights average {mean:.3g}, expected 0: draw from N(0, std^2)")
     if abs(actual_std / std - 1) > STD_TOLERANCE:
         for wrong, hint in wrong_stds:
@@ -105,6 +108,12 @@ def check_kaiming_normal(kaiming_normal):
                 )
             )
             wrong.append((math.sqrt(2 / shape[1]), "it takes fan_in = C alone; a filter sees C * HH * WW inputs"))
+            wrong.append(
+                (
+                    math.sqrt(2 / math.prod(shape[2:])),
+                    "it takes fan_in = HH * WW and leaves out the channels; a filter sees C * HH * WW inputs",
+                )
+            )
         else:
             wrong.append(
                 (
@@ -142,6 +151,13 @@ def check_xavier_normal(xavier_normal):
                     "it takes fan_out = F; each input reaches F * HH * WW outputs, fan_out = shape[0] * HH * WW",
                 )
             )
+            wrong.append(
+                (
+                    math.sqrt(2 / (shape[1] + shape[0])),
+                    "it takes fan_in = C and fan_out = F, leaving out the filter's HH * WW positions: "
+                    "fan_in = C * HH * WW and fan_out = F * HH * WW",
+                )
+            )
         _expect_normal(name, shape, w, math.sqrt(2 / (fan_in + fan_out)), "sqrt(2 / (fan_in + fan_out))", wrong)
     passed(name, xavier_normal)
 
@@ -150,8 +166,11 @@ def check_xavier_normal(xavier_normal):
 # The networks as functions of bare tensors
 
 
+POOLS = ("max_pool2d", "avg_pool2d")
+
+
 class _Convolutions(TorchFunctionMode):
-    """Records the output shape of every convolution and max pooling (functional or module) made inside it."""
+    """Records the output shape of every convolution and pooling (functional or module) made inside it."""
 
     def __init__(self):
         super().__init__()
@@ -159,29 +178,49 @@ class _Convolutions(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        if getattr(func, "__name__", "") in ("conv2d", "max_pool2d"):
+        if getattr(func, "__name__", "") in ("conv2d", *POOLS):
             self.shapes.append((func.__name__, tuple(out.shape)))
         return out
+
+
+def _size(spatial):
+    return " x ".join(str(size) for size in spatial)
 
 
 def _padding_advice(x_shape, layers):
     """What the recorded convolution and pooling did wrong, or '': the convolution keeps H x W,
     and the 2x2 max pool after it halves them."""
     spatial = tuple(x_shape[2:])
-    convolutions = [shape for name, shape in layers if name == "conv2d"]
-    if convolutions and convolutions[0][2:] != spatial:
-        shape = convolutions[0]
+    convolutions = [shape[2:] for name, shape in layers if name == "conv2d"]
+    pools = [(name, shape[2:]) for name, shape in layers if name in POOLS]
+    if convolutions and convolutions[0] != spatial:
+        made = f" The convolution turned {_size(spatial)} into {_size(convolutions[0])}"
+        if convolutions[0] == tuple((size + 1) // 2 for size in spatial):
+            return (
+                f"{made}: it has stride 2. Chapter 5's convolution has stride 1 (the default) and keeps H x W; "
+                "the pool after it halves them."
+            )
         return (
-            f" The convolution turned {spatial[0]} x {spatial[1]} into {shape[2]} x {shape[3]}: pad it by half its "
-            "filter size (padding=(HH // 2, WW // 2); 3 for 7x7 filters) so it keeps H x W."
+            f"{made}: pad it by half its filter size (padding=(HH // 2, WW // 2); 3 for 7x7 filters) so it keeps H x W."
         )
-    if convolutions and not any(name == "max_pool2d" for name, _ in layers):
+    if convolutions and not pools:
         return " Nothing pools the feature maps: a 2x2 max pool (F.max_pool2d(x, 2)) halves H and W after the ReLU."
+    if pools and pools[0][0] == "avg_pool2d":
+        return (
+            " It pools by the average (avg_pool2d); chapter 5's network keeps the maximum of each 2x2 window "
+            "(max_pool2d)."
+        )
+    if convolutions and pools[0][1] != tuple(size // 2 for size in convolutions[0]):
+        return (
+            f" The pool turned {_size(convolutions[0])} into {_size(pools[0][1])}: a 2x2 max pool with stride 2 "
+            "(F.max_pool2d(x, 2), whose stride is its size by default) halves H and W."
+        )
     return ""
 
 
 def _forward(name, fn, *args, expected_shape, advice=""):
-    """``fn(*args)``, a tensor of ``expected_shape``, with the convolutions' shapes diagnosed on failure."""
+    """``fn(*args)``, a tensor of ``expected_shape``, with the convolutions' shapes diagnosed on
+    failure; ``advice`` ends the message of a failure about shapes that they do not explain."""
     recorder = _Convolutions()
     try:
         with recorder:
@@ -189,21 +228,26 @@ def _forward(name, fn, *args, expected_shape, advice=""):
     except ExerciseError as error:
         if "not implemented yet" in str(error):
             raise
-        shape_advice = advice if "shape" in str(error) else ""
-        diagnosis = _padding_advice(args[0].shape, recorder.shapes) + shape_advice
-        raise ExerciseError(f"{error}.{diagnosis}" if diagnosis else str(error)) from error
+        diagnosis = _padding_advice(args[0].shape, recorder.shapes) or (advice if "shape" in str(error) else "")
+        raise ExerciseError(f"{error}\n{diagnosis.strip()}" if diagnosis else str(error)) from error
     if not isinstance(out, torch.Tensor):
         raise ExerciseError(f"{name} returned a {type(out).__name__}; expected the scores as a torch.Tensor")
+    diagnosis = _padding_advice(args[0].shape, recorder.shapes)
     if tuple(out.shape) != expected_shape:
-        raise ExerciseError(
-            f"{name}: the scores have shape {tuple(out.shape)}, expected {expected_shape}."
-            + _padding_advice(args[0].shape, recorder.shapes)
-        )
+        raise ExerciseError(f"{name}: the scores have shape {tuple(out.shape)}, expected {expected_shape}.{diagnosis}")
+    if diagnosis:  # the right shape, reached another way (an average pool)
+        raise ExerciseError(f"{name}: the scores are wrong.{diagnosis}")
     return out
 
 
 def _numpy(tensor):
     return tensor.detach().numpy()
+
+
+SOFTMAX_HINT = (
+    "it returns probabilities (a softmax of the scores); return the scores themselves: "
+    "F.cross_entropy applies the softmax, and a second one flattens the gradients"
+)
 
 
 def _fc_variants(x, params):
@@ -215,12 +259,14 @@ def _fc_variants(x, params):
         F.relu(flat @ w1) @ w2 + b2,
         F.relu(flat @ w1 + b1) @ w2,
         F.relu(F.relu(flat @ w1 + b1) @ w2 + b2),
+        F.softmax(F.relu(flat @ w1 + b1) @ w2 + b2, dim=1),
     ]
     hints = [
         "the ReLU between the layers is missing",
         "the first layer's bias b1 is missing",
         "the last layer's bias b2 is missing",
         "it applies a ReLU to the scores too; the last layer is affine only",
+        SOFTMAX_HINT,
     ]
     if x.ndim == 4:
         channels_last = x.permute(0, 2, 3, 1).flatten(1)
@@ -234,13 +280,15 @@ def _convnet_variants(x, params):
     w1, b1, w2, b2, w3, b3 = params
     padding = (w1.shape[2] // 2, w1.shape[3] // 2)
 
-    def scores(relu1=F.relu, pool=True, relu2=F.relu, conv_b=b1, b2=b2, b3=b3, flatten=lambda h: h.flatten(1)):
-        h = relu1(F.conv2d(x, w1, conv_b, padding=padding))
-        h = F.max_pool2d(h, 2) if pool else h
-        return _numpy(relu2(flatten(h) @ w2 + b2) @ w3 + b3)
-
     identity = lambda h: h  # noqa: E731
+
+    def scores(relu1=F.relu, relu2=F.relu, conv_b=b1, b2=b2, b3=b3, flatten=lambda h: h.flatten(1), last=identity):
+        h = F.max_pool2d(relu1(F.conv2d(x, w1, conv_b, padding=padding)), 2)
+        return _numpy(last(relu2(flatten(h) @ w2 + b2) @ w3 + b3))
+
     return [
+        (scores(last=F.relu), "it applies a ReLU to the scores too; the last layer is affine only"),
+        (scores(last=lambda s: F.softmax(s, dim=1)), SOFTMAX_HINT),
         (scores(relu1=identity), "the ReLU after the convolution is missing"),
         (scores(relu2=identity), "the ReLU after the hidden affine layer is missing"),
         (scores(conv_b=None), "the convolution's bias b1 is missing"),
@@ -297,6 +345,8 @@ def check_two_layer_fc(two_layer_fc):
     passed(name, two_layer_fc)
 
 
+FLATTEN_ADVICE = " Flatten the pooled maps to (N, F * H/2 * W/2) before the affine layer: x.flatten(1)."
+
 CONVNET_CASES = [  # x shape, F, filter size, hidden, K
     ((2, 3, 8, 8), 4, 3, 5, 7),
     ((3, 2, 6, 10), 3, 5, 4, 6),
@@ -313,7 +363,9 @@ def check_three_layer_convnet(three_layer_convnet):
         x = torch.randn(x_shape, generator=generator, dtype=torch.float64)
         shapes = (f, c, size, size), (f,), (f * (h // 2) * (w // 2), hidden), (hidden,), (hidden, k), (k,)
         params = _leaves(generator, *shapes)
-        _expect_function(name, three_layer_convnet, x, params, networks.three_layer_convnet, _convnet_variants)
+        _expect_function(
+            name, three_layer_convnet, x, params, networks.three_layer_convnet, _convnet_variants, FLATTEN_ADVICE
+        )
     passed(name, three_layer_convnet)
 
 
@@ -321,8 +373,28 @@ def check_three_layer_convnet(three_layer_convnet):
 # The networks as modules
 
 
-def _module(name, cls, args):
-    model = _seeded(0, call, name, cls, *args)
+def _module(name, cls, args, kind="class"):
+    """``cls(*args)`` with the random stream seeded: an nn.Module (an nn.Sequential when ``kind`` is
+    ``"sequential"``, which a function returns)."""
+    try:
+        model = _seeded(0, call, name, cls, *args)
+    except ExerciseError as error:
+        if "before Module.__init__() call" in str(error):
+            raise ExerciseError(
+                f"{error}\nCall super().__init__() first in __init__: it sets up the registry that "
+                "assigning a layer to self.<name> fills"
+            ) from error
+        if "is not a Module subclass" in str(error):
+            raise ExerciseError(
+                f"{error}\nnn.Sequential holds modules: write nn.ReLU() and nn.Flatten(), not F.relu or a "
+                "function of your own"
+            ) from error
+        raise
+    if kind == "sequential" and not isinstance(model, nn.Sequential):
+        raise ExerciseError(
+            f"{name}{args} returned a {type(model).__name__!r}; return an nn.Sequential of the layers, "
+            "nn.Sequential(nn.Conv2d(...), nn.ReLU(), ...)"
+        )
     if not isinstance(model, nn.Module):
         raise ExerciseError(
             f"{name}{args} made a {type(model).__name__!r}, not an nn.Module: write class {name}(nn.Module)"
@@ -336,6 +408,12 @@ def _expect_parameters(name, args, model, reference):
     expected = [tuple(p.shape) for p in reference.parameters()]
     if shapes == expected:
         return
+    if not shapes:
+        raise ExerciseError(
+            f"{name}{args} has no parameters: create its layers in __init__ and assign each to an attribute "
+            "(self.fc1 = nn.Linear(...)); a layer made in forward, or kept in a plain list, is not registered, "
+            "so parameters() and the optimizer never see it"
+        )
     if sorted(shapes) == sorted(expected):
         raise ExerciseError(
             f"{name}{args}: its parameters come in the order {shapes}, expected {expected}: create the layers "
@@ -346,7 +424,44 @@ def _expect_parameters(name, args, model, reference):
             f"{name}{args}: its parameters have shapes {shapes}, expected {expected}: a layer has no bias; "
             "keep bias=True (the default)"
         )
-    raise ExerciseError(f"{name}{args}: its parameters have shapes {shapes}, expected {expected}")
+    hint = ""
+    for shape, want in zip(shapes, expected):
+        if len(shape) == len(want) == 2 and shape[0] == want[0] and shape[1] == 4 * want[1]:
+            hint = (
+                f": a Linear layer takes {shape[1]} inputs where the pooled maps hold {want[1]}; the 2x2 pool "
+                "halves H and W, so it takes num_filters * (H // 2) * (W // 2)"
+            )
+            break
+    raise ExerciseError(f"{name}{args}: its parameters have shapes {shapes}, expected {expected}{hint}")
+
+
+def _init_hint(p, fan_in, actual):
+    """The initialization that gives a weight ``p`` of nn's (out, in, ...) layout the standard
+    deviation ``actual`` instead of Kaiming's, or a general hint."""
+    fan_out = p.shape[0] * math.prod(p.shape[2:])
+    candidates = [
+        (
+            math.sqrt(1 / (3 * fan_in)),
+            "it keeps PyTorch's default initialization (std sqrt(1 / (3 fan_in))); call nn.init.kaiming_normal_",
+        ),
+        (
+            math.sqrt(2 / fan_out),
+            f"it divides by the layer's fan_out = {fan_out}, its outputs: mode='fan_out' counts them, and so "
+            "does a fan_in read as shape[0] (the x @ w convention) from nn's (out, in, ...) layout. "
+            "nn.init.kaiming_normal_ with its default mode='fan_in' counts the inputs",
+        ),
+        (
+            math.sqrt(2 / (fan_in + fan_out)),
+            "that is Xavier's sqrt(2 / (fan_in + fan_out)); a ReLU network wants Kaiming's: nn.init.kaiming_normal_",
+        ),
+        (
+            math.sqrt(1 / fan_in),
+            "it lacks the factor 2 (nonlinearity='linear' or LeCun's 1 / fan_in); nn.init.kaiming_normal_'s "
+            "default, nonlinearity='leaky_relu' with a=0, is the ReLU's gain",
+        ),
+    ]
+    distance, hint = min((abs(actual / std - 1), hint) for std, hint in candidates)
+    return hint if distance < 0.15 else "initialize it with nn.init.kaiming_normal_"
 
 
 def _expect_initialization(name, args, model):
@@ -359,26 +474,25 @@ def _expect_initialization(name, args, model):
             continue
         fan_in = math.prod(p.shape[1:])
         std, actual = math.sqrt(2 / fan_in), p.std().item()
-        if abs(actual / std - 1) < 0.15:
-            continue
-        if abs(actual * math.sqrt(3 * fan_in) - 1) < 0.15:
-            hint = "it keeps PyTorch's default initialization (std sqrt(1 / (3 fan_in))); call nn.init.kaiming_normal_"
-        elif abs(actual / math.sqrt(2 / p.shape[0]) - 1) < 0.15:
-            hint = (
-                "it takes fan_in = shape[0], but nn.Linear and nn.Conv2d store (out, in, ...): "
-                "nn.init.kaiming_normal_ counts fan_in from that layout"
+        # n normal draws estimate their standard deviation to a relative 1 / sqrt(2 n): five of those
+        # (at least 1 %) tell Kaiming's scale from Xavier's even where fan_out is small beside fan_in.
+        if abs(actual / std - 1) >= max(5 / math.sqrt(2 * p.numel()), 0.01):
+            raise ExerciseError(
+                f"{name}{args}: {parameter_name} starts with standard deviation {actual:.3g}, expected "
+                f"sqrt(2 / fan_in) = {std:.3g} with fan_in = {fan_in}: {_init_hint(p, fan_in, actual)}"
             )
-        else:
-            hint = "initialize it with nn.init.kaiming_normal_"
-        raise ExerciseError(
-            f"{name}{args}: {parameter_name} starts with standard deviation {actual:.3g}, expected "
-            f"sqrt(2 / fan_in) = {std:.3g} with fan_in = {fan_in}: {hint}"
-        )
+        # Only a large layer tells a normal from a uniform of the same spread reliably.
+        beyond = (p.abs() > 2 * std).float().mean().item()  # 4.6 % for a normal, 0 for a uniform
+        if p.numel() >= 4000 and beyond < 0.03:
+            raise ExerciseError(
+                f"{name}{args}: only {beyond:.1%} of {parameter_name} lie beyond 2 standard deviations, where a "
+                "normal distribution puts 4.6 %: it is uniform (nn.init.kaiming_uniform_?); use nn.init.kaiming_normal_"
+            )
 
 
-def _check_module(name, cls, reference_cls, init_args, args, x_shape, function, variants):
-    _expect_initialization(name, init_args, _module(name, cls, init_args))
-    model, reference = _module(name, cls, args), reference_cls(*args)
+def _check_module(name, cls, reference_cls, init_args, args, x_shape, function, variants, kind="class", advice=""):
+    _expect_initialization(name, init_args, _module(name, cls, init_args, kind))
+    model, reference = _module(name, cls, args, kind), reference_cls(*args)
     _expect_parameters(name, args, model, reference)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(x_shape, generator=generator, dtype=torch.float64)
@@ -388,7 +502,7 @@ def _check_module(name, cls, reference_cls, init_args, args, x_shape, function, 
             p.copy_(0.3 * torch.randn(p.shape, generator=generator, dtype=torch.float64))
     params = [p.T if p.ndim == 2 else p for p in model.parameters()]  # x @ w takes nn.Linear's weight transposed
     expected = function(x, params)
-    out = _forward(name, model, x, expected_shape=tuple(expected.shape))
+    out = _forward(name, model, x, expected_shape=tuple(expected.shape), advice=advice)
     what = f"the output for x of shape {x_shape}"
     raise_hint(name, what, _numpy(out), variants(x, params))
     expect_close(name, what, _numpy(out), _numpy(expected))
@@ -430,6 +544,28 @@ def check_ThreeLayerConvNet(ThreeLayerConvNet):
         x_shape=(2, 3, 8, 8),
         function=networks.three_layer_convnet,
         variants=_convnet_variants,
+        advice=FLATTEN_ADVICE,
+    )
+
+
+def check_three_layer_sequential(three_layer_sequential):
+    """``three_layer_sequential(input_dim, num_filters, filter_size, hidden_dim, num_classes)``: an
+    ``nn.Sequential`` with ThreeLayerConvNet's parameters in its order, Kaiming weights, zero biases,
+    and the scores and gradients of ``three_layer_convnet``."""
+    _check_module(
+        "three_layer_sequential",
+        three_layer_sequential,
+        networks.ThreeLayerConvNet,
+        init_args=((3, 32, 32), 32, 7, 100, 10),
+        args=((3, 8, 8), 4, 3, 5, 7),
+        x_shape=(2, 3, 8, 8),
+        function=networks.three_layer_convnet,
+        variants=_convnet_variants,
+        kind="sequential",
+        advice=(
+            " Put nn.Flatten() between the pool and the first nn.Linear: a Linear layer acts on the last "
+            "dimension of its input alone."
+        ),
     )
 
 
@@ -439,18 +575,43 @@ def check_ThreeLayerConvNet(ThreeLayerConvNet):
 
 class _Probe(nn.Module):
     """A small classifier with dropout, so that training and eval mode differ, which records the
-    mode and whether gradients were on at every forward pass."""
+    mode and whether gradients were on at every forward pass, and in ``events`` every forward,
+    backward and zero_grad, in order."""
 
     def __init__(self):
         super().__init__()
         self.hidden = nn.Linear(6, 16)
         self.dropout = nn.Dropout(0.5)
         self.out = nn.Linear(16, 3)
-        self.calls = []
+        self.calls, self.events = [], []
 
     def forward(self, x):
         self.calls.append({"training": self.training, "grad": torch.is_grad_enabled()})
-        return self.out(self.dropout(F.relu(self.hidden(x))))
+        self.events.append("forward")
+        scores = self.out(self.dropout(F.relu(self.hidden(x))))
+        if scores.requires_grad:
+            scores.register_hook(lambda grad: self.events.append("backward"))
+        return scores
+
+    def zero_grad(self, set_to_none=True):
+        self.events.append("zero_grad")
+        super().zero_grad(set_to_none)
+
+
+class _RecordingSGD(torch.optim.SGD):
+    """SGD that adds its zero_grad and step calls to the probe's ``events``."""
+
+    def __init__(self, model, lr):
+        super().__init__(model.parameters(), lr=lr)
+        self.events = model.events
+
+    def zero_grad(self, set_to_none=True):
+        self.events.append("zero_grad")
+        super().zero_grad(set_to_none)
+
+    def step(self, closure=None):
+        self.events.append("step")
+        return super().step(closure)
 
 
 def _probe(seed):
@@ -467,13 +628,17 @@ def _loader(sizes, seed):
     ]
 
 
-def _epoch(model, loader, zero_grad=True, reduction="mean"):
-    """The reference epoch, or one of its typical mistakes; returns what its loss average would be."""
+def _double_softmax(scores, labels, reduction="mean"):
+    return F.cross_entropy(F.softmax(scores, dim=1), labels, reduction=reduction)
+
+
+def _epoch(model, loader, zero_grad=True, reduction="mean", loss_function=F.cross_entropy):
+    """The reference epoch, or one of its typical mistakes; returns each batch's (loss, size)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     model.train()
     losses = []
     for images, labels in loader:
-        loss = F.cross_entropy(model(images), labels, reduction=reduction)
+        loss = loss_function(model(images), labels, reduction=reduction)
         if zero_grad:
             optimizer.zero_grad()
         loss.backward()
@@ -486,17 +651,52 @@ def _flat_parameters(model):
     return torch.cat([p.detach().flatten() for p in model.parameters()]).numpy()
 
 
+def _order_problem(events):
+    """What is wrong with the order of forward, zero_grad, backward and step in ``events``, or ''."""
+    if "backward" not in events:
+        return "it never calls loss.backward(), so no gradient reaches the parameters"
+    if "step" not in events:
+        return "its parameters did not change: for each batch call loss.backward(), then optimizer.step()"
+    last = {}  # the position of the latest event of each kind
+    for position, event in enumerate(events):
+        if event == "step":
+            if last.get("zero_grad", -1) > last.get("backward", -1):
+                return (
+                    "optimizer.step() comes after optimizer.zero_grad() with no loss.backward() between them, so "
+                    "it steps with cleared gradients: zero_grad(), then loss.backward(), then step()"
+                )
+            if last.get("backward", -1) < last.get("forward", -1):
+                return (
+                    "optimizer.step() comes before this batch's loss.backward(), so each step follows the previous "
+                    "batch's gradient: call loss.backward() first, then optimizer.step()"
+                )
+        if event == "backward" and last.get("backward", -1) > last.get("zero_grad", -1):
+            return (
+                "gradients accumulate from batch to batch: call optimizer.zero_grad() before loss.backward(), "
+                "which adds to .grad"
+            )
+        last[event] = position
+    return ""
+
+
 def check_train_epoch(train_epoch):
     """``train_epoch(model, optimizer, loader, device) -> mean loss``: the model in training mode,
     one step per batch from zeroed gradients, the mean cross-entropy; parameters and the loss
-    compared with the reference's after three batches."""
+    compared with the reference's after three batches of unequal sizes."""
     name = "train_epoch"
-    loader, seed = _loader([8, 8, 8], seed=2), 3
+    loader, seed = _loader([8, 8, 5], seed=2), 3
     model = _probe(seed)
     model.eval()  # as after an evaluation: train_epoch must switch the mode itself
-    before = _flat_parameters(model)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    result = _seeded(seed, call, name, train_epoch, model, optimizer, loader, torch.device("cpu"))
+    optimizer = _RecordingSGD(model, lr=0.5)
+    try:
+        result = _seeded(seed, call, name, train_epoch, model, optimizer, loader, torch.device("cpu"))
+    except ExerciseError as error:
+        # optimizer.step() between a batch's forward pass and its backward pass changes in place
+        # the weights that the backward pass needs, and autograd refuses to go on.
+        problem = _order_problem(model.events) if "modified by an inplace operation" in str(error) else ""
+        if problem:
+            raise ExerciseError(f"{error}\n{problem}") from error
+        raise
     if len(model.calls) != len(loader):
         raise ExerciseError(
             f"{name}: it ran the model {len(model.calls)} times for {len(loader)} batches; once per batch"
@@ -511,17 +711,22 @@ def check_train_epoch(train_epoch):
         "reference": {},
         "accumulating": {"zero_grad": False},
         "summed": {"reduction": "sum"},
+        "double softmax": {"loss_function": _double_softmax},
     }.items():
         reference = _probe(seed)
         variants[label] = (_seeded(seed, _epoch, reference, loader, **options), _flat_parameters(reference))
     after = _flat_parameters(model)
+    losses, expected_parameters = variants["reference"]
     what = "the model after an epoch of 3 batches"
+    if rel_error(after, expected_parameters) > VALUE_TOLERANCE:
+        problem = _order_problem(model.events)
+        if problem:
+            raise ExerciseError(f"{name}: {what} is wrong: {problem}")
     raise_hint(
         name,
         what,
         after,
         [
-            (before, "its parameters did not change: for each batch call loss.backward(), then optimizer.step()"),
             (
                 variants["accumulating"][1],
                 "gradients accumulate from batch to batch: call optimizer.zero_grad() before loss.backward(), "
@@ -532,18 +737,36 @@ def check_train_epoch(train_epoch):
                 "the loss is summed over the batch, not averaged, so the steps grow with the batch size: "
                 "use F.cross_entropy's default reduction, the mean",
             ),
+            (
+                variants["double softmax"][1],
+                "it applies a softmax before F.cross_entropy, which applies its own (a log-softmax): pass it the "
+                "scores themselves",
+            ),
         ],
     )
-    losses, expected_parameters = variants["reference"]
     expect_close(name, what, after, expected_parameters)
     if not isinstance(result, (float, int, np.floating)):
         raise ExerciseError(
             f"{name} returned a {type(result).__name__}; return the mean loss as a float (loss.item() of each "
             "batch): a tensor would keep the autograd graph of its batch alive"
         )
-    mean_loss = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
-    raise_hint(name, "the returned loss", result, [(losses[-1][0], "it is the last batch's; return the epoch's mean")])
-    expect_close(name, "the returned loss (mean over the epoch)", result, mean_loss)
+    images = sum(n for _, n in losses)
+    total = sum(loss * n for loss, n in losses)
+    raise_hint(
+        name,
+        "the returned loss",
+        result,
+        [
+            (losses[-1][0], "it is the last batch's; return the epoch's mean"),
+            (
+                sum(loss for loss, _ in losses) / len(losses),
+                "it averages the batches' mean losses, which weighs the smaller last batch's images more: add "
+                "loss.item() * len(labels) for each batch and divide by the number of images",
+            ),
+            (total, "it is the sum over all images; divide by the number of images"),
+        ],
+    )
+    expect_close(name, "the returned loss (mean over the epoch's images)", result, total / images)
     passed(name, train_epoch)
 
 
@@ -562,9 +785,19 @@ def check_evaluate(evaluate):
         (images, torch.where(torch.arange(len(p)) < right, p, (p + 1) % 3))
         for (images, _), p, right in zip(loader, predictions, [8, 4, 1])
     ]
+    with torch.no_grad():  # argmax() with no dim: the largest score of the whole batch, as a flat index
+        flat_right = sum((model(images).argmax() == labels).sum().item() for images, labels in loader)
     model.calls.clear()
     model.train()  # as after training: evaluate must switch the mode itself
-    result = _seeded(seed, call, name, evaluate, model, loader, torch.device("cpu"))
+    try:
+        result = _seeded(seed, call, name, evaluate, model, loader, torch.device("cpu"))
+    except ExerciseError as error:
+        if "must match the size of tensor" in str(error):
+            raise ExerciseError(
+                f"{error}\nThe predictions are one class per image: argmax(dim=1), over the classes of each row "
+                "of scores (dim=0 runs over the images)"
+            ) from error
+        raise
     if any(c["training"] for c in model.calls):
         raise ExerciseError(
             f"{name}: the model ran in training mode; call model.eval() first, or dropout drops units at random "
@@ -583,6 +816,11 @@ def check_evaluate(evaluate):
         [
             (13, "it is the number of correct predictions; divide by the number of images"),
             (65, "it is a percentage; return the fraction in [0, 1]"),
+            (
+                flat_right / 20,
+                "argmax() without dim takes the largest score of the whole batch; argmax(dim=1) gives each "
+                "image's class",
+            ),
             (
                 (1 + 1 / 2 + 1 / 4) / 3,
                 "it averages the batches' accuracies, which weighs the smaller last batch's "

@@ -1,5 +1,6 @@
-"""The two networks of the NumPy chapters, rebuilt in PyTorch (notebook 06) at two levels of
-abstraction: functions of bare tensors, and ``nn.Module`` classes that own their layers.
+"""The two networks of the NumPy chapters, rebuilt in PyTorch (notebook 06) at three levels of
+abstraction: functions of bare tensors, ``nn.Module`` classes that own their layers, and (the
+convnet) an ``nn.Sequential`` that writes ``forward`` itself.
 
 - two-layer fully connected: affine - ReLU - affine (chapter 02's network with one hidden layer);
 - three-layer convnet: conv - ReLU - 2x2 max pool - affine - ReLU - affine, chapter 05's
@@ -96,3 +97,28 @@ class ThreeLayerConvNet(nn.Module):
     def forward(self, x):
         x = self.pool(F.relu(self.conv(x)))
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+@taught_in("pytorch")
+def three_layer_sequential(input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10):
+    """ThreeLayerConvNet as an nn.Sequential: Conv2d(C, num_filters, filter_size, padding filter_size // 2)
+    - ReLU - MaxPool2d(2) - Flatten - Linear(num_filters * H/2 * W/2, hidden_dim) - ReLU -
+    Linear(hidden_dim, num_classes), weights Kaiming-normal, biases zero; chapter 05's arguments.
+
+    Returns the nn.Sequential, mapping x (N, C, H, W) to scores (N, num_classes).
+    """
+    C, H, W = input_dim
+    model = nn.Sequential(
+        nn.Conv2d(C, num_filters, kernel_size=filter_size, padding=filter_size // 2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(num_filters * (H // 2) * (W // 2), hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, num_classes),
+    )
+    for layer in model:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
