@@ -35,7 +35,7 @@ def test_the_chapters_assertions_hold_for_a_solution_that_rounds_differently(tmp
             filled += 1
     assert filled >= 10, "the chapter's exercises were not found"
     resources = {"metadata": {"path": str(tmp_path)}}
-    NotebookClient(learner, timeout=1200, kernel_name="python3", resources=resources).execute()
+    NotebookClient(learner, timeout=3600, kernel_name="python3", resources=resources).execute()
     outputs = "".join(
         output.get("text", "") for cell in learner.cells if cell.cell_type == "code" for output in cell.outputs
     )
