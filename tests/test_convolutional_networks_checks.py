@@ -1,6 +1,8 @@
 """The convolutional networks lesson's checks fail stubs cleanly and name each planted mistake (the
 notebook's own solutions passing them is tested with the learner copies, in test_exercises)."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -123,8 +125,64 @@ def groupnorm_backward_flat_dgamma(dout, cache):
     return dx, dgamma.ravel(), dbeta
 
 
+def conv_in_float64(x, w, b, conv_param):
+    out, cache = L.conv_forward_naive(x, w, b, conv_param)
+    return out.astype(np.float64), cache
+
+
+def conv_backward_slip(**slip):
+    def backward(dout, cache):
+        x, w, b, conv_param = cache
+        dx, dw = checks._conv_backward_reordered(dout, x, w, conv_param, **slip)
+        return dx, dw, dout.sum(axis=(0, 2, 3))
+
+    backward.__name__ = "conv_backward_" + "_".join(slip)
+    return backward
+
+
+def conv_backward_padded_dx(dout, cache):
+    x, w, b, conv_param = cache
+    dx, dw, db = L.conv_backward_naive(dout, cache)
+    p = conv_param["pad"]
+    return np.pad(dx, ((0, 0), (0, 0), (p, p), (p, p))), dw, db
+
+
+def conv_backward_dw_axes_swapped(dout, cache):
+    dx, dw, db = L.conv_backward_naive(dout, cache)
+    return dx, dw.transpose(1, 2, 3, 0), db
+
+
+def conv_backward_db_per_image(dout, cache):
+    dx, dw, db = L.conv_backward_naive(dout, cache)
+    return dx, dw, dout.sum(axis=(2, 3))
+
+
+def pool_in_float64(x, pool_param):
+    out, cache = L.max_pool_forward_naive(x, pool_param)
+    return out.astype(np.float64), cache
+
+
+def pool_backward_to_every_tie(dout, cache):
+    x, pool_param = cache
+    h, w, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * s : i * s + h, j * s : j * s + w]
+        dx[n, c, i * s : i * s + h, j * s : j * s + w] += (window == window.max()) * dout[n, c, i, j]
+    return dx
+
+
 MISTAKES = [
     ("conv_forward_naive", (conv_flipped,), "it flips the filters"),
+    ("conv_forward_naive", (conv_in_float64,), "for float32 inputs, out is float64"),
+    ("conv_backward_naive", (conv_backward_slip(stride=1),), "it ignores the stride"),
+    ("conv_backward_naive", (conv_backward_slip(assign=True),), r"add \(\+=\) each window's gradient into dx_pad"),
+    ("conv_backward_naive", (conv_backward_slip(flip=True),), "it flips the filters"),
+    ("conv_backward_naive", (conv_backward_padded_dx,), "Cut the padding off dx_pad"),
+    ("conv_backward_naive", (conv_backward_dw_axes_swapped,), "dw has shape .* axes are in the wrong order"),
+    ("conv_backward_naive", (conv_backward_db_per_image,), "Sum dout over the images too"),
+    ("max_pool_forward_naive", (pool_in_float64,), "for float32 inputs, out is float64"),
+    ("max_pool_backward_naive", (pool_backward_to_every_tie,), "on ties, send it to the first maximum only"),
     ("conv_forward_naive", (conv_without_bias,), "add the bias b"),
     ("conv_forward_naive", (conv_without_padding,), "It ignores the padding"),
     ("conv_forward_naive", (conv_without_stride,), "It ignores the stride"),
@@ -180,17 +238,31 @@ def affine_relu_backward_with_dict_cache(dout, cache):
 
 
 class LoopedConvNet(models.ThreeLayerConvNet):
-    """The convnet on the naive layers, its softmax and L2 term written out, in one method."""
+    """The convnet's block on the naive layers, its softmax and L2 term written out."""
 
-    def normalize(self, conv, test_mode):
+    def normalize(self, conv):
         """No normalization: (conv, its backward)."""
         return conv, lambda dconv, grads: dconv
 
-    def loss(self, X, y=None):
+    def conv_block_forward(self, X):
         p = self.params
         conv, conv_cache = L.conv_forward_naive(X, p["W1"], p["b1"], self.conv_param)
-        normed, normalize_backward = self.normalize(conv, y is None)
-        pooled, pool_cache = L.max_pool_forward_naive(np.maximum(normed, 0), self.pool_param)
+        normed, normalize_backward = self.normalize(conv)
+        active = normed > 0
+        pooled, pool_cache = L.max_pool_forward_naive(normed * active, self.pool_param)
+        return pooled, (conv_cache, normalize_backward, active, pool_cache)
+
+    def conv_block_backward(self, dpooled, cache, grads):
+        conv_cache, normalize_backward, active, pool_cache = cache
+        dconv = normalize_backward(L.max_pool_backward_naive(dpooled, pool_cache) * active, grads)
+        dX, grads["W1"], grads["b1"] = L.conv_backward_naive(dconv, conv_cache)
+        return dX
+
+    def loss(self, X, y=None):
+        X = np.asarray(X, dtype=self.dtype)
+        self.testing = y is None
+        p = self.params
+        pooled, block_cache = self.conv_block_forward(X)
         flat = pooled.reshape(len(X), -1)
         hidden = np.maximum(flat @ p["W2"] + p["b2"], 0)
         scores = hidden @ p["W3"] + p["b3"]
@@ -204,10 +276,8 @@ class LoopedConvNet(models.ThreeLayerConvNet):
         dscores[np.arange(len(X)), y] -= 1
         dscores /= len(X)
         dhidden = dscores @ p["W3"].T * (hidden > 0)
-        dpooled = (dhidden @ p["W2"].T).reshape(pooled.shape)
         grads = {"W2": flat.T @ dhidden, "b2": dhidden.sum(axis=0), "W3": hidden.T @ dscores, "b3": dscores.sum(axis=0)}
-        dconv = normalize_backward(L.max_pool_backward_naive(dpooled, pool_cache) * (normed > 0), grads)
-        _, grads["W1"], grads["b1"] = L.conv_backward_naive(dconv, conv_cache)
+        self.conv_block_backward((dhidden @ p["W2"].T).reshape(pooled.shape), block_cache, grads)
         for name, W in zip(("W1", "W2", "W3"), weights):
             grads[name] = grads[name] + self.reg * W
         return loss, grads
@@ -224,13 +294,13 @@ class LoopedNormalizedConvNet(LoopedConvNet):
         self.params.update(gamma1=np.ones(shape, self.dtype), beta1=np.zeros(shape, self.dtype))
         self.bn_params = [{"mode": "train"} if normalization == "batchnorm" else {}]
 
-    def normalize(self, conv, test_mode):
+    def normalize(self, conv):
         p = self.params
         if self.normalization == "groupnorm":
             out, cache = L.spatial_groupnorm_forward(conv, p["gamma1"], p["beta1"], self.groups, {})
             backward = L.spatial_groupnorm_backward
         else:
-            self.bn_params[0]["mode"] = "test" if test_mode else "train"
+            self.bn_params[0]["mode"] = "test" if self.testing else "train"
             out, cache = L.spatial_batchnorm_forward(conv, p["gamma1"], p["beta1"], self.bn_params[0])
             backward = L.spatial_batchnorm_backward
 
@@ -343,7 +413,8 @@ def loss_with(change):
     """A loss method that returns ``change(model, X, y, loss, grads)`` instead of the reference's result."""
 
     def loss(self, X, y=None):
-        result = super(type(self), self).loss(X, y)
+        planted_class = next(c for c in type(self).__mro__ if c.__dict__.get("loss") is loss)
+        result = super(planted_class, self).loss(X, y)
         return result if y is None else change(self, X, y, *result)
 
     return loss
@@ -400,6 +471,97 @@ def regularized(key):
     return change
 
 
+def loss_bypassing_the_block(self, X, y=None):
+    """The reference's loss with the block's methods taken from ThreeLayerConvNet itself, as a loss that
+    calls conv_relu_pool_forward directly would: an override of the block would never run."""
+    self.conv_block_forward = types.MethodType(models.ThreeLayerConvNet.conv_block_forward, self)
+    self.conv_block_backward = types.MethodType(models.ThreeLayerConvNet.conv_block_backward, self)
+    return models.ThreeLayerConvNet.loss(self, X, y)
+
+
+def loss_without_cast(self, X, y=None):
+    dtype, self.dtype = self.dtype, np.asarray(X).dtype
+    try:
+        return models.ThreeLayerConvNet.loss(self, X, y)
+    finally:
+        self.dtype = dtype
+
+
+def init_with(change, base=models.ThreeLayerConvNet):
+    """An ``__init__`` that builds the reference's network, then applies one slip to it."""
+
+    def __init__(self, *args, **settings):
+        base.__init__(self, *args, **settings)
+        change(self, settings)
+
+    return planted(base, __init__=__init__)
+
+
+def drawn_again(draw):
+    """Redraw every weight of a net with ``draw(rng, shape, weight_scale)``."""
+
+    def change(model, settings):
+        rng = np.random.default_rng(settings.get("seed"))
+        for key in [k for k in model.params if k.startswith("W")]:
+            shape = model.params[key].shape
+            model.params[key] = draw(rng, shape, settings.get("weight_scale", 1e-3)).astype(model.dtype)
+
+    return change
+
+
+def unpooled_w2(model, settings):
+    C, H, W = settings.get("input_dim", (3, 32, 32))
+    F, hidden = model.params["W1"].shape[0], model.params["W2"].shape[1]
+    model.params["W2"] = np.zeros((F * H * W, hidden), model.dtype)
+
+
+INIT_MISTAKES = [
+    ("W2 sized before the pool", init_with(unpooled_w2), "the 2x2 pool halves H and W before the affine layer"),
+    ("no padding", init_with(lambda m, s: m.conv_param.update(pad=0)), r"conv_param\['pad'\] is 0"),
+    (
+        "float64 parameters",
+        init_with(lambda m, s: m.params.update({k: v.astype(np.float64) for k, v in m.params.items()})),
+        "build every parameter in the dtype asked for",
+    ),
+    (
+        "W2 transposed",
+        init_with(lambda m, s: m.params.update(W2=m.params["W2"].T.copy())),
+        "maps the values coming in",
+    ),
+    ("b1 of ones", init_with(lambda m, s: m.params.update(b1=np.ones_like(m.params["b1"]))), "should start at 0"),
+    (
+        "weight_scale as a variance",
+        init_with(drawn_again(lambda rng, shape, scale: scale**2 * rng.standard_normal(shape))),
+        "standard deviation, not their variance",
+    ),
+    (
+        "seed ignored",
+        init_with(drawn_again(lambda rng, shape, scale: scale * np.random.standard_normal(shape))),
+        "two networks built with seed=3 have different weights",
+    ),
+    ("no reg", init_with(lambda m, s: setattr(m, "reg", 0.0)), r"self.reg is 0.0, expected 0.7"),
+]
+NORMALIZED_INIT_MISTAKES = [
+    (
+        "group norm's gamma flat",
+        init_with(
+            lambda m, s: m.params.update(gamma1=m.params["gamma1"].ravel()) if m.normalization == "groupnorm" else None,
+            models.NormalizedConvNet,
+        ),
+        r"params\['gamma1'\] has shape \(\d+,\), expected \(1, \d+, 1, 1\)",
+    ),
+    (
+        "gamma at zero",
+        init_with(lambda m, s: m.params.update(gamma1=0 * m.params["gamma1"]), models.NormalizedConvNet),
+        r"params\['gamma1'\] should start at 1",
+    ),
+    (
+        "no norm state",
+        init_with(lambda m, s: setattr(m, "bn_params", {}), models.NormalizedConvNet),
+        "self.bn_params should be a list of one dict",
+    ),
+]
+
 CONVNET_MISTAKES = [
     (
         "summed loss",
@@ -444,7 +606,9 @@ CONVNET_MISTAKES = [
         planted(conv_block_backward=conv_block_backward_relu_first),
         r"crashed: .*Undo the forward's layers in reverse order",
     ),
-]
+    ("loss bypasses the block", planted(loss=loss_bypassing_the_block), "should run the convolutional block through"),
+    ("X not cast to the dtype", planted(loss=loss_without_cast), r"cast X to self.dtype first in loss"),
+] + INIT_MISTAKES
 NORMALIZED_MISTAKES = [
     (
         "the norm ignored",
@@ -465,7 +629,12 @@ NORMALIZED_MISTAKES = [
         planted(models.NormalizedConvNet, loss=with_grads(regularized("gamma1"))),
         "it regularizes gamma1",
     ),
-]
+    (
+        "loss bypasses the block",
+        planted(models.NormalizedConvNet, loss=loss_bypassing_the_block),
+        "should run the convolutional block through",
+    ),
+] + NORMALIZED_INIT_MISTAKES
 SANDWICH_MISTAKES = [
     (checks.check_conv_relu_pool_forward, (conv_relu_pool_without_relu,), "skips the ReLU after the convolution"),
     (checks.check_conv_relu_pool_forward, (conv_relu_without_pool,), "It skips the max pool"),

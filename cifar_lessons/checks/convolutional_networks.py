@@ -87,7 +87,19 @@ def check_conv_forward_naive(conv_forward_naive):
             ],
         )
         expect_close(name, what, out, expected)
+    x, w, b = (a.astype(np.float32) for a in _conv_case(*CONV_CASES[0][:2], 0))
+    out, _ = expect_tuple(name, call(name, conv_forward_naive, x, w, b, dict(CONV_CASES[0][2])), ["out", "cache"])
+    _expect_dtype(name, "out", out, "np.zeros(..., dtype=x.dtype)")
     passed(name, conv_forward_naive)
+
+
+def _expect_dtype(name, what, out, fix):
+    """``out`` of float32 inputs is float32: a float64 result is twice the memory and time."""
+    if getattr(out, "dtype", None) != np.float32:
+        raise ExerciseError(
+            f"{name}: for float32 inputs, {what} is {getattr(out, 'dtype', type(out).__name__)}, expected float32: "
+            f"np.zeros and np.empty make float64 unless told otherwise ({fix})"
+        )
 
 
 def check_conv_backward_naive(conv_backward_naive):
@@ -97,15 +109,92 @@ def check_conv_backward_naive(conv_backward_naive):
     rng = np.random.default_rng(10)
     for seed, (x_shape, w_shape, conv_param) in enumerate(CONV_CASES):
         x, w, b = _conv_case(x_shape, w_shape, seed)
-        out = layers.conv_forward_naive(x, w, b, conv_param)[0]
+        out, cache = layers.conv_forward_naive(x, w, b, conv_param)
+        dout = rng.standard_normal(out.shape)
+        grads = _expect_conv_backward_shapes(name, call(name, conv_backward_naive, dout, cache), x, w, conv_param)
+        expected = layers.conv_backward_naive(dout, cache)
+        what = f"for x {x_shape}, w {w_shape}, stride {conv_param['stride']}, pad {conv_param['pad']}"
+        slips = _conv_backward_slips(dout, x, w, conv_param)
+        for label, grad, wanted, slips_of_grad in zip(["dx", "dw"], grads, expected, slips):
+            _raise_hint(name, f"{label} {what}", grad, wanted, slips_of_grad)
         expect_gradients(
             name,
             conv_backward_naive,
             lambda x, w, b, conv_param=conv_param: layers.conv_forward_naive(x, w, b, conv_param),
             {"x": x, "w": w, "b": b},
-            rng.standard_normal(out.shape),
+            dout,
         )
     passed(name, conv_backward_naive)
+
+
+def _expect_conv_backward_shapes(name, result, x, w, conv_param):
+    """(dx, dw, db) shaped like (x, w, b), naming the slips that change a shape."""
+    dx, dw, db = expect_tuple(name, result, ["dx", "dw", "db"])
+    pad = conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _expect_shape(
+        name,
+        "dx",
+        dx,
+        x.shape,
+        {(N, C, H + 2 * pad, W + 2 * pad): "Cut the padding off dx_pad: dx_pad[:, :, pad:pad + H, pad:pad + W]."},
+    )
+    _expect_shape(
+        name,
+        "dw",
+        dw,
+        w.shape,
+        {
+            (C, HH, WW, F): "Its axes are in the wrong order: contract dout's N axis with the window's, "
+            "np.tensordot(dout[:, :, i, j], window, axes=([0], [0])), to get (F, C, HH, WW).",
+            (C, F, HH, WW): "Its axes are in the wrong order: dw is shaped like w, (F, C, HH, WW).",
+        },
+    )
+    _expect_shape(name, "db", db, (F,), {(N, F): "Sum dout over the images too: axes (0, 2, 3)."})
+    return dx, dw, db
+
+
+def _conv_backward_reordered(dout, x, w, conv_param, *, stride=None, assign=False, flip=False):
+    """(dx, dw) of conv_backward_naive with one slip: windows every ``stride`` pixels instead of
+    conv_param's, ``=`` where windows' gradients add, or the filters flipped for dx."""
+    stride, pad = stride or conv_param["stride"], conv_param["pad"]
+    HH, WW = w.shape[2:]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    w_dx = w[:, :, ::-1, ::-1] if flip else w
+    for i, j in np.ndindex(dout.shape[2:]):
+        rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+        if rows.stop > x_pad.shape[2] or cols.stop > x_pad.shape[3]:
+            continue
+        dw += np.tensordot(dout[:, :, i, j], x_pad[:, :, rows, cols], axes=([0], [0]))
+        window_dx = np.tensordot(dout[:, :, i, j], w_dx, axes=([1], [0]))
+        if assign:
+            dx_pad[:, :, rows, cols] = window_dx
+        else:
+            dx_pad[:, :, rows, cols] += window_dx
+    return dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]], dw
+
+
+def _conv_backward_slips(dout, x, w, conv_param):
+    """For dx and for dw, the (wrong value, hint) of each slip learners make."""
+    slips = (
+        (
+            _conv_backward_reordered(dout, x, w, conv_param, stride=1),
+            "it ignores the stride: window (i, j) starts at row i * stride, column j * stride, in the backward "
+            "pass too",
+        ),
+        (
+            _conv_backward_reordered(dout, x, w, conv_param, assign=True),
+            "where windows overlap, add (+=) each window's gradient into dx_pad instead of assigning it",
+        ),
+        (
+            _conv_backward_reordered(dout, x, w, conv_param, flip=True),
+            "it flips the filters: the forward pass multiplied each window by w as it is, so its gradient flows "
+            "back through w as it is",
+        ),
+    )
+    return [[(grads[k], hint) for grads, hint in slips] for k in (0, 1)]
 
 
 def _distinct_input(shape, seed):
@@ -129,6 +218,9 @@ def check_max_pool_forward_naive(max_pool_forward_naive):
         means = windows[:, :, :: pool_param["stride"], :: pool_param["stride"]].mean(axis=(4, 5))
         raise_hint(name, what, out, [(means, "it averages each window; max pooling takes the largest value")])
         expect_close(name, what, out, expected)
+    x = _distinct_input((2, 3, 6, 8), 0).astype(np.float32)
+    out, _ = expect_tuple(name, call(name, max_pool_forward_naive, x, dict(POOL_PARAMS[0])), ["out", "cache"])
+    _expect_dtype(name, "out", out, "np.zeros(..., dtype=x.dtype)")
     passed(name, max_pool_forward_naive)
 
 
@@ -156,7 +248,39 @@ def check_max_pool_backward_naive(max_pool_backward_naive):
             {"x": x},
             dout,
         )
+    _expect_first_maximum(name, max_pool_backward_naive)
     passed(name, max_pool_backward_naive)
+
+
+def _expect_first_maximum(name, max_pool_backward_naive):
+    """On ties (a window whose maximum appears twice, as in a ReLU's zeros), the whole gradient goes to
+    the first maximum in row-major order, as argmax picks it: the convention the text and the fast
+    layers follow."""
+    rng = np.random.default_rng(21)
+    x = rng.integers(0, 3, size=(2, 2, 4, 4)).astype(np.float64)  # few values: many ties
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = layers.max_pool_forward_naive(x, pool_param)
+    dout = rng.standard_normal(out.shape)
+    dx = call(name, max_pool_backward_naive, dout, cache)
+    windows = x.reshape(2, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)  # (N, C, i, j, p, q)
+    tied = (windows == windows.max(axis=(4, 5), keepdims=True)) * dout[:, :, :, :, None, None]
+    every_tie = tied.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    what = "dx for windows with tied maxima"
+    _expect_shape(name, what, dx, x.shape, {})
+    raise_hint(
+        name,
+        what,
+        dx,
+        [
+            (
+                every_tie,
+                "it sends the gradient to every input equal to the maximum; on ties, send it to the first "
+                "maximum only (row-major order, as argmax finds it)",
+            )
+        ],
+    )
+    expect_close(name, what, dx, layers.max_pool_backward_naive(dout, cache), advice="On ties, the first maximum "
+                 "(row-major order, as argmax finds it) takes the whole gradient.")  # fmt: skip
 
 
 def _max_pool_backward_overwriting(dout, x, pool_param):
@@ -574,6 +698,55 @@ def _check_convnet_init(name, network, **settings):
     expect_weight_draws(name, wide, 0.05)
 
 
+def _expect_block_methods_used(name, network, **settings):
+    """``network.loss`` runs the convolutional block through ``self.conv_block_forward`` and
+    ``self.conv_block_backward``: the normalized convnet changes the block by overriding them."""
+    calls = []
+
+    class Watched(network):
+        def conv_block_forward(self, X):
+            calls.append("conv_block_forward")
+            return super().conv_block_forward(X)
+
+        def conv_block_backward(self, dout, cache, grads):
+            calls.append("conv_block_backward")
+            return super().conv_block_backward(dout, cache, grads)
+
+    Watched.__name__ = network.__name__
+    X, y = _tiny_batch()
+    model = call(name, lambda: Watched(**TINY_CONVNET, seed=0, **settings))
+    call(name, model.loss, X, y)
+    if calls != ["conv_block_forward", "conv_block_backward"]:
+        raise ExerciseError(
+            f"{name}: loss(X, y) should run the convolutional block through self.conv_block_forward(X) and "
+            f"self.conv_block_backward(dout, cache, grads), once each; it called {calls or 'neither'}. "
+            "NormalizedConvNet changes the block by overriding these two methods"
+        )
+
+
+def _expect_cast_to_dtype(name, network):
+    """A float32 network given float64 images computes in float32: loss casts X to self.dtype."""
+    settings = {**TINY_CONVNET, "dtype": np.float32, "seed": 0}
+    model = call(name, lambda: network(**settings))
+    X, y = _tiny_batch()
+    of_float32 = np.asarray(call(name, model.loss, X.astype(np.float32))).dtype
+    if of_float32 != np.float32:
+        raise ExerciseError(
+            f"{name}: a float32 network's scores for float32 images are {of_float32}: some layer computes in "
+            "float64 (an np.zeros without dtype?); every layer should keep its input's dtype"
+        )
+    of_float64 = np.asarray(call(name, model.loss, X)).dtype
+    grads = _run_loss(name, model, X, y)[1]
+    wrong = sorted(key for key, grad in grads.items() if getattr(grad, "dtype", None) != np.float32)
+    if of_float64 != np.float32 or wrong:
+        raise ExerciseError(
+            f"{name}: for float64 images a float32 network returns {of_float64} scores"
+            + (f" and non-float32 gradients of {wrong}" if wrong else "")
+            + ": cast X to self.dtype first in loss, X = X.astype(self.dtype), so that it computes in float32 "
+            "(half the memory and time of float64)"
+        )
+
+
 def check_three_layer_convnet(ThreeLayerConvNet):
     """``ThreeLayerConvNet(**settings).loss(X, y)`` against the reference on a tiny float64 net:
     the initial loss, the scores, the L2 term and the gradient of every parameter."""
@@ -594,6 +767,8 @@ def check_three_layer_convnet(ThreeLayerConvNet):
     skipped = layers.affine_forward(hidden, reference.params["W3"], reference.params["b3"])[0]
     _expect_scores(name, model, reference, X, [(skipped, "it skips the ReLU after the hidden affine layer")])
     _expect_loss_and_grads(name, model, reference, X, y)
+    _expect_block_methods_used(name, ThreeLayerConvNet)
+    _expect_cast_to_dtype(name, ThreeLayerConvNet)
     passed(name, ThreeLayerConvNet)
 
 
@@ -603,6 +778,7 @@ def check_normalized_convnet(NormalizedConvNet):
     name = "NormalizedConvNet"
     for normalization in ("batchnorm", "groupnorm"):
         _check_convnet_init(name, NormalizedConvNet, normalization=normalization, groups=2)
+        _expect_block_methods_used(name, NormalizedConvNet, normalization=normalization, groups=2)
     X, y = _tiny_batch(43)
     for normalization in ("batchnorm", "groupnorm"):
         settings = {"weight_scale": 0.3, "reg": 0.7, "normalization": normalization, "groups": 2}

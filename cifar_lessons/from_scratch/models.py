@@ -368,7 +368,8 @@ class ThreeLayerConvNet:
     def loss(self, X, y=None):
         """Scores, or loss and gradients.
 
-        Inputs: X (N, C, H, W); y (N,) integer labels or None.
+        Inputs: X (N, C, H, W), cast to self.dtype first (float64 images into a float32 network
+        would make every layer compute in float64); y (N,) integer labels or None.
         Returns the scores (N, num_classes) when y is None; otherwise (loss, grads): the mean
         softmax loss plus 0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)), and grads[name]
         shaped like params[name] for every parameter. The convolutional block runs through
