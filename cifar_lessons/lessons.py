@@ -8,7 +8,9 @@ the notebook). ``keep`` and ``use`` (:mod:`cifar_lessons.course.yours`) take the
 The accuracy bars a chapter asserts for its final model, one per data (``CIFAR_LESSONS_DATA``).
 On the lesson subset's 500 test rows each bar is set a few points below the measured accuracy of
 its model: 500 test images give an accuracy a standard error of about 2 points, so a bar at the
-measured value would fail on an equally good model half the time. On all of CIFAR-10 the bars
+measured value would fail on an equally good model half the time; and a later chapter's bar is
+never below an earlier one's, since its model must at least match the models before it. On all
+of CIFAR-10 the bars
 are published targets, stated as targets (this book's stored outputs are the lesson subset's):
 CS231n's assignment 2 asks at least 50 % validation accuracy of a fully connected net and at
 least 70 % of a PyTorch convnet trained for 10 epochs; airbench94 reports 94.01 % mean test
@@ -45,7 +47,7 @@ LESSONS = (
         "fully_connected",
         "02_fully_connected",
         ("cifar_lessons.from_scratch.models", "cifar_lessons.from_scratch.optim"),
-        {"lesson": 0.40, "full": 0.50},  # CS231n assignment 2
+        {"lesson": 0.38, "full": 0.50},  # CS231n assignment 2 on all of CIFAR-10
     ),
     Lesson(
         "batch_norm",
@@ -56,7 +58,7 @@ LESSONS = (
         "dropout",
         "04_dropout",
         ("cifar_lessons.from_scratch.layers", "cifar_lessons.from_scratch.models"),
-        {"lesson": 0.38, "full": 0.50},  # no published target: at least the plain net's
+        {"lesson": 0.38, "full": 0.50},  # no published target: the plain net's bar
     ),
     Lesson(
         "convolutional_networks",
@@ -66,7 +68,7 @@ LESSONS = (
             "cifar_lessons.from_scratch.layer_utils",
             "cifar_lessons.from_scratch.models",
         ),
-        {"lesson": 0.45, "full": 0.45},  # no published target: the lesson bar
+        {"lesson": 0.47, "full": 0.47},  # no published target: the lesson bar
     ),
     Lesson(
         "pytorch",

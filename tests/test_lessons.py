@@ -54,3 +54,8 @@ def test_a_lesson_without_a_bar_or_an_unknown_data_is_an_error():
         lessons.accuracy_bar("backprop", "lesson")
     with pytest.raises(ValueError, match="subset must be one of"):
         lessons.accuracy_bar("fast_cnn", "huge")
+
+
+def test_the_lesson_bars_rise_with_the_models():
+    bars = [row.bars["lesson"] for row in lessons.LESSONS if row.bars]
+    assert bars == sorted(bars), "a later chapter's model must be held to at least an earlier one's bar"
