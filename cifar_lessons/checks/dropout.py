@@ -59,6 +59,7 @@ def check_dropout_forward(dropout_forward):
     for wrong, hint in [
         (1.0, "inverted dropout divides the kept units by p, so that test mode needs no scaling"),
         (1 / (1 - p), "divide the kept units by p (the keep probability), not by 1 - p"),
+        (p, "they are multiplied by p; inverted dropout divides them by p, so that their mean stays x"),
     ]:
         if np.allclose(scale, wrong):
             raise ExerciseError(f"{name}: kept units are x * {wrong:.3g}: {hint}")
@@ -72,6 +73,13 @@ def check_dropout_forward(dropout_forward):
         raise ExerciseError(
             f"{name}: two calls with the same dropout_param['seed'] drew different masks; "
             "draw the mask from a generator seeded with it"
+        )
+    single, _ = call(name, dropout_forward, x.astype(np.float32), dict(param))
+    if np.asarray(single).dtype != np.float32:
+        raise ExerciseError(
+            f"{name}: for float32 x, out is {np.asarray(single).dtype}; it should keep x's dtype (build the mask "
+            "in x.dtype, e.g. (rng.random(x.shape) < p).astype(x.dtype) / p), or a float32 network silently "
+            "computes in float64"
         )
     test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
     if not np.array_equal(test_out, x):
