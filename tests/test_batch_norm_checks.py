@@ -398,6 +398,13 @@ def layernorm_closed_form(gamma_first=True, with_gamma=True):
     return planted
 
 
+def layernorm_over_the_batch(dout, cache):
+    x_hat, inv_std, gamma = cache
+    g = dout * gamma
+    dx = inv_std * (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
 @pytest.mark.parametrize(
     "planted, message",
     [
@@ -406,9 +413,10 @@ def layernorm_closed_form(gamma_first=True, with_gamma=True):
             "it applies the closed form to dout and multiplies by gamma after; gamma varies along the features",
         ),
         (layernorm_closed_form(gamma_first=False, with_gamma=False), "it leaves gamma out"),
+        (layernorm_over_the_batch, "the means of the mean and variance paths run over each example's features"),
     ],
 )
-def test_the_layernorm_gamma_mistake_the_text_warns_about_is_named(planted, message):
+def test_layernorm_backward_mistakes_the_text_warns_about_are_named(planted, message):
     with pytest.raises(ExerciseError, match="^layernorm_backward: dx is wrong: ") as error:
         check_layernorm_backward(L.layernorm_forward, planted)
     assert message in str(error.value)
