@@ -7,6 +7,7 @@ import pytest
 from test_fully_connected_checks import Network
 
 from cifar_lessons.checks.batch_norm import (
+    _normalization_case,
     check_batchnorm_backward,
     check_batchnorm_backward_alt,
     check_batchnorm_forward,
@@ -310,3 +311,191 @@ def test_the_network_check_names_planted_mistakes(network, message):
     with pytest.raises(ExerciseError, match="^NormalizedNet: ") as error:
         check_normalized_net(network)
     assert message in str(error.value)
+
+
+def updating_in_test_mode(x, gamma, beta, param):
+    out, cache = L.batchnorm_forward(x, gamma, beta, param)
+    if param["mode"] == "test":
+        L.batchnorm_forward(x, gamma, beta, dict(param, mode="train"))
+        param["running_mean"] = param["momentum"] * param["running_mean"] + (1 - param["momentum"]) * x.mean(axis=0)
+    return out, cache
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (
+            with_output(
+                L.batchnorm_forward,
+                lambda out, x, g, b, p: g * (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-5) + b,
+            ),
+            "add eps to the variance, inside the square root",
+        ),
+        (updating_in_test_mode, "after a test-mode call (test mode must not change it)"),
+    ],
+)
+def test_more_batchnorm_forward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^batchnorm_forward: ") as error:
+        check_batchnorm_forward(planted)
+    assert message in str(error.value)
+
+
+def closed_form(dout, cache, axis=0, eps=1e-5, scale=1, gamma_first=True):
+    """The closed-form gradient of train-mode batch norm with a planted change: the means over
+    ``axis``, ``eps`` in the standard deviation, the two paths ``scale``d, gamma applied first or last."""
+    x_hat, centered, std, gamma = cache
+    std = np.sqrt(std**2 - 1e-5 + eps)
+    g = dout * gamma if gamma_first else dout
+    dx = (g - scale * g.mean(axis=axis) - scale * x_hat * (g * x_hat).mean(axis=axis, keepdims=True)) / std
+    return (dx if gamma_first else gamma * dx), (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+CHECKED_X = _normalization_case()["x"]  # the input the backward checks feed the forward pass
+
+
+def mean_of_rows(x, axis):
+    return x.mean(axis=axis, keepdims=True)
+
+
+BACKWARD_MISTAKES = [
+    (lambda d, c: (constants_dx(d, c), *closed_form(d, c)[1:]), "dx is wrong: it treats the mean and variance as"),
+    (lambda d, c: (mean_only_dx(d, c), *closed_form(d, c)[1:]), "dx is wrong: it misses the path through the variance"),
+    (
+        lambda d, c: ((d * c[3] - c[0] * (d * c[3] * c[0]).mean(axis=0)) / c[2], *closed_form(d, c)[1:]),
+        "dx is wrong: it misses the path through the mean",
+    ),
+    (lambda d, c: closed_form(d, c, scale=d.shape[0]), "lack their 1/N: the mean and the variance average over 8"),
+    (lambda d, c: closed_form(d, c, eps=0), "it leaves eps out: divide by sqrt(var + eps)"),
+    (
+        lambda d, c: (
+            (d * c[3] - mean_of_rows(d * c[3], 1) - c[0] * mean_of_rows(d * c[3] * c[0], 1)) / c[2],
+            *closed_form(d, c)[1:],
+        ),
+        "the means of the mean and variance paths run over the batch (axis=0)",
+    ),
+    (lambda d, c: (closed_form(d, c)[0], (d * CHECKED_X).sum(axis=0), d.sum(axis=0)), "not dout * x"),
+    (lambda d, c: (closed_form(d, c)[0], (d * c[0]).mean(axis=0), d.sum(axis=0)), "dgamma sums over the batch"),
+    (lambda d, c: (closed_form(d, c)[0], (d * c[0]).sum(axis=0), d.mean(axis=0)), "dbeta sums dout over the batch"),
+]
+
+
+@pytest.mark.parametrize("check", [check_batchnorm_backward, check_batchnorm_backward_alt])
+@pytest.mark.parametrize("planted, message", BACKWARD_MISTAKES)
+def test_every_backward_mistake_is_named(check, planted, message):
+    name = check.__name__.removeprefix("check_")
+    with pytest.raises(ExerciseError, match=f"^{name}: ") as error:
+        check(L.batchnorm_forward, planted)
+    assert message in str(error.value)
+
+
+def layernorm_closed_form(gamma_first=True, with_gamma=True):
+    def planted(dout, cache):
+        x_hat, inv_std, gamma = cache
+        g = dout * gamma if gamma_first else dout
+        dx = inv_std * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))
+        return (dx if gamma_first or not with_gamma else gamma * dx), (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+    return planted
+
+
+def layernorm_over_the_batch(dout, cache):
+    x_hat, inv_std, gamma = cache
+    g = dout * gamma
+    dx = inv_std * (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (
+            layernorm_closed_form(gamma_first=False),
+            "it applies the closed form to dout and multiplies by gamma after; gamma varies along the features",
+        ),
+        (layernorm_closed_form(gamma_first=False, with_gamma=False), "it leaves gamma out"),
+        (layernorm_over_the_batch, "the means of the mean and variance paths run over each example's features"),
+    ],
+)
+def test_layernorm_backward_mistakes_the_text_warns_about_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^layernorm_backward: dx is wrong: ") as error:
+        check_layernorm_backward(L.layernorm_forward, planted)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (with_output(L.layernorm_forward, lambda out, x, g, b, p: g * normalized(x, 1, ddof=1) + b), "biased variance"),
+        (with_output(L.layernorm_forward, lambda out, x, g, b, p: g * normalized(x, 1, eps=0) + b), "add eps"),
+        (with_output(L.layernorm_forward, lambda out, x, g, b, p: normalized(x, 1)), "scale by gamma and shift"),
+    ],
+)
+def test_layernorm_forward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^layernorm_forward: the output is wrong: ") as error:
+        check_layernorm_forward(planted)
+    assert message in str(error.value)
+
+
+def built(gamma=np.ones, beta=np.zeros, shared=False, mode=True, dtype=True, pass_seed=True, always=False):
+    """``Normalized`` with a planted mistake in its ``__init__``."""
+
+    def __init__(self, hidden_dims, normalization=None, **settings):
+        if not pass_seed:
+            settings.pop("seed", None)
+        Network.__init__(self, hidden_dims, **settings)
+        self.normalization = normalization
+        norms = range(1, self.num_layers) if normalization or always else ()
+        dtype_ = self.dtype if dtype else np.float64
+        self.params.update({f"gamma{i}": gamma(hidden_dims[i - 1]).astype(dtype_) for i in norms})
+        self.params.update({f"beta{i}": beta(hidden_dims[i - 1]).astype(dtype_) for i in norms})
+        one = {"mode": "train"} if normalization == "batchnorm" and mode else {}
+        self.bn_params = [one if shared else dict(one) for _ in norms]
+
+    return type("Planted", (Normalized,), {"__init__": __init__})
+
+
+@pytest.mark.parametrize(
+    "network, message",
+    [
+        (built(gamma=np.zeros), "params['gamma1'] should start at 1 everywhere"),
+        (built(beta=np.ones), "params['beta1'] should start at 0 everywhere"),
+        (built(shared=True), "hidden layers share one dict in self.bn_params"),
+        (built(mode=False), "bn_param needs 'mode'"),
+        (built(dtype=False), "params['gamma1'] is float64, expected float32"),
+        (built(pass_seed=False), "(pass the settings on: super().__init__(hidden_dims, **settings))"),
+        (built(always=True), "['beta1', 'beta2', 'gamma1', 'gamma2'] extra"),
+    ],
+)
+def test_the_init_check_names_planted_mistakes(network, message):
+    with pytest.raises(ExerciseError, match="^NormalizedNet[: ]") as error:
+        check_normalized_net(network)
+    assert message in str(error.value)
+
+
+class Staged(Normalized):
+    """A correct network on the staged batch norm backward pass, whose gradient of a bias in front
+    of batch norm rounds to another 1e-16 than the closed form's."""
+
+    def hidden_backward(self, dout, cache, i, grads):
+        if self.normalization != "batchnorm":
+            return super().hidden_backward(dout, cache, i, grads)
+        dz = dout * (cache["relu"] > 0)
+        dz, grads[f"gamma{i}"], grads[f"beta{i}"] = L.batchnorm_backward(dz, cache["norm"])
+        dx, grads[f"W{i}"], grads[f"b{i}"] = L.affine_backward(dz, cache["affine"])
+        return dx
+
+
+def test_the_network_check_passes_either_backward_pass(capsys):
+    check_normalized_net(Staged)
+    assert capsys.readouterr().out == "NormalizedNet: all checks passed\n"
+
+
+def test_a_bias_gradient_that_is_not_zero_still_fails():
+    class Leaky(Normalized):
+        def hidden_backward(self, dout, cache, i, grads):
+            dx = super().hidden_backward(dout, cache, i, grads)
+            grads[f"b{i}"] = grads[f"b{i}"] + 1e-3
+            return dx
+
+    with pytest.raises(ExerciseError, match=r"^NormalizedNet: grads\['b1'\]"):
+        check_normalized_net(Leaky)

@@ -194,3 +194,51 @@ def test_the_network_check_names_planted_mistakes(network, message):
     with pytest.raises(ExerciseError, match="^DropoutNet[: ]") as error:
         check(network)
     assert message in str(error.value)
+
+
+def float64_mask(x, param):
+    if param["mode"] == "test":
+        return x, (param, None)
+    mask = (np.random.default_rng(param.get("seed")).random(x.shape) < param["p"]) / param["p"]
+    return x * mask, (param, mask)
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (dropping(lambda p: p, lambda p: p), "x * 0.3: they are multiplied by p; inverted dropout divides"),
+        (float64_mask, "for float32 x, out is float64; it should keep x's dtype"),
+    ],
+)
+def test_more_dropout_forward_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^dropout_forward: ") as error:
+        check_dropout_forward(planted)
+    assert message in str(error.value)
+
+
+def built(keep=lambda ratio: ratio, use=lambda ratio: ratio < 1, seed_in_param=True, pass_seed=True):
+    """``Dropping`` with a planted mistake in its ``__init__``."""
+
+    def __init__(self, hidden_dims, dropout_keep_ratio=1.0, seed=None, **settings):
+        Normalized.__init__(self, hidden_dims, seed=seed if pass_seed else None, **settings)
+        self.use_dropout = use(dropout_keep_ratio)
+        self.dropout_param = {"p": keep(dropout_keep_ratio), "mode": "train"} if self.use_dropout else {}
+        if self.use_dropout and seed is not None and seed_in_param:
+            self.dropout_param["seed"] = seed
+
+    return type("Planted", (Dropping,), {"__init__": __init__})
+
+
+@pytest.mark.parametrize(
+    "network, message",
+    [
+        (built(keep=lambda ratio: 1 - ratio), "is the probability of KEEPING a unit: 0.75, not 0.25"),
+        (built(use=lambda ratio: True), "dropout_keep_ratio=1, seed=0, self.use_dropout is True, expected False"),
+        (built(seed_in_param=False), "and with a seed the seed, so that every call draws one mask"),
+        (built(pass_seed=False), "pass it on too: super().__init__(..., seed=seed)"),
+    ],
+)
+def test_the_init_check_names_planted_mistakes(network, message):
+    with pytest.raises(ExerciseError, match="^DropoutNet: ") as error:
+        check(network)
+    assert message in str(error.value)

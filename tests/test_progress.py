@@ -1,5 +1,9 @@
 """A progress bar's stored output in an executed notebook shows the finished run, not "0%"."""
 
+import os
+import subprocess
+import sys
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -40,3 +44,20 @@ def test_a_bar_that_does_not_stay_leaves_an_empty_output():
     )
     assert [output.get("data", {}).get("text/plain", output.get("text")) for output in outputs] == ["", "done\n"]
     assert "application/vnd.jupyter.widget-view+json" not in outputs[0]["data"], "no widget left to render"
+
+
+def test_nbval_verifies_a_cell_whose_bar_does_not_stay(tmp_path):
+    """nbval compares the bar's first display, not the update that empties it: both are empty."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from cifar_lessons.from_scratch.progress import progress_bar\n"
+                "print(sum(progress_bar(range(4), desc='seeds', leave=False)))"
+            )
+        ]
+    )
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    nbformat.write(notebook, tmp_path / "bar.ipynb")
+    nbval = [sys.executable, "-m", "pytest", "-q", "-c", os.devnull, "-p", "no:cacheprovider", "--nbval-current-env"]
+    result = subprocess.run([*nbval, "--nbval", "bar.ipynb"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:]

@@ -7,6 +7,7 @@ import types
 
 import numpy as np
 
+from cifar_lessons.checks.batch_norm import without_rounding_in_biases
 from cifar_lessons.checks.core import (
     ExerciseError,
     call,
@@ -59,6 +60,7 @@ def check_dropout_forward(dropout_forward):
     for wrong, hint in [
         (1.0, "inverted dropout divides the kept units by p, so that test mode needs no scaling"),
         (1 / (1 - p), "divide the kept units by p (the keep probability), not by 1 - p"),
+        (p, "they are multiplied by p; inverted dropout divides them by p, so that their mean stays x"),
     ]:
         if np.allclose(scale, wrong):
             raise ExerciseError(f"{name}: kept units are x * {wrong:.3g}: {hint}")
@@ -72,6 +74,13 @@ def check_dropout_forward(dropout_forward):
         raise ExerciseError(
             f"{name}: two calls with the same dropout_param['seed'] drew different masks; "
             "draw the mask from a generator seeded with it"
+        )
+    single, _ = call(name, dropout_forward, x.astype(np.float32), dict(param))
+    if np.asarray(single).dtype != np.float32:
+        raise ExerciseError(
+            f"{name}: for float32 x, out is {np.asarray(single).dtype}; it should keep x's dtype (build the mask "
+            "in x.dtype, e.g. (rng.random(x.shape) < p).astype(x.dtype) / p), or a float32 network silently "
+            "computes in float64"
         )
     test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
     if not np.array_equal(test_out, x):
@@ -219,6 +228,8 @@ def check_dropout_net(DropoutNet, dropout_forward, dropout_backward):
         when = f"for dropout_keep_ratio={keep}, normalization={normalization!r}, hidden_dims={hidden_dims}"
         try:
             model, reference, X, y = network_pair(name, DropoutNet, Reference, hidden_dims, **settings)
+            if normalization == "batchnorm":
+                model, reference = without_rounding_in_biases(model), without_rounding_in_biases(reference)
             rng = np.random.default_rng(len(hidden_dims))
             for i in range(1, model.num_layers):
                 _check_dropout_layer(name, copy.deepcopy(model), copy.deepcopy(reference), dropout_forward, i, rng)

@@ -17,7 +17,11 @@ class _NotebookBar(notebook.tqdm):
         super().__init__(*args, display=False, **kwargs)
         from IPython.display import display
 
-        self._handle = display(self.container, display_id=True)
+        if self.leave:
+            self._handle = display(self.container, display_id=True)
+        else:  # nbval compares the first display, not its updates: a bar that goes starts with no text too
+            bundle = self.container._repr_mimebundle_()
+            self._handle = display({**bundle, "text/plain": ""}, raw=True, display_id=True)
         self.displayed = True
 
     def close(self):
