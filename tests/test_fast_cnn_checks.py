@@ -242,6 +242,7 @@ def lerp(mean, current, decay):
         (averaging(lambda mean, current, decay: mean.mul_(decay).add_(current)), "the model's share is not scaled"),
         (averaging(lambda mean, current, decay: lerp(mean, current, 0.9)), "whatever decay it is given"),
         (averaging(lambda mean, current, decay: decay * mean + (1 - decay) * current), "a plain assignment"),
+        (averaging(lambda mean, current, decay: current.lerp_(mean, decay)), "it changed the model"),
         (copied_buffers, "it was copied from the model; average it like the weights"),
     ],
 )
