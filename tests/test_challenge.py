@@ -25,13 +25,15 @@ def session(monkeypatch):
 
 def test_a_model_is_scored_once_and_a_second_submission_is_refused(session):
     trained, tensors = session
-    first = submissions.submit("Baseline", trained, tensors, TINY, whose="book")
+    book = {"whose": "book", "validation": [0.4, 0.5, 0.45], "budget": "1 epoch of 8 images"}
+    first = submissions.submit("Baseline", trained, tensors, TINY, **book)
     assert (first["model"], first["whose"], first["train_seconds"]) == ("Baseline", "book", 1.5)
     assert 0 <= first["test_accuracy"] <= 1 and first["parameters"] > 0
+    assert len(first["test_correct"]) == len(tensors["y_test"]) and first["budget"] == book["budget"]
     with pytest.raises(
         submissions.AlreadyScoredError, match=r"'Baseline' was already scored on the test split"
     ) as error:
-        submissions.submit("Baseline", trained, tensors, TINY, whose="book")
+        submissions.submit("Baseline", trained, tensors, TINY, **book)
     assert "make every choice on validation" in str(error.value) and "new name" in str(error.value)
     assert error.value._render_traceback_() == [f"AlreadyScoredError: {error.value}"]
     assert submissions.submissions() == [first]
@@ -59,6 +61,25 @@ def test_a_submission_that_fails_to_score_does_not_use_up_its_name(session):
     with pytest.raises(KeyError):
         submissions.submit("Your entry", trained, {"X_val": tensors["X_val"]}, TINY)
     assert submissions.submit("Your entry", trained, tensors, TINY)["model"] == "Your entry"
+
+
+def test_a_book_model_without_its_validation_seeds_is_refused(session):
+    trained, tensors = session
+    with pytest.raises(ValueError, match="a book model is recorded with"):
+        submissions.submit("Baseline", trained, tensors, TINY, whose="book")
+    assert submissions.submissions() == []
+
+
+def test_the_test_time_views_are_the_ones_given(session):
+    trained, tensors = session
+    calls = []
+
+    def counting(model, images, tta="flip_shift", shift_pixels=1):
+        calls.append(tta)
+        return model(images)
+
+    submissions.submit("Your entry", trained, tensors, TINY, tta_scores=counting)
+    assert calls and set(calls) == {TINY.tta}
 
 
 def test_changes_names_the_fields_a_recipe_changed():

@@ -63,6 +63,22 @@ class ThroughNumPy(nn.Module):
         return torch.from_numpy(self.net(x).numpy())
 
 
+def unseeded(recipe, train_images):
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
+    ).to(train_images.device)
+
+
+def seeded_once(recipe, train_images):
+    torch.manual_seed(0)
+    return unseeded(recipe, train_images)
+
+
+def changed_in_place(baseline):
+    baseline.epochs = 8
+    return baseline
+
+
 def frozen(recipe, images):
     return small_convnet(recipe, images).requires_grad_(False)
 
@@ -79,6 +95,15 @@ def elsewhere(recipe, images):
         (plain_recipe, lambda recipe, images: None, "build_my_model should return a torch.nn.Module, got NoneType"),
         (plain_recipe, elsewhere, "its parameters are on meta but the images on cpu: build it on train_images.device"),
         (plain_recipe, frozen, "no parameter that requires a gradient"),
+        (plain_recipe, lambda recipe, images: small_convnet(recipe, images).double(), "float64 parameters"),
+        (
+            plain_recipe,
+            lambda recipe, images: nn.Sequential(small_convnet(recipe, images), nn.Softmax(1)),
+            "returns probabilities (each row sums to 1)",
+        ),
+        (plain_recipe, unseeded, "two models built from the same recipe start from different weights"),
+        (plain_recipe, seeded_once, "it ignores recipe.seed"),
+        (changed_in_place, small_convnet, "A Recipe cannot be changed in place"),
         (
             plain_recipe,
             lambda recipe, images: nn.Sequential(small_convnet(recipe, images), nn.Linear(10, 100)),
@@ -107,6 +132,11 @@ def elsewhere(recipe, images):
         "None",
         "wrong device",
         "frozen",
+        "float64",
+        "softmax",
+        "unseeded",
+        "ignores the seed",
+        "recipe changed in place",
         "100 classes",
         "ignores the input",
         "crashes in training",

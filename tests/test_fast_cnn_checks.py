@@ -3,6 +3,7 @@ fail stubs cleanly and name each planted mistake (the notebook's own solutions p
 tested with the learner copies, in test_exercises)."""
 
 import contextlib
+import math
 
 import numpy as np
 import pytest
@@ -90,17 +91,37 @@ def test_the_packages_references_pass(reference, check, capsys):
     assert capsys.readouterr().out.endswith("all checks passed\n")
 
 
+def unbiased(rows):
+    return torch.cov(rows.T)
+
+
+def biased(rows):
+    centred = rows - rows.mean(0)
+    return centred.T @ centred / len(rows)
+
+
+def uncentred(rows):
+    return rows.T @ rows / (len(rows) - 1)
+
+
 def whitening_with(
-    scale=lambda values, eps: 1 / torch.sqrt(values + eps), layout=patches, centre=True, flip=False, dtype=torch.float64
+    scale=lambda values, eps: 1 / torch.sqrt(values + eps),
+    layout=patches,
+    covariance=unbiased,
+    flip=False,
+    dtype=torch.float64,
+    rows_of_eigh=False,
+    negatives=lambda filters: torch.cat([filters, -filters]),
+    returned_dtype=lambda images: images.dtype,
 ):
     """A whitening written with one planted change."""
 
     def planted(images, kernel_size=2, eps=5e-4):
         rows = layout(images.to(dtype), kernel_size)
-        values, vectors = torch.linalg.eigh(torch.cov(rows.T) if centre else rows.T @ rows / (len(rows) - 1))
-        filters = vectors.T * scale(values, eps)[:, None]
+        values, vectors = torch.linalg.eigh(covariance(rows))
+        filters = (vectors if rows_of_eigh else vectors.T) * scale(values, eps)[:, None]
         filters = (filters.flip(0) if flip else filters).reshape(-1, images.shape[1], kernel_size, kernel_size)
-        return torch.cat([filters, -filters]).to(images.dtype)
+        return negatives(filters).to(returned_dtype(images))
 
     return planted
 
@@ -116,16 +137,26 @@ def pixel_major(images, kernel_size):
         (whitening_with(scale=lambda values, eps: 1 / torch.sqrt(values)), "it ignores eps"),
         (whitening_with(scale=lambda values, eps: 1 / (values + eps)), "it divides by the eigenvalue"),
         (whitening_with(scale=lambda values, eps: torch.ones_like(values)), "the eigenvectors are not scaled"),
+        (whitening_with(scale=lambda values, eps: torch.sqrt(values + eps)), "it multiplies by sqrt"),
+        (whitening_with(scale=lambda values, eps: 1 / (torch.sqrt(values) + eps)), "adds eps after the square root"),
         (whitening_with(layout=pixel_major), "the patch layout is scrambled"),
-        (whitening_with(centre=False), "the covariance is of the patches minus their mean"),
+        (whitening_with(covariance=uncentred), "the covariance is of the patches minus their mean"),
+        (whitening_with(covariance=biased), "divided by the number of patches m"),
+        (whitening_with(covariance=lambda rows: torch.cov(rows)), "torch.cov takes one variable per row"),
         (whitening_with(flip=True), "decreasing order of eigenvalue"),
-        (lambda images, k=2, eps=5e-4: whitening_filters(images, k, eps).chunk(2)[0], "append their negatives"),
+        (whitening_with(rows_of_eigh=True), "returns the eigenvectors as its columns"),
+        (whitening_with(negatives=lambda filters: filters), "append their negatives"),
+        (
+            whitening_with(negatives=lambda filters: torch.stack([filters, -filters], 1).flatten(0, 1)),
+            "the second half of the filters should be the first half negated",
+        ),
         (
             lambda images, k=2, eps=5e-4: whitening_filters(images, k, eps).transpose(-1, -2),
             "each filter is transposed",
         ),
-        (lambda images, k=2, eps=5e-4: whitening_filters(images, k, 5e-4), "is wrong"),
+        (lambda images, k=2, eps=5e-4: whitening_filters(images, k, 5e-4), "whatever eps it is given"),
         (whitening_with(dtype=torch.float32), "Compute in float64"),
+        (whitening_with(returned_dtype=lambda images: torch.float64), "for float32 images it returns torch.float64"),
     ],
 )
 def test_whitening_mistakes_are_named(planted, message):
@@ -147,6 +178,13 @@ def test_whitening_mistakes_are_named(planted, message):
         (lambda s, t, w, d=True: lr_factor(s, t, w), "with decay=False the multiplier should stay 1"),
         (lambda s, t, w, d=True: min((s + 1) / w, (t - s) / (t - w) if d else 1.0), "divides by zero"),
         (lambda s, t, w, d=True: (s + 1) / w if s < w else max(0.1, lr_factor(s, t, w, d)), "reach 0"),
+        (lambda s, t, w, d=True: (s + 1) / w if s < w else (t - s) / (t - w - 1), "the decay's first step"),
+        (lambda s, t, w, d=True: (s + 1) / w if s < w else (t - s - 1) / (t - w), "the decay should start from 1"),
+        (
+            lambda s, t, w, d=True: (s + 1) / w if s < w else (1 + math.cos(math.pi * (s - w) / (t - w))) / 2,
+            "falls on a straight line from 1 to 0",
+        ),
+        (lambda s, t, w, d=True: lr_factor(s, t, w) if d else 1.0, "decay=False removes the decay only"),
     ],
 )
 def test_schedule_mistakes_are_named(planted, message):
@@ -173,6 +211,15 @@ def averaging(
     return planted
 
 
+def copied_buffers(average, model, decay):
+    """The weights averaged, every buffer copied."""
+    with torch.no_grad():
+        for mean, current in zip(average.parameters(), model.parameters()):
+            lerp(mean, current, decay)
+        for mean, current in zip(average.buffers(), model.buffers()):
+            mean.copy_(current)
+
+
 def weighted_sum(mean, current, decay):
     mean.copy_(mean * decay + current * (1 - decay))
 
@@ -191,7 +238,12 @@ def lerp(mean, current, decay):
         (averaging(lambda mean, current, decay: mean.copy_(current)), "a copy of the model's"),
         (averaging(weighted_sum, weighted_sum), "num_batches_tracked, an integer step counter, was averaged"),
         (averaging(weighted_sum, lambda mean, current, decay: None), "was left unchanged; copy integer tensors"),
-        (averaging(lerp, lerp), "it fails on a network with batch norm"),
+        (averaging(lerp, lerp), "fails on a network with batch norm"),
+        (averaging(lambda mean, current, decay: mean.mul_(decay).add_(current)), "the model's share is not scaled"),
+        (averaging(lambda mean, current, decay: lerp(mean, current, 0.9)), "whatever decay it is given"),
+        (averaging(lambda mean, current, decay: decay * mean + (1 - decay) * current), "a plain assignment"),
+        (averaging(lambda mean, current, decay: current.lerp_(mean, decay)), "it changed the model"),
+        (copied_buffers, "it was copied from the model; average it like the weights"),
     ],
 )
 def test_averaging_mistakes_are_named(planted, message):
@@ -200,22 +252,28 @@ def test_averaging_mistakes_are_named(planted, message):
     assert message in str(error.value)
 
 
-def tta_with(flip_axis=-1, probabilities=False, equal_weights=False, pixels=None):
+def tta_with(
+    flip_axis=-1,
+    score=lambda model, x: model(x),
+    equal_weights=False,
+    pixels=None,
+    directions=((-1, -1), (1, 1)),
+    mirror_shifted=True,
+    scale=1.0,
+):
     """Test-time augmentation written with one planted change."""
 
     def planted(model, images, tta="flip_shift", shift_pixels=1):
-        def score(x):
-            return model(x).softmax(1) if probabilities else model(x)
-
         if tta == "none":
             return model(images)
         p = shift_pixels if pixels is None else pixels
-        groups = [[images]] + ([[shift(images, -p, -p)], [shift(images, p, p)]] if tta == "flip_shift" else [])
-        pairs = [[score(v), score(v.flip(flip_axis))] for (v,) in groups]
+        shifted = [shift(images, dy * p, dx * p) for dy, dx in directions] if tta == "flip_shift" else []
+        pairs = [[score(model, images), score(model, images.flip(flip_axis))]]
+        pairs += [[score(model, v), score(model, v.flip(flip_axis) if mirror_shifted else v)] for v in shifted]
         if equal_weights:
             return sum(s for pair in pairs for s in pair) / (2 * len(pairs))
         averages = [(a + b) / 2 for a, b in pairs]
-        return averages[0] if tta == "flip" else (averages[0] + (averages[1] + averages[2]) / 2) / 2
+        return scale * (averages[0] if tta == "flip" else (averages[0] + (averages[1] + averages[2]) / 2) / 2)
 
     return planted
 
@@ -225,11 +283,25 @@ def tta_with(flip_axis=-1, probabilities=False, equal_weights=False, pixels=None
     [
         (tta_with(flip_axis=-2), "upside down"),
         (tta_with(flip_axis=1), "reverses the colour channels"),
-        (tta_with(probabilities=True), "it averages probabilities"),
+        (tta_with(score=lambda model, x: model(x).softmax(1)), "it averages probabilities"),
+        (tta_with(score=lambda model, x: model(x).log_softmax(1)), "it averages log-probabilities"),
+        (tta_with(directions=((-1, 1), (1, -1))), "it shifts up-right and down-left"),
+        (tta_with(directions=((-1, -1), (-1, -1))), "it uses the up-left copy alone"),
+        (tta_with(mirror_shifted=False), "the shifted copies are not mirrored"),
+        (tta_with(scale=2.0), "adds the two views' scores"),
+        (
+            lambda model, images, tta="flip_shift", shift_pixels=1: (
+                tta_scores(model, images, "flip") if tta == "flip_shift" else tta_scores(model, images, tta)
+            ),
+            'it returns the tta="flip" scores',
+        ),
         (tta_with(equal_weights=True), "weighs the six views equally"),
         (tta_with(pixels=1), "it ignores shift_pixels"),
-        (lambda model, images, tta="flip_shift", shift_pixels=1: model(images), 'tta="flip"'),
-        (lambda model, images, tta="flip_shift", shift_pixels=1: tta_scores(model, images, "flip"), 'tta="none"'),
+        (lambda model, images, tta="flip_shift", shift_pixels=1: model(images), "it returns model(images) alone"),
+        (
+            lambda model, images, tta="flip_shift", shift_pixels=1: tta_scores(model, images, "flip"),
+            'with tta="none" return model(images) alone',
+        ),
         (
             lambda model, images, tta="flip_shift", shift_pixels=1: (
                 model((images + images.flip(-1)) / 2) if tta == "flip" else tta_scores(model, images, tta, shift_pixels)

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from cifar_lessons.checks.core import ExerciseError, call, passed
+from cifar_lessons.checks.core import ExerciseError, call, passed, where_it_failed
 from cifar_lessons.torch.recipe import Recipe
 from cifar_lessons.torch.train import train
 
@@ -35,6 +35,33 @@ def _check_model(model):
         )
     if not any(p.requires_grad for p in model.parameters()):
         raise ExerciseError(f"{name}: its model has no parameter that requires a gradient: nothing would train")
+    dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters()} - {"float32"})
+    if dtypes:
+        raise ExerciseError(
+            f"{name}: its model has {', '.join(dtypes)} parameters, the images are float32: build it in float32 "
+            "(leave out .double(); train() switches on bfloat16 itself where it pays, with Recipe(amp=True))"
+        )
+
+
+def _check_seeded(build_my_model, recipe, images):
+    """Raise unless build_my_model builds the same model twice from one recipe, and another from another seed."""
+    name = "build_my_model"
+
+    def weights(seed):
+        model = call(name, build_my_model, dataclasses.replace(recipe, seed=seed), images)
+        return [p.detach().clone() for p in model.parameters()]
+
+    first, again, other = weights(0), weights(0), weights(1)
+    if not all(torch.equal(a, b) for a, b in zip(first, again)):
+        raise ExerciseError(
+            f"{name}: two models built from the same recipe start from different weights, so no run repeats: "
+            "seed PyTorch with the recipe's seed first, torch.manual_seed(recipe.seed) (build_fastnet does)"
+        )
+    if all(torch.equal(a, b) for a, b in zip(first, other)):
+        raise ExerciseError(
+            f"{name}: models built for seeds 0 and 1 start from the same weights: it ignores recipe.seed, so "
+            "the comparison over seeds compares one draw of weights; seed with torch.manual_seed(recipe.seed)"
+        )
 
 
 def _check_scores(model, images):
@@ -53,14 +80,28 @@ def _check_scores(model, images):
         raise ExerciseError(f"{name}: its model's scores hold NaN or inf")
     if torch.equal(scores, scores[:1].expand_as(scores)):
         raise ExerciseError(f"{name}: its model gives every image the same scores: they must depend on the image")
+    if (scores >= 0).all() and torch.allclose(scores.double().sum(1), torch.ones(len(scores), dtype=torch.float64)):
+        raise ExerciseError(
+            f"{name}: its model returns probabilities (each row sums to 1): return the scores before any softmax; "
+            "the loss (F.cross_entropy) applies its own"
+        )
 
 
 def check_my_entry(my_recipe, build_my_model):
     """Your challenge entry: ``my_recipe(baseline)`` returns a Recipe, ``build_my_model(recipe,
-    train_images)`` a module on the images' device mapping (n, 3, 32, 32) to scores (n, 10), and
-    one short epoch of :func:`~cifar_lessons.torch.train.train` on random images changes its
-    parameters and keeps the loss finite."""
-    recipe = call("my_recipe", my_recipe, Recipe())
+    train_images)`` a float32 module on the images' device mapping (n, 3, 32, 32) to scores (n, 10),
+    the same for the same seed and another for another, and one short epoch of
+    :func:`~cifar_lessons.torch.train.train` on random images changes its parameters and keeps the
+    loss finite."""
+    try:
+        recipe = call("my_recipe", my_recipe, Recipe())
+    except ExerciseError as error:
+        if isinstance(error.__cause__, dataclasses.FrozenInstanceError):
+            raise ExerciseError(
+                f"{error}\nA Recipe cannot be changed in place: return a changed copy, "
+                "dataclasses.replace(baseline, epochs=...)"
+            ) from None
+        raise
     if not isinstance(recipe, Recipe):
         raise ExerciseError(
             f"my_recipe should return a Recipe, e.g. dataclasses.replace(baseline, epochs=...), "
@@ -70,6 +111,7 @@ def check_my_entry(my_recipe, build_my_model):
     model = call("build_my_model", build_my_model, recipe, tensors["X_train"])
     _check_model(model)
     _check_scores(model, tensors["X_train"][:4])
+    _check_seeded(build_my_model, recipe, tensors["X_train"])
     before = [p.detach().clone() for p in model.parameters()]
     # two steps of 16 images, uncompiled: the check tests that it trains, not how fast
     short = dataclasses.replace(recipe, epochs=1, batch_size=16, compile=False)
@@ -78,6 +120,7 @@ def check_my_entry(my_recipe, build_my_model):
     except Exception as error:
         raise ExerciseError(
             f"build_my_model: training its model with train() crashed: {type(error).__name__}: {error}"
+            f"{where_it_failed(error)}"
         ) from error
     if not all(math.isfinite(row["train_loss"]) for row in history):
         raise ExerciseError(

@@ -11,8 +11,9 @@ import dataclasses
 from cifar_lessons.course.results import record
 from cifar_lessons.from_scratch.metrics import parameter_count
 from cifar_lessons.teaching import taught_in
-from cifar_lessons.torch.evaluate import recipe_accuracy
+from cifar_lessons.torch.evaluate import class_scores, tta_scores
 from cifar_lessons.torch.fastnet import build_fastnet
+from cifar_lessons.torch.whitening import whitening_filters
 
 _scored = {}  # a model's name, as _same_model reads it -> its record: what the test split has answered in this session
 
@@ -30,7 +31,7 @@ def _same_model(name):
     return " ".join(name.split()).casefold()
 
 
-def submit(name, trained, tensors, recipe, whose="yours"):
+def submit(name, trained, tensors, recipe, whose="yours", *, validation=None, budget=None, tta_scores=tta_scores):
     """Score a trained model on the test split, once per ``name``, and :func:`~cifar_lessons.course.results.record` it.
 
     ``trained`` is the :class:`~cifar_lessons.torch.train.TrainResult` of
@@ -39,6 +40,13 @@ def submit(name, trained, tensors, recipe, whose="yours"):
     ``tensors["X_test"], ["y_test"]`` with ``recipe``'s test-time augmentation. ``whose`` is
     ``"book"`` or ``"yours"``. Returns the record. Raises :class:`AlreadyScoredError` when a
     model of that name, whatever its case and spaces, was scored before in this session.
+
+    The record holds which test images the model got right. A book model (``whose="book"``) is
+    recorded with what compares it with the others: its ``validation`` accuracy from each seed of
+    :data:`~cifar_lessons.course.experiments.SEEDS`, trained with the same recipe, and its
+    ``budget`` (e.g. ``"3 epochs of 4,500 images + flips and shifts"``); an entry of yours may
+    give them too. ``tta_scores`` averages the test-time views (see
+    :func:`~cifar_lessons.torch.evaluate.tta_scores`: yours from chapter 07, or the book's).
     """
     name = " ".join(name.split())
     scored = _scored.get(_same_model(name))
@@ -49,9 +57,19 @@ def submit(name, trained, tensors, recipe, whose="yours"):
             "is no longer measured fairly by it: make every choice on validation, and submit a different "
             "model under a new name. (Restarting the kernel clears this memory, not yours.)"
         )
-    test_accuracy = recipe_accuracy(trained.model, tensors["X_test"], tensors["y_test"], recipe)
+    images = tensors["X_test"]
+    scores = class_scores(
+        trained.model, images, recipe.tta, recipe.tta_shift, recipe.eval_batch_size, tta_scores=tta_scores
+    )
     result = record(
-        name, test_accuracy, trained.seconds, parameter_count(trained.model), tensors["X_test"].device, whose
+        name,
+        train_seconds=trained.seconds,
+        parameters=parameter_count(trained.model),
+        device=images.device,
+        whose=whose,
+        test_correct=(scores.argmax(1) == tensors["y_test"]).cpu().numpy(),
+        validation=validation,
+        budget=budget,
     )
     _scored[_same_model(name)] = result
     return result
@@ -89,4 +107,4 @@ def build_my_model(recipe, train_images):
     Returns a torch.nn.Module mapping normalized images (n, 3, 32, 32) to class scores (n, 10).
     ``train_images`` is there for layers computed from the data, such as whitening filters.
     """
-    return build_fastnet(recipe, train_images)
+    return build_fastnet(recipe, train_images, whitening=whitening_filters)

@@ -202,7 +202,8 @@ def _whitening_bias(model, net, recipe):
 def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_factor, average=update_average):
     """Train ``model`` on ``tensors["X_train"], ["y_train"]`` following ``recipe``.
 
-    Validates on ``X_val, y_val`` after every epoch. ``shard=(rank, world_size)``: this
+    Validates on ``X_val, y_val`` after every epoch; with ``progress``, a progress bar shows the
+    steps, the training loss and the validation accuracy while it trains. ``shard=(rank, world_size)``: this
     process trains on every ``world_size``-th image of each batch (for
     :mod:`~cifar_lessons.torch.ddp`; ``model`` is then wrapped in DistributedDataParallel,
     which averages the gradients). ``schedule`` (see :func:`lr_factor`) gives the learning
@@ -231,7 +232,8 @@ def train(model, tensors, recipe, progress=True, shard=(0, 1), *, schedule=lr_fa
     result = TrainResult(model=weights.model, raw_model=net)
     device, step = loader.images.device, 0
     start = time.perf_counter()
-    with progress_bar(total=total_steps, desc="training", unit="step", disable=not progress) as bar:
+    # the bar shows while the model trains and leaves nothing behind: a stored notebook keeps no timing
+    with progress_bar(total=total_steps, desc="training", unit="step", disable=not progress, leave=False) as bar:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             if whiten_bias is not None:  # frozen: no gradient, so SGD leaves it (and its decay) alone
