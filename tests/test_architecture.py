@@ -3,7 +3,8 @@
 - ``from_scratch``: the library the NumPy chapters build, on NumPy alone;
 - ``data``: finding, downloading and reading CIFAR-10, which knows nothing of models;
 - ``torch``: the PyTorch side, which may use the data and the library's metrics and progress bars;
-- ``checks``: the exercises' checks, which compare a learner's code with the references;
+- ``checks``: the exercises' checks, which compare a learner's code with the references (and
+  train it on the chapter's data where the check is a training result);
 - ``course``: what the notebooks use around the library (your kept code, experiments over seeds,
   results, tables, plots), which may use everything below it;
 - at the top, ``lessons`` (the registry of lessons) and ``start`` (every notebook's first cell),
@@ -28,7 +29,7 @@ MAY_IMPORT = {
     "from_scratch": SHARED,
     "data": SHARED,
     "torch": {"data", "from_scratch", *SHARED},
-    "checks": {"from_scratch", "torch", "lessons", *SHARED},
+    "checks": {"from_scratch", "data", "torch", "lessons", *SHARED},
     "course": {"from_scratch", "data", "torch", "checks", "lessons", *SHARED},
     "lessons": {"data"},
     "start": {"data", "from_scratch", "torch", "course"},
