@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 from book_tools import exercises
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.learner_run]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "05_convolutional_networks.ipynb"
 

@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 
 from book_tools import exercises
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.learner_run]
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
