@@ -37,12 +37,13 @@ def test_a_disabled_bar_shows_nothing_and_outside_a_notebook_it_is_tqdms(capsys)
     assert "terminal: 100%" in capsys.readouterr().err
 
 
-def test_a_bar_that_does_not_stay_leaves_an_empty_output():
+def test_a_bar_that_does_not_stay_leaves_an_output_the_book_shows_as_nothing():
     outputs = run_cell(
         "from cifar_lessons.from_scratch.progress import progress_bar\n"
         "for _ in progress_bar(range(4), desc='seeds', leave=False):\n    pass\nprint('done')"
     )
-    assert [output.get("data", {}).get("text/plain", output.get("text")) for output in outputs] == ["", "done\n"]
+    assert outputs[0]["data"] == {"text/html": ""}, "no text box, which the rendered book would show empty"
+    assert outputs[1]["text"] == "done\n"
     assert "application/vnd.jupyter.widget-view+json" not in outputs[0]["data"], "no widget left to render"
 
 

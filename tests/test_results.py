@@ -48,16 +48,14 @@ def test_table_has_one_row_per_model_with_readable_numbers(book):
     rows = results.table(collect(book)).splitlines()
     assert [cell.strip() for cell in rows[0].split("|")[1:-1]] == [
         "Model",
-        "Notebook",
         "Budget",
         "Validation (seeds)",
         "Test accuracy",
-        "Training time",
+        "Time",
         "Parameters",
     ]
     assert [cell.strip() for cell in rows[2].split("|")[1:-1]] == [
-        "Two-layer net",
-        "02",
+        "Two-layer net (02)",
         "4 epochs",
         "45.0% ± 1.0",
         "48.6% ± 4.4",
@@ -301,9 +299,9 @@ def test_the_arc_compares_each_book_model_with_the_one_before():
     table = results.arc(rows).splitlines()
     assert len(table) == 4, "two comparisons: the entry of a learner is not part of the book's arc"
     cells = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table]
-    assert cells[0] == ["Model", "Against", "Validation", "on validation", "Test", "on test"]
-    assert cells[2][:2] == ["wider", "plain"] and cells[2][3] == "clear" and cells[2][4].startswith("+8.0 [")
-    assert cells[3][3] == "within the noise" and cells[3][5] == "within the noise"
+    assert cells[0] == ["Model (against the one before it)", "Validation", "on validation", "Test", "on test"]
+    assert cells[2][0] == "wider" and cells[2][2] == "clear" and cells[2][3].startswith("+8.0 [")
+    assert cells[3][2] == "within the noise" and cells[3][4] == "within the noise"
     assert "nothing to compare" in results.arc(rows[:1])
 
 

@@ -275,21 +275,23 @@ def table(results, ranked=False):
     rows = [
         {
             "Rank": place,
-            "Model": r["model"],
+            # the leaderboard's notebook has a column of its own; elsewhere it follows the model, so
+            # that the table fits the page
+            "Model": r["model"] if ranked or not notebook_number(r) else f"{r['model']} ({notebook_number(r)})",
             "Whose": r["whose"],
             "Notebook": notebook_number(r),  # a long name cannot wrap
             "Budget": r.get("budget", ""),
             "Validation (seeds)": mean_sd_text(r["validation"]) if "validation" in r else "",
             "Test accuracy": with_error(r),
-            "Training time": f"{r['train_seconds']:.0f} s",
+            "Time": f"{r['train_seconds']:.0f} s",
             "Parameters": f"{r['parameters']:,}",
             "Trained on": r["machine"],
         }
         for place, r in zip(places, results)
     ]
-    columns = [column for column in rows[0] if ranked or column not in ("Rank", "Whose")]
+    columns = [column for column in rows[0] if ranked or column not in ("Rank", "Whose", "Notebook")]
     columns = [c for c in columns if c not in ("Budget", "Validation (seeds)") or any(row[c] for row in rows)]
-    numbers = ["Rank", "Validation (seeds)", "Test accuracy", "Training time", "Parameters"]
+    numbers = ["Rank", "Validation (seeds)", "Test accuracy", "Time", "Parameters"]
     if len(machines) > 1:
         return markdown_table(rows, columns, right=numbers)
     return markdown_table(rows, columns[:-1], right=numbers) + f"\n\nEvery model trained on: {machines.pop()}."
@@ -327,8 +329,7 @@ def arc(results):
     with its 95% interval and verdict. ``results``: one data's book records, in notebook order."""
     rows = [
         {
-            "Model": after["model"],
-            "Against": before["model"],
+            "Model (against the one before it)": after["model"],
             "Validation": interval_text(validation),
             "on validation": validation.verdict,
             "Test": interval_text(test),

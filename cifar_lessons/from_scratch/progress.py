@@ -11,6 +11,10 @@ terminal bar.
 
 from tqdm import auto, notebook
 
+# What a bar made with leave=False leaves in the stored notebook: an empty HTML output, which the
+# rendered book shows as nothing (an empty text output would be an empty box)
+_NOTHING = {"text/html": ""}
+
 
 class _NotebookBar(notebook.tqdm):
     def __init__(self, *args, **kwargs):
@@ -19,9 +23,10 @@ class _NotebookBar(notebook.tqdm):
 
         if self.leave:
             self._handle = display(self.container, display_id=True)
-        else:  # nbval compares the first display, not its updates: a bar that goes starts with no text too
+        else:  # nbval compares the first display, not its updates: a bar that goes starts as what it leaves
             bundle = self.container._repr_mimebundle_()
-            self._handle = display({**bundle, "text/plain": ""}, raw=True, display_id=True)
+            bundle.pop("text/plain", None)
+            self._handle = display({**bundle, **_NOTHING}, raw=True, display_id=True)
         self.displayed = True
 
     def close(self):
@@ -31,7 +36,7 @@ class _NotebookBar(notebook.tqdm):
             if self.leave:
                 self._handle.update(self.container)
             else:
-                self._handle.update({"text/plain": ""}, raw=True)
+                self._handle.update(_NOTHING, raw=True)
             self._handle = None
 
 
