@@ -25,6 +25,7 @@ a budget of bytes and nesting) and every copy made before the first is written, 
 that cannot be read writes nothing.
 """
 
+import argparse
 import ast
 import copy
 import hashlib
@@ -381,11 +382,14 @@ def write_exercises(out_dir, book_dir="book"):
 
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (1, 2):
-        sys.exit("usage: python -m book_tools.exercises OUT_DIR [BOOK_DIR]")
+    parser = argparse.ArgumentParser(
+        prog="python -m book_tools.exercises", description="Write the learner copies of the book's notebooks."
+    )
+    parser.add_argument("out_dir", help="the folder the learner copies are written to")
+    parser.add_argument("book_dir", nargs="?", default="book", help="the book's notebooks (default: book)")
+    args = parser.parse_args(argv)
     try:
-        write_exercises(*args)
+        write_exercises(args.out_dir, args.book_dir)
     except LearnerCopyError as error:
         sys.exit(f"python -m book_tools.exercises: {error}")
 

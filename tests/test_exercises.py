@@ -267,6 +267,17 @@ def test_command_refuses_to_write_over_the_book(tmp_path, monkeypatch, args):
     assert sorted(p.name for p in book.iterdir()) == ["01_circles.ipynb"]
 
 
+def test_an_option_is_not_taken_for_the_folder_to_write_into(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        exercises.main(["--help"])
+    assert exit_.value.code == 0 and "OUT_DIR" in capsys.readouterr().out.upper()
+    with pytest.raises(SystemExit) as exit_:
+        exercises.main(["--out", "copies"])
+    assert exit_.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_exercise_that_cannot_be_blanked_names_its_notebook_and_cell(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
