@@ -31,7 +31,7 @@ _QUOTE.maxlevel, _QUOTE.maxstring, _QUOTE.maxother = 2, 40, 40
 
 # What a pickle that is not a well-formed batch can raise while it is read: its opcodes build
 # and call the wrong things, or promise more data (or larger numbers) than the file holds.
-_DECODING_ERRORS = (
+DECODING_ERRORS = (
     pickle.UnpicklingError,
     EOFError,
     ValueError,
@@ -195,7 +195,7 @@ def _count_opcodes(content):
         for count, _ in enumerate(pickletools.genops(content), 1):
             if count > MAX_OPCODES:
                 raise BadBatchFile(f"it holds more than {MAX_OPCODES:,} pickle opcodes, more than any CIFAR-10 batch")
-    except _DECODING_ERRORS as error:
+    except DECODING_ERRORS as error:
         raise _corrupt(error) from error
 
 
@@ -224,7 +224,7 @@ def load(path):
         loaded = _Unpickler(io.BytesIO(content), encoding="latin1").load()
     except BadBatchFile:
         raise
-    except _DECODING_ERRORS as error:
+    except DECODING_ERRORS as error:
         raise _corrupt(error) from error
     if not isinstance(loaded, dict):
         raise BadBatchFile(f"it holds a {type(loaded).__name__}, not a dict")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from cifar_lessons.atomic_file import open_atomically
+from cifar_lessons.data.safe_pickle import DECODING_ERRORS
 from cifar_lessons.from_scratch.checkpoint_files import CheckpointError, checked_zip
 
 PLAIN_TYPES = (type(None), bool, int, float, str)
@@ -16,19 +17,7 @@ WHAT_IT_IS = "a file cifar_lessons.torch.checkpoint.save_checkpoint wrote"
 MAX_PICKLE_BYTES = 16 * 2**20  # the structure around the tensors: a few kilobytes in any checkpoint
 # What torch.load raises on a zip archive that is not a well-formed checkpoint: its zip reader's
 # RuntimeError, and what the pickle inside can raise while it is read.
-_LOADING_ERRORS = (
-    RuntimeError,
-    pickle.UnpicklingError,
-    EOFError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    KeyError,
-    OverflowError,
-    RecursionError,
-    MemoryError,
-)
+_LOADING_ERRORS = (RuntimeError, *DECODING_ERRORS)
 
 
 def _plain(value, where):
