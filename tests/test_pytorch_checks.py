@@ -100,6 +100,26 @@ def accuracy(model, loader, device):
     return (predicted == labels).double().mean().item()
 
 
+def epoch_casting_before_moving(model, optimizer, loader, device):
+    model.train()
+    total, count = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.double().to(device), labels.long().to(device)
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * labels.shape[0], count + labels.size(0)
+    return total / count
+
+
+def accuracy_compared_on_the_host(model, loader, device):
+    model.eval()
+    with torch.no_grad():
+        right = sum((model(x.to(device)).argmax(1).cpu() == y).sum().item() for x, y in loader)
+    return right / sum(y.numel() for _, y in loader)
+
+
 def sequential(input_dim, num_filters, filter_size, hidden_dim, num_classes):
     C, H, W = input_dim
     layers = [
@@ -130,6 +150,15 @@ INDEPENDENT = {
     checks.check_evaluate: (accuracy,),
 }
 test_a_correct_implementation_written_differently_passes, test_stub_is_not_implemented_yet = check_tests(INDEPENDENT)
+
+
+@pytest.mark.parametrize(
+    "check, moving_differently",
+    [(checks.check_train_epoch, epoch_casting_before_moving), (checks.check_evaluate, accuracy_compared_on_the_host)],
+)
+def test_a_batch_moved_after_a_cast_or_labels_compared_on_the_host_pass(check, moving_differently, capsys):
+    check(moving_differently)
+    assert capsys.readouterr().out.endswith("all checks passed\n")
 
 
 REFERENCES = [
@@ -304,6 +333,36 @@ def accuracy_per_batch(model, loader, device):
     model.eval()
     with torch.no_grad():
         return sum((model(x).argmax(1) == y).double().mean().item() for x, y in loader) / len(loader)
+
+
+def epoch_without_moving(model, optimizer, loader, device):
+    model.train()
+    total = 0.0
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+    return total / sum(len(labels) for _, labels in loader)
+
+
+def epoch_moving_only_the_images(model, optimizer, loader, device):
+    model.train()
+    total = 0.0
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images.to(device)), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(labels)
+    return total / sum(len(labels) for _, labels in loader)
+
+
+def accuracy_without_moving(model, loader, device):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / sum(len(y) for _, y in loader)
 
 
 def accuracy_in_percent(model, loader, device):
@@ -728,6 +787,9 @@ MISTAKES = [
     (checks.check_evaluate, accuracy_over_dim_0, "argmax\\(dim=1\\), over the classes"),
     (checks.check_evaluate, accuracy_without_dim, "argmax\\(\\) without dim"),
     (checks.check_evaluate, accuracy_as_a_count, "number of correct predictions"),
+    (checks.check_train_epoch, epoch_without_moving, "the loader's images where the loader left them"),
+    (checks.check_train_epoch, epoch_moving_only_the_images, "the loader's labels where the loader left them"),
+    (checks.check_evaluate, accuracy_without_moving, "images.to\\(device\\)"),
 ]
 
 

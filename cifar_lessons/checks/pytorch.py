@@ -614,6 +614,47 @@ class _RecordingSGD(torch.optim.SGD):
         return super().step(closure)
 
 
+class _WhereTheLoaderLeftIt(torch.Tensor):
+    """A batch tensor as a loader yields it, on the host: ``.to(...)`` gives a plain tensor, as
+    moving it to the device would, and whatever else is computed from it stays on the host. On a
+    GPU, a host tensor meeting the model's weights or scores stops training with "Expected all
+    tensors to be on the same device"; on the CPU nothing does, so ``met`` records each meeting:
+    the name of the function, and whether the host tensor held images or labels."""
+
+    met = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        given = [*args, *kwargs.values()]
+        on_host = [t for t in given if isinstance(t, cls)]
+        if any(isinstance(t, torch.Tensor) and not isinstance(t, cls) and t.requires_grad for t in given):
+            cls.met.append("labels" if any(not t.is_floating_point() for t in on_host) else "images")
+        moved = func in (torch.Tensor.to, torch.Tensor.cuda)
+        with torch._C.DisableTorchFunctionSubclass():
+            result = func(*args, **kwargs)
+            if isinstance(result, torch.Tensor) and not isinstance(result, nn.Parameter):
+                result = result.as_subclass(torch.Tensor if moved else cls)
+        return result
+
+
+def _left_on_the_host(loader):
+    """``loader``'s batches as :class:`_WhereTheLoaderLeftIt` tensors, with no meeting recorded yet."""
+    _WhereTheLoaderLeftIt.met.clear()
+    return [tuple(t.as_subclass(_WhereTheLoaderLeftIt) for t in batch) for batch in loader]
+
+
+def _expect_moved(name):
+    """Fail when the last run of ``name`` computed with a batch it did not move to the device."""
+    if _WhereTheLoaderLeftIt.met:
+        what = _WhereTheLoaderLeftIt.met[0]
+        raise ExerciseError(
+            f"{name}: it computes with the loader's {what} where the loader left them, not on the device: "
+            "move each batch first, images.to(device) and labels.to(device). On the CPU this goes unnoticed; "
+            "on a GPU it stops with 'Expected all tensors to be on the same device'"
+        )
+
+
 def _probe(seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -689,7 +730,9 @@ def check_train_epoch(train_epoch):
     model.eval()  # as after an evaluation: train_epoch must switch the mode itself
     optimizer = _RecordingSGD(model, lr=0.5)
     try:
-        result = _seeded(seed, call, name, train_epoch, model, optimizer, loader, torch.device("cpu"))
+        result = _seeded(
+            seed, call, name, train_epoch, model, optimizer, _left_on_the_host(loader), torch.device("cpu")
+        )
     except ExerciseError as error:
         # optimizer.step() between a batch's forward pass and its backward pass changes in place
         # the weights that the backward pass needs, and autograd refuses to go on.
@@ -767,6 +810,7 @@ def check_train_epoch(train_epoch):
         ],
     )
     expect_close(name, "the returned loss (mean over the epoch's images)", result, total / images)
+    _expect_moved(name)
     passed(name, train_epoch)
 
 
@@ -790,7 +834,7 @@ def check_evaluate(evaluate):
     model.calls.clear()
     model.train()  # as after training: evaluate must switch the mode itself
     try:
-        result = _seeded(seed, call, name, evaluate, model, loader, torch.device("cpu"))
+        result = _seeded(seed, call, name, evaluate, model, _left_on_the_host(loader), torch.device("cpu"))
     except ExerciseError as error:
         if "must match the size of tensor" in str(error):
             raise ExerciseError(
@@ -829,4 +873,5 @@ def check_evaluate(evaluate):
         ],
     )
     expect_close(name, "the accuracy (13 of 20 images right)", result, 13 / 20)
+    _expect_moved(name)
     passed(name, evaluate)
