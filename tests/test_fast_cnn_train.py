@@ -151,3 +151,11 @@ def test_to_tensors_standardizes_with_training_statistics():
     assert tensors["y_train"].dtype == torch.int64
     with pytest.raises(KeyError, match="X_val"):
         to_tensors({"X_train": 0, "y_train": 0})
+
+
+def test_a_recipes_budget_names_the_augmentation_it_trains_with():
+    recipe = Recipe(epochs=3)
+    assert recipe.budget(4500) == "3 epochs of 4,500 images + flips and shifts"
+    assert dataclasses.replace(recipe, flip=False).budget(4500) == "3 epochs of 4,500 images + shifts"
+    assert dataclasses.replace(recipe, max_shift=0).budget(50000) == "3 epochs of 50,000 images + flips"
+    assert dataclasses.replace(recipe, flip=False, max_shift=0).budget(4500) == "3 epochs of 4,500 images"

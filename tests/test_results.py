@@ -62,7 +62,12 @@ def test_table_has_one_row_per_model_with_readable_numbers(book):
         "12 s",
         "1,538,000",
     ]
-    assert rows[-1] == f"Every model trained on: {results.machine()}.", "one machine: named once, under the table"
+    assert rows[-1].endswith(f"Every model trained on: {results.machine()}."), (
+        "one machine: named once, under the table"
+    )
+    assert rows[-1].startswith(
+        "Validation: the mean over the seeds ± their standard deviation. Test accuracy: one model, ± its 95% binomial"
+    ), "the two columns' ± are named"
     assert results.table([]) == "No chapter has recorded a result yet."
 
 
@@ -81,7 +86,8 @@ def test_models_from_different_machines_say_where_each_trained():
         for m, machine in (("m1", "GPU X"), ("m2", "CPU Y"))
     ]
     lines = results.table(rows).splitlines()
-    assert [line.split("|")[-2].strip() for line in lines] == ["Trained on", "----------", "GPU X", "CPU Y"]
+    assert [line.split("|")[-2].strip() for line in lines[:4]] == ["Trained on", "----------", "GPU X", "CPU Y"]
+    assert lines[-1] == "Test accuracy: one model, ± its 95% binomial error.", "no seeds: no validation to name"
 
 
 def test_plot_draws_one_labelled_point_per_model_with_its_error_bar(book):

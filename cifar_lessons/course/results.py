@@ -292,9 +292,13 @@ def table(results, ranked=False):
     columns = [column for column in rows[0] if ranked or column not in ("Rank", "Whose", "Notebook")]
     columns = [c for c in columns if c not in ("Budget", "Validation (seeds)") or any(row[c] for row in rows)]
     numbers = ["Rank", "Validation (seeds)", "Test accuracy", "Time", "Parameters"]
+    # the two columns' ± are different quantities, so the table says which is which
+    legend = "Test accuracy: one model, ± its 95% binomial error."
+    if "Validation (seeds)" in columns:
+        legend = "Validation: the mean over the seeds ± their standard deviation. " + legend
     if len(machines) > 1:
-        return markdown_table(rows, columns, right=numbers)
-    return markdown_table(rows, columns[:-1], right=numbers) + f"\n\nEvery model trained on: {machines.pop()}."
+        return markdown_table(rows, columns, right=numbers) + f"\n\n{legend}"
+    return markdown_table(rows, columns[:-1], right=numbers) + f"\n\n{legend} Every model trained on: {machines.pop()}."
 
 
 def with_error(result):
