@@ -80,12 +80,12 @@ class Recipe:
         if self.bias_lr_scale <= 0:
             raise ValueError(f"bias_lr_scale multiplies a learning rate and must be positive, got {self.bias_lr_scale}")
 
-
     def budget(self, images):
         """What this recipe trains on, for a results table: e.g. ``"3 epochs of 4,500 images +
         flips and shifts"`` for ``images`` training images."""
         augmented = " and ".join(name for name, on in (("flips", self.flip), ("shifts", self.max_shift)) if on)
         return f"{self.epochs} epochs of {images:,} images" + (f" + {augmented}" if augmented else "")
+
 
 def decoupled(lr, weight_decay, momentum, batch_size):
     """``Recipe`` fields from airbench's decoupled hyperparameters.
