@@ -165,6 +165,20 @@ def softmax_loss_without_shift(x, y):
     return loss, probs / len(y)
 
 
+@np.errstate(all="ignore")
+def softmax_loss_of_underflowed_probabilities(x, y, eps=0.0):
+    """The textbook recipe: shifted, normalized, then the log of the probabilities (plus ``eps``)."""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(len(y)), y] + eps).mean()
+    p[np.arange(len(y)), y] -= 1
+    return loss, p / len(y)
+
+
+def softmax_loss_with_a_constant_in_the_log(x, y):
+    return softmax_loss_of_underflowed_probabilities(x, y, eps=1e-12)
+
+
 def softmax_loss_forgetting_one_over_n(x, y):
     loss, dx = layers.softmax_loss(x, y)
     return loss, dx * len(y)
@@ -255,6 +269,13 @@ PLANTED = {
         (lambda dout, cache: -silu_backward(dout, cache), "dx is wrong.*wrong sign"),
     ],
     check_affine_forward: [
+        (lambda x, w, b: (layers.affine_forward(x, w, b)[0], None), "affine_backward cannot use the cache"),
+        (
+            lambda x, w, b: layers.affine_forward(x.reshape(len(x), -1), w, b),
+            r"affine_backward computes dx of shape \(3, 40\), expected \(3, 2, 4, 5\); the cache must be "
+            r"\(x, w, b\) with x as given",
+        ),
+        (lambda x, w, b: (layers.affine_forward(x, w, b)[0], (x, w.T, b)), "affine_backward cannot use the cache"),
         (lambda x, w, b: x.reshape(len(x), -1) @ w + b, r"should return \(out, cache\)"),
         (lambda x, w, b: (x.reshape(len(x), -1) @ w, None), "the bias b is missing"),
         (affine_forward_without_reshape, r"crashed: ValueError.*flatten each example to a row first"),
@@ -272,6 +293,8 @@ PLANTED = {
         (affine_backward_untransposed_w, r"crashed: ValueError.*dx = dout @ w.T"),
     ],
     check_relu_forward: [
+        (lambda x: (np.maximum(x, 0), None), "relu_backward cannot use the cache.*the cache must be x"),
+        (lambda x: (np.maximum(x, 0), -x), "relu_backward computes a wrong dx; the cache must be x"),
         (lambda x: (np.abs(x), x), "out is wrong.*only where the input is negative"),
         (lambda x: (np.minimum(x, 0), x), r"that is min\(x, 0\)"),
         (lambda x: (x, x), "out is wrong.*only where the input is negative"),
@@ -284,7 +307,16 @@ PLANTED = {
         (relu_backward_inverted_mask, r"passes where the input was positive \(x > 0\)"),
     ],
     check_softmax_loss: [
-        (softmax_loss_without_shift, "NaN or inf for scores around 1e4; subtract each row's maximum"),
+        (softmax_loss_without_shift, "NaN or inf for rows of scores around 1e4 .*subtract each row's maximum"),
+        (
+            softmax_loss_of_underflowed_probabilities,
+            r"NaN or inf for scores where the correct class lies 1000 below.*underflows to 0 and log\(0\) is -inf: "
+            r"compute log p directly as shifted - log\(sum\(exp\(shifted\)\)\) \(the log-softmax\)",
+        ),
+        (
+            softmax_loss_with_a_constant_in_the_log,
+            r"is 27.6\d*, expected 100\d.*a constant added inside the log.*clips the loss.*log-softmax",
+        ),
         (lambda x, y: layers.softmax_loss(x, y)[0], r"should return \(loss, dx\)"),
         (softmax_loss_forgetting_one_over_n, "dx is N times too large"),
         (softmax_loss_summed, "the loss is the mean over the N examples, not their sum"),
@@ -317,6 +349,11 @@ def test_checks_catch_planted_mistakes(check, fn, message):
 def test_every_exercise_has_planted_mistakes():
     assert set(PLANTED) == set(INDEPENDENT)
     assert all(len(slips) >= 2 for slips in PLANTED.values())
+
+
+def test_relu_forward_may_cache_its_output(capsys):
+    check_relu_forward(lambda x: (np.maximum(x, 0),) * 2)
+    assert capsys.readouterr().out == "relu_forward: all checks passed\n"
 
 
 def test_square_transposed_gradient_is_named():

@@ -11,6 +11,7 @@ nn = torch.nn
 
 from cifar_lessons.checks.challenge import check_my_entry  # noqa: E402
 from cifar_lessons.checks.core import ExerciseError  # noqa: E402
+from cifar_lessons.torch.fastnet import build_fastnet  # noqa: E402
 
 
 def plain_recipe(baseline):
@@ -22,6 +23,17 @@ def small_convnet(recipe, train_images):
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
     ).to(train_images.device)
+
+
+def small_fastnet(recipe, train_images, fit_on=None):
+    """The book's network, narrow, its whitening fit on ``fit_on`` (by default the training images)."""
+    images = train_images if fit_on is None else fit_on.to(train_images.device)
+    return build_fastnet(dataclasses.replace(recipe, widths=(8, 16, 16)), images)
+
+
+def test_an_entry_whitened_on_its_training_images_passes(capsys):
+    check_my_entry(plain_recipe, small_fastnet)
+    assert capsys.readouterr().out == "my_entry: all checks passed\n"
 
 
 def stub(*args):
@@ -74,6 +86,38 @@ def seeded_once(recipe, train_images):
     return unseeded(recipe, train_images)
 
 
+def seeded_late(recipe, train_images):
+    model = unseeded(recipe, train_images)
+    torch.manual_seed(recipe.seed)
+    return model
+
+
+VALIDATION_IMAGES = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+
+
+def whitened_on_validation_images(recipe, train_images):
+    return small_fastnet(recipe, train_images, fit_on=VALIDATION_IMAGES)
+
+
+class InAList(nn.Module):
+    """Layers kept in a plain list, which PyTorch does not look into."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = [
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(8, 10),
+        ]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
 def changed_in_place(baseline):
     baseline.epochs = 8
     return baseline
@@ -103,6 +147,27 @@ def elsewhere(recipe, images):
         ),
         (plain_recipe, unseeded, "two models built from the same recipe start from different weights"),
         (plain_recipe, seeded_once, "it ignores recipe.seed"),
+        (
+            plain_recipe,
+            seeded_late,
+            "it calls torch.manual_seed(recipe.seed) after creating the layers, so their weights come from whatever "
+            "PyTorch's random state was before; call torch.manual_seed(recipe.seed) before creating the layers: the "
+            "weights are drawn when each layer is made",
+        ),
+        (
+            plain_recipe,
+            whitened_on_validation_images,
+            "its frozen whitening filters are the same whatever train_images it is given, so they were fit on other "
+            "images (tensors['X_val'] or tensors['X_test']?). The chapter's rule: fit nothing on the validation or "
+            "test images",
+        ),
+        (
+            plain_recipe,
+            lambda recipe, images: InAList(),
+            "its model has no parameters at all: its layers are not registered (self.layers is a plain list of "
+            "layers). PyTorch finds only the layers a module holds as attributes, in nn.Sequential or in "
+            "nn.ModuleList",
+        ),
         (changed_in_place, small_convnet, "A Recipe cannot be changed in place"),
         (
             plain_recipe,
@@ -136,6 +201,9 @@ def elsewhere(recipe, images):
         "softmax",
         "unseeded",
         "ignores the seed",
+        "seeded after the layers",
+        "whitened on validation images",
+        "layers in a plain list",
         "recipe changed in place",
         "100 classes",
         "ignores the input",

@@ -116,6 +116,26 @@ def planted(step, **slip):
     return functools.partial(step, **slip)
 
 
+def with_defaults(rule, **defaults):
+    """``rule`` whose config starts from ``defaults`` (wrong ones) where the caller gives none."""
+
+    def planted(w, dw, config=None):
+        return rule(w, dw, {**defaults, **(config or {})})
+
+    return planted
+
+
+def adam_defaults_only_without_config(w, dw, config=None):
+    config = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8} if config is None else config
+    return adam(w, dw, config) if "beta1" in config else config["beta1"]
+
+
+def momentum_keeping_its_default_aside(w, dw, config=None):
+    config = {"learning_rate": 1e-2, **(config or {})}
+    v = config.get("momentum", 0.9) * config.get("velocity", 0) - config["learning_rate"] * dw
+    return w + v, {**config, "velocity": v}
+
+
 # For every update rule, the slips learners make, each with the words the check's message must name it by.
 PLANTED_RULES = {
     check_sgd_momentum: [
@@ -123,6 +143,15 @@ PLANTED_RULES = {
         (momentum_without_the_old_velocity, "the previous velocity is missing"),
         (momentum_subtracting_the_velocity, "the velocity already points downhill"),
         (momentum_restarting_every_step, "after step 2 is wrong: .*the previous velocity is missing"),
+        (
+            with_defaults(sgd_momentum, momentum=0.5),
+            r"called with config=None, config\['momentum'\] is 0.5, expected the default 0.9",
+        ),
+        (
+            momentum_keeping_its_default_aside,
+            r"config=None, the config it returns has no 'momentum': store its default, "
+            r"config.setdefault\('momentum', 0.9\)",
+        ),
     ],
     check_rmsprop: [
         (planted(rmsprop_step, epsilon=False), "where the gradient dw is 0.*Add epsilon to the denominator"),
@@ -130,6 +159,8 @@ PLANTED_RULES = {
         (planted(rmsprop_step, square=False), "where dw is not 0: the cache is the moving average of dw\\*\\*2"),
         (planted(rmsprop_step, swap=True), "the two weights are swapped"),
         (planted(rmsprop_step, root=False), "divide by the square root of the cache"),
+        (with_defaults(rmsprop, decay_rate=0.9), r"config\['decay_rate'\] is 0.9, expected the default 0.99"),
+        (with_defaults(rmsprop, epsilon=1e-7), r"config\['epsilon'\] is 1e-07, expected the default 1e-08"),
     ],
     check_adam: [
         (planted(adam_step, epsilon=False), "where the gradient dw is 0.*Add epsilon to the denominator"),
@@ -137,6 +168,16 @@ PLANTED_RULES = {
         (planted(adam_step, correct=False), "the bias correction is missing"),
         (planted(adam_step, t_late=True), "increment t before the bias correction"),
         (planted(adam_step, swap=True), "they are swapped"),
+        (
+            with_defaults(adam, learning_rate=1e-2),
+            r"config=None, config\['learning_rate'\] is 0.01, expected the default 0.001",
+        ),
+        (with_defaults(adam, beta2=0.99), r"config\['beta2'\] is 0.99, expected the default 0.999"),
+        (
+            adam_defaults_only_without_config,
+            r"adam crashed: KeyError: 'beta1'. Called with config={'learning_rate': 0.05}, it must fill in each "
+            r"setting it is not given \(learning_rate, beta1, beta2, epsilon\) with its default",
+        ),
     ],
 }
 
@@ -189,7 +230,7 @@ class Network:
 
     def loss(self, X, y=None):
         forward, backward = self.hooks()
-        L, caches, h = self.num_layers, [], X
+        L, caches, h = self.num_layers, [], np.asarray(X, dtype=self.dtype)
         for i in range(1, L):
             h, cache = forward(h, i)
             caches.append(cache)
@@ -266,6 +307,11 @@ def loss_in_test_mode(self, X, y=None):
     return Network.loss(self, X, np.zeros(len(X), dtype=int) if y is None else y)
 
 
+def uncast(self, X, y=None):
+    self.dtype = np.asarray(X).dtype  # what loss casts X to: so it computes in X's dtype
+    return Network.loss(self, X, y)
+
+
 def relu_on_scores(self, X, y=None):
     return np.maximum(Network.loss(self, X), 0) if y is None else Network.loss(self, X, y)
 
@@ -287,6 +333,10 @@ def relu_on_scores(self, X, y=None):
             "without labels is test mode and should return the scores",
         ),
         (type("Planted", (Network,), {"loss": relu_on_scores}), "no ReLU after it"),
+        (
+            type("Planted", (Network,), {"loss": uncast}),
+            "for float64 images a float32 network returns float64 scores and non-float32 gradients",
+        ),
     ],
 )
 def test_the_network_check_names_planted_mistakes(network, message):
@@ -295,20 +345,31 @@ def test_the_network_check_names_planted_mistakes(network, message):
     assert message in str(error.value)
 
 
-def network_init(draw_weights=None, bias=0.0, dtype_of=None, layers_of=None, settings=True):
+def legacy_generator(seed):
+    """NumPy's global generator, seeded with ``seed`` when one is given."""
+    if seed is not None:
+        np.random.seed(seed)
+    return np.random
+
+
+def network_init(
+    draw_weights=None, bias=0.0, dtype_of=None, layers_of=None, settings=True, generator=None, reverse=False
+):
     """``Network`` whose ``__init__`` slips: ``draw_weights(rng_or_none, seed, rows, columns, scale)``
     draws each W, ``bias`` fills each b, ``dtype_of(dtype)`` is the dtype it builds in,
-    ``layers_of(sizes)`` the sizes it walks, and without ``settings`` it sets no reg."""
+    ``layers_of(sizes)`` the sizes it walks, without ``settings`` it sets no reg, ``generator(seed)``
+    is the rng it draws from, and with ``reverse`` it draws the last layer first."""
 
     def __init__(
         self, hidden_dims, input_dim=3072, num_classes=10, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None
     ):
         sizes = [input_dim, *hidden_dims, num_classes]
         sizes = layers_of(sizes) if layers_of else sizes
-        rng = np.random if seed is None else np.random.default_rng(seed)
+        rng = generator(seed) if generator else np.random if seed is None else np.random.default_rng(seed)
         built = dtype_of(dtype) if dtype_of else dtype
         self.params = {}
-        for i, (rows, columns) in enumerate(zip(sizes, sizes[1:]), start=1):
+        walk = list(enumerate(zip(sizes, sizes[1:]), start=1))
+        for i, (rows, columns) in walk[::-1] if reverse else walk:
             if draw_weights:
                 w = draw_weights(rng, seed, rows, columns, weight_scale)
             else:
@@ -344,6 +405,16 @@ PLANTED_INITS = [
     (
         network_init(lambda rng, seed, r, c, s: s * np.random.default_rng(seed).standard_normal((r, c))),
         "with seed=None, draw the weights from NumPy's global generator",
+    ),
+    (
+        network_init(reverse=True),
+        r"hidden_dims=\[6, 5\], dtype=float32, seed=0, the weights are not the book's: it draws the weights in "
+        "reverse layer order, W3 first",
+    ),
+    (network_init(generator=legacy_generator), "the weights are not the book's: it draws them from NumPy's legacy"),
+    (
+        network_init(lambda rng, seed, r, c, s: s * rng.standard_normal((r, c + 1))[:, :c]),
+        r"the weights are not the book's: with a seed, draw W1, W2, ... in order",
     ),
     (network_init(bias=1.0), r"params\['b1'\] should start at 0"),
     (network_init(dtype_of=lambda dtype: np.float64), "build every parameter in the dtype asked for"),
@@ -417,7 +488,14 @@ def synthetic():
 
 
 def own_model(
-    dims=(50,), learning_rate=1e-2, num_epochs=10, returns_model=False, with_validation=False, rule="adam", **model
+    dims=(50,),
+    learning_rate=1e-2,
+    num_epochs=10,
+    returns_model=False,
+    with_validation=False,
+    rule="adam",
+    weight_scale=0.1,
+    **model,
 ):
     def my_fully_connected_model(data, seed=0):
         if with_validation:
@@ -426,7 +504,7 @@ def own_model(
                 "X_train": np.concatenate([data["X_train"], data["X_val"]]),
                 "y_train": np.concatenate([data["y_train"], data["y_val"]]),
             }
-        network = models.FullyConnectedNet(list(dims), input_dim=20, weight_scale=0.1, seed=seed, **model)
+        network = models.FullyConnectedNet(list(dims), input_dim=20, weight_scale=weight_scale, seed=seed, **model)
         solver = Solver(
             network,
             data,
@@ -458,7 +536,14 @@ def test_the_own_model_check_passes_a_model_above_the_bar(synthetic, capsys):
         (0, own_model(with_validation=True), "it trained on validation images"),
         (0, own_model(returns_model=True), "should return the Solver that trained the model"),
         (1, own_model(dims=(200,), num_epochs=60), "below the bar: it fits the training images .* it overfits"),
-        (1, own_model(learning_rate=1e-6, num_epochs=2), "below the bar: it does not fit even the training images"),
+        (0, own_model(learning_rate=1e-3, num_epochs=2), "below the bar: it does not fit even the training images"),
+        (
+            0,
+            own_model(dims=(50, 50), weight_scale=1e-3, rule="sgd_momentum"),
+            r"below the bar: its training accuracy \(\d+%\) is about chance .*it learned nothing. Likely causes: a "
+            "weight scale so small that the scores are too small to move .* or a learning rate too small",
+        ),
+        (1, own_model(learning_rate=1e-6, num_epochs=2), "it learned nothing"),
         (
             0,
             own_model(learning_rate=1e6, num_epochs=3, rule="sgd"),

@@ -104,9 +104,9 @@ def check_affine_forward(affine_forward):
                 crash,
                 f"For x of shape {shape}, flatten each example to a row first: x.reshape(x.shape[0], -1)",
             ) from None
-        out, _ = expect_tuple("affine_forward", result, ["out", "cache"])
+        out, cache = expect_tuple("affine_forward", result, ["out", "cache"])
         x, w, b = inputs.values()
-        expected = layers.affine_forward(x, w, b)[0]
+        expected, reference_cache = layers.affine_forward(x, w, b)
         raise_hint(
             "affine_forward",
             f"out for x of shape {shape}",
@@ -114,7 +114,40 @@ def check_affine_forward(affine_forward):
             _differing([(expected - b, "the bias b is missing: out = x @ w + b")], expected),
         )
         expect_close("affine_forward", f"out for x of shape {shape}", out, expected)
+        _expect_usable_cache(
+            "affine_forward",
+            layers.affine_backward,
+            cache,
+            reference_cache,
+            rng.standard_normal(expected.shape),
+            ["dx", "dw", "db"],
+            "the cache must be (x, w, b) with x as given, (N, d_1, ..., d_k): affine_backward reshapes dx to "
+            "x's shape from it",
+        )
     passed("affine_forward", affine_forward)
+
+
+def _expect_usable_cache(name, backward, cache, reference_cache, dout, names, advice):
+    """The reference ``backward`` must return the same gradients (``names``) from the learner's
+    ``cache`` as from the reference's: a cache nothing reads here would pass, then break the
+    network of the next lesson, far from the mistake. ``advice`` says what the cache must hold."""
+    expected = backward(dout, reference_cache)
+    try:
+        with np.errstate(all="ignore"):
+            grads = backward(dout.copy(), cache)
+    except Exception as error:
+        raise ExerciseError(
+            f"{name}: {backward.__name__} cannot use the cache it returns ({type(error).__name__}: {error}); {advice}"
+        ) from None
+    expected, grads = (expected, grads) if len(names) > 1 else ((expected,), (grads,))
+    for grad_name, grad, right in zip(names, grads, expected):
+        if np.shape(grad) != right.shape:
+            wrong = f"{grad_name} of shape {np.shape(grad)}, expected {right.shape}"
+        elif not np.allclose(grad, right):
+            wrong = f"a wrong {grad_name}"
+        else:
+            continue
+        raise ExerciseError(f"{name}: from the cache it returns, {backward.__name__} computes {wrong}; {advice}")
 
 
 def _affine_mistakes(x, w, dout):
@@ -166,7 +199,7 @@ def _relu_input(rng, shape=(4, 6)):
 def check_relu_forward(relu_forward):
     """``relu_forward(x) -> (out, cache)``."""
     x = _relu_input(np.random.default_rng(2), (3, 4, 5))
-    out, _ = expect_tuple("relu_forward", call("relu_forward", relu_forward, x.copy()), ["out", "cache"])
+    out, cache = expect_tuple("relu_forward", call("relu_forward", relu_forward, x.copy()), ["out", "cache"])
     raise_hint(
         "relu_forward", "out", out, [(np.minimum(x, 0), "that is min(x, 0): ReLU keeps the positive part, max(x, 0)")]
     )
@@ -176,6 +209,16 @@ def check_relu_forward(relu_forward):
         out,
         layers.relu_forward(x)[0],
         where=[(x < 0, "where the input is negative"), (x > 0, "where the input is positive")],
+    )
+    # cache = x is the convention; out (or the mask x > 0) serves relu_backward as well
+    _expect_usable_cache(
+        "relu_forward",
+        layers.relu_backward,
+        cache,
+        x,
+        np.random.default_rng(8).standard_normal(x.shape),
+        ["dx"],
+        "the cache must be x, the input: relu_backward lets dout pass where x > 0",
     )
     passed("relu_forward", relu_forward)
 
@@ -212,9 +255,11 @@ def check_relu_backward(relu_backward):
     passed("relu_backward", relu_backward)
 
 
-def _check_loss(name, loss_fn, reference, mistakes, overflow):
+def _check_loss(name, loss_fn, reference, mistakes, extremes):
     """Loss and gradient on tiny and on random scores, naming the ``mistakes(x, y)`` (a list of
-    ``(loss, dx, hint)`` of usual slips) it matches; finite loss on huge scores, else ``overflow``."""
+    ``(loss, dx, hint)`` of usual slips) it matches; then on each of ``extremes(rng, y)``, a list of
+    ``(x, label, not_finite, too_small)``, a finite loss and dx, else ``not_finite`` names the cause,
+    and the reference's loss, else ``too_small`` (when given) names why it is smaller."""
     rng = np.random.default_rng(4)
     N, C = 20, 10
     y = rng.integers(C, size=N)
@@ -243,11 +288,16 @@ def _check_loss(name, loss_fn, reference, mistakes, overflow):
         expect_close(name, f"loss on {label}", loss, expected_loss)
         numeric = eval_numerical_gradient_array(lambda v: reference(v, y)[0], x.copy(), 1.0)
         expect_close(name, f"dx on {label}", dx, numeric, GRADIENT_TOLERANCE)
-    x = 1e4 * rng.standard_normal((N, C))
-    loss, dx = call(name, loss_fn, x.copy(), y.copy())
-    if not (np.isfinite(loss) and np.all(np.isfinite(dx))):
-        raise ExerciseError(f"{name}: loss or dx is NaN or inf for scores around 1e4; {overflow}")
-    expect_close(name, "loss on scores around 1e4", loss, reference(x, y)[0])
+    for x, label, not_finite, too_small in extremes(rng, y):
+        loss, dx = call(name, loss_fn, x.copy(), y.copy())
+        if not (np.isfinite(loss) and np.all(np.isfinite(dx))):
+            raise ExerciseError(f"{name}: loss or dx is NaN or inf for {label}; {not_finite}")
+        expected_loss = reference(x, y)[0]
+        if too_small and loss < (1 - 1e-6) * expected_loss:
+            raise ExerciseError(
+                f"{name}: the loss on {label} is {float(loss):.6g}, expected {expected_loss:.6g}: {too_small}"
+            )
+        expect_close(name, f"loss on {label}", loss, expected_loss)
     passed(name, loss_fn)
 
 
@@ -279,15 +329,40 @@ def _softmax_mistakes(x, y):
     ]
 
 
+LOG_SOFTMAX = "compute log p directly as shifted - log(sum(exp(shifted))) (the log-softmax)"
+
+
+def _softmax_extremes(rng, y):
+    """Two inputs that tell a missing shift from a log of an underflowed probability."""
+    N, C = len(y), 10
+    # Each row around +1e4 or -1e4 but its scores close together: unshifted, np.exp overflows to
+    # inf (or underflows to 0, and 0 / 0 is NaN); shifted, every probability is moderate.
+    close = rng.choice([-1e4, 1e4], (N, 1)) + rng.standard_normal((N, C))
+    # The correct class 1000 below the others: even shifted, its probability exp(-1000) underflows to 0.
+    far = rng.standard_normal((N, C))
+    far[np.arange(N), y] -= 1000
+    return [
+        (
+            close,
+            "rows of scores around 1e4 or -1e4 that lie close together",
+            "subtract each row's maximum score before np.exp so it cannot overflow",
+            "",
+        ),
+        (
+            far,
+            "scores where the correct class lies 1000 below the others",
+            f"the probability of the correct class underflows to 0 and log(0) is -inf: {LOG_SOFTMAX}, "
+            "whose log is of a sum that is at least exp(0) = 1, the maximum's term",
+            "a constant added inside the log, as in -log(p + 1e-12), or a clip of p, caps each example's loss "
+            f"(-log(1e-12) = 27.6) and so clips the loss of a confidently wrong example; {LOG_SOFTMAX}, which "
+            "needs no constant",
+        ),
+    ]
+
+
 def check_softmax_loss(softmax_loss):
     """``softmax_loss(x, y) -> (loss, dx)``: mean cross-entropy, ~log(10) for scores near 0."""
-    _check_loss(
-        "softmax_loss",
-        softmax_loss,
-        layers.softmax_loss,
-        _softmax_mistakes,
-        "subtract each row's maximum score before np.exp so it cannot overflow",
-    )
+    _check_loss("softmax_loss", softmax_loss, layers.softmax_loss, _softmax_mistakes, _softmax_extremes)
 
 
 def _svm_mistakes(x, y):
@@ -326,4 +401,8 @@ def _svm_mistakes(x, y):
 
 def check_svm_loss(svm_loss):
     """``svm_loss(x, y) -> (loss, dx)``: mean hinge loss, ~C - 1 = 9 for scores near 0."""
-    _check_loss("svm_loss", svm_loss, layers.svm_loss, _svm_mistakes, "the hinge needs no exponentials")
+
+    def huge(rng, y):
+        return [(1e4 * rng.standard_normal((len(y), 10)), "scores around 1e4", "the hinge needs no exponentials", "")]
+
+    _check_loss("svm_loss", svm_loss, layers.svm_loss, _svm_mistakes, huge)

@@ -33,6 +33,12 @@ def _check_model(model):
             f"{name}: its parameters are on {', '.join(devices)} but the images on cpu: "
             "build it on train_images.device (e.g. .to(train_images.device))"
         )
+    if not list(model.parameters()):
+        raise ExerciseError(
+            f"{name}: its model has no parameters at all: its layers are not registered{_hidden_layers(model)}. "
+            "PyTorch finds only the layers a module holds as attributes, in nn.Sequential or in nn.ModuleList "
+            "(nn.ModuleDict); a plain Python list or dict hides them from .parameters(), .to() and the optimizer"
+        )
     if not any(p.requires_grad for p in model.parameters()):
         raise ExerciseError(f"{name}: its model has no parameter that requires a gradient: nothing would train")
     dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters()} - {"float32"})
@@ -43,6 +49,16 @@ def _check_model(model):
         )
 
 
+def _hidden_layers(model):
+    """``" (self.<name> is a plain list of layers)"`` for the first attribute of ``model`` that
+    holds layers in a plain list, tuple or dict, or ``""``."""
+    for attribute, value in vars(model).items():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+        if any(isinstance(layer, torch.nn.Module) for layer in values):
+            return f" (self.{attribute} is a plain {type(value).__name__} of layers)"
+    return ""
+
+
 def _check_seeded(build_my_model, recipe, images):
     """Raise unless build_my_model builds the same model twice from one recipe, and another from another seed."""
     name = "build_my_model"
@@ -51,16 +67,65 @@ def _check_seeded(build_my_model, recipe, images):
         model = call(name, build_my_model, dataclasses.replace(recipe, seed=seed), images)
         return [p.detach().clone() for p in model.parameters()]
 
+    def same(a, b):
+        return all(torch.equal(x, y) for x, y in zip(a, b))
+
+    seed_first = (
+        "torch.manual_seed(recipe.seed) before creating the layers: the weights are drawn when each layer is made"
+    )
+    with torch.random.fork_rng(devices=[]):  # the probe's seeds must not leak into the learner's session
+        torch.manual_seed(1234)
+        drawn = weights(7)
+        torch.manual_seed(4321)
+        redrawn = weights(7)
+        seeded = torch.initial_seed() == 7  # the last seed set, inside build_my_model: the recipe's
+    if not same(drawn, redrawn) and seeded:
+        raise ExerciseError(
+            f"{name}: it calls torch.manual_seed(recipe.seed) after creating the layers, so their weights come from "
+            f"whatever PyTorch's random state was before; call {seed_first}"
+        )
     first, again, other = weights(0), weights(0), weights(1)
-    if not all(torch.equal(a, b) for a, b in zip(first, again)):
+    if not same(drawn, redrawn) or not same(first, again):
         raise ExerciseError(
             f"{name}: two models built from the same recipe start from different weights, so no run repeats: "
-            "seed PyTorch with the recipe's seed first, torch.manual_seed(recipe.seed) (build_fastnet does)"
+            f"seed PyTorch with {seed_first} (build_fastnet does)"
         )
-    if all(torch.equal(a, b) for a, b in zip(first, other)):
+    if same(first, other):
         raise ExerciseError(
             f"{name}: models built for seeds 0 and 1 start from the same weights: it ignores recipe.seed, so "
-            "the comparison over seeds compares one draw of weights; seed with torch.manual_seed(recipe.seed)"
+            f"the comparison over seeds compares one draw of weights; seed with {seed_first}"
+        )
+
+
+def _frozen_whitening(model):
+    """The filters of ``model``'s frozen whitening layers: frozen convolutions of the form
+    :func:`~cifar_lessons.torch.whitening.whitening_filters` returns, (2 * d, c, k, k) with
+    d = c * k * k and the second half the first negated."""
+    filters = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d) and not module.weight.requires_grad:
+            weight = module.weight.detach()
+            d = weight[0].numel()
+            if len(weight) == 2 * d and torch.equal(weight[d:], -weight[:d]):
+                filters.append(weight.clone())
+    return filters
+
+
+def _check_whitening_source(build_my_model, recipe, model):
+    """Raise if ``model`` (built from the check's random training images) has a frozen whitening
+    layer that stays the same when build_my_model is given other training images: its filters were
+    fit on images it was not given, such as the validation or test images of the notebook."""
+    name = "build_my_model"
+    filters = _frozen_whitening(model)
+    if not filters:  # a model without whitening fits nothing on any images
+        return
+    other = _frozen_whitening(call(name, build_my_model, recipe, _random_tensors(seed=1)["X_train"]))
+    if any(torch.equal(a, b) for a, b in zip(filters, other)):
+        raise ExerciseError(
+            f"{name}: its frozen whitening filters are the same whatever train_images it is given, so they were "
+            "fit on other images (tensors['X_val'] or tensors['X_test']?). The chapter's rule: fit nothing on the "
+            "validation or test images, whitening included. Compute them from train_images, the argument: "
+            "build_fastnet(recipe, train_images) does"
         )
 
 
@@ -90,7 +155,8 @@ def _check_scores(model, images):
 def check_my_entry(my_recipe, build_my_model):
     """Your challenge entry: ``my_recipe(baseline)`` returns a Recipe, ``build_my_model(recipe,
     train_images)`` a float32 module on the images' device mapping (n, 3, 32, 32) to scores (n, 10),
-    the same for the same seed and another for another, and one short epoch of
+    the same for the same seed and another for another, its frozen whitening (if any) fit on the
+    training images it is given, and one short epoch of
     :func:`~cifar_lessons.torch.train.train` on random images changes its parameters and keeps the
     loss finite."""
     try:
@@ -112,6 +178,7 @@ def check_my_entry(my_recipe, build_my_model):
     _check_model(model)
     _check_scores(model, tensors["X_train"][:4])
     _check_seeded(build_my_model, recipe, tensors["X_train"])
+    _check_whitening_source(build_my_model, recipe, model)
     before = [p.detach().clone() for p in model.parameters()]
     # two steps of 16 images, uncompiled: the check tests that it trains, not how fast
     short = dataclasses.replace(recipe, epochs=1, batch_size=16, compile=False)

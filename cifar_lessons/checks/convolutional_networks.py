@@ -15,7 +15,12 @@ from cifar_lessons.checks.core import (
     raise_hint,
     with_advice,
 )
-from cifar_lessons.checks.networks import expect_parameters, expect_settings, expect_weight_draws
+from cifar_lessons.checks.networks import (
+    expect_cast_to_dtype,
+    expect_parameters,
+    expect_settings,
+    expect_weight_draws,
+)
 from cifar_lessons.from_scratch import fast_layers, layer_utils, layers, models
 from cifar_lessons.from_scratch.gradient_check import rel_error
 
@@ -724,29 +729,6 @@ def _expect_block_methods_used(name, network, **settings):
         )
 
 
-def _expect_cast_to_dtype(name, network):
-    """A float32 network given float64 images computes in float32: loss casts X to self.dtype."""
-    settings = {**TINY_CONVNET, "dtype": np.float32, "seed": 0}
-    model = call(name, lambda: network(**settings))
-    X, y = _tiny_batch()
-    of_float32 = np.asarray(call(name, model.loss, X.astype(np.float32))).dtype
-    if of_float32 != np.float32:
-        raise ExerciseError(
-            f"{name}: a float32 network's scores for float32 images are {of_float32}: some layer computes in "
-            "float64 (an np.zeros without dtype?); every layer should keep its input's dtype"
-        )
-    of_float64 = np.asarray(call(name, model.loss, X)).dtype
-    grads = _run_loss(name, model, X, y)[1]
-    wrong = sorted(key for key, grad in grads.items() if getattr(grad, "dtype", None) != np.float32)
-    if of_float64 != np.float32 or wrong:
-        raise ExerciseError(
-            f"{name}: for float64 images a float32 network returns {of_float64} scores"
-            + (f" and non-float32 gradients of {wrong}" if wrong else "")
-            + ": cast X to self.dtype first in loss, X = X.astype(self.dtype), so that it computes in float32 "
-            "(half the memory and time of float64)"
-        )
-
-
 def check_three_layer_convnet(ThreeLayerConvNet):
     """``ThreeLayerConvNet(**settings).loss(X, y)`` against the reference on a tiny float64 net:
     the initial loss, the scores, the L2 term and the gradient of every parameter."""
@@ -768,7 +750,8 @@ def check_three_layer_convnet(ThreeLayerConvNet):
     _expect_scores(name, model, reference, X, [(skipped, "it skips the ReLU after the hidden affine layer")])
     _expect_loss_and_grads(name, model, reference, X, y)
     _expect_block_methods_used(name, ThreeLayerConvNet)
-    _expect_cast_to_dtype(name, ThreeLayerConvNet)
+    float32 = call(name, lambda: ThreeLayerConvNet(**{**TINY_CONVNET, "dtype": np.float32, "seed": 0}))
+    expect_cast_to_dtype(name, float32, *_tiny_batch(), run_loss=_run_loss)
     passed(name, ThreeLayerConvNet)
 
 

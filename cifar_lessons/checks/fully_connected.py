@@ -2,9 +2,19 @@
 
 import numpy as np
 
-from cifar_lessons.checks.core import ExerciseError, call, expect_close, expect_tuple, passed, raise_hint
+from cifar_lessons.checks.core import (
+    ExerciseError,
+    call,
+    expect_close,
+    expect_tuple,
+    passed,
+    raise_hint,
+    with_advice,
+)
 from cifar_lessons.checks.networks import (
     NO_RELU_ON_SCORES,
+    NUM_CLASSES,
+    expect_cast_to_dtype,
     expect_fully_connected_init,
     expect_hidden_backward,
     expect_hooks_used,
@@ -110,7 +120,7 @@ def _check_update_rule(name, rule, configs, slips=(), not_finite="", steps=3):
     for a few steps from each of ``configs``, on gradients whose first entry is always 0 (as for a
     unit that never fires); compare next_w and the rule's state after every step, naming the slip
     the learner's steps follow (one that these settings tell apart from the right rule), and
-    ``not_finite`` ends the message of a NaN where dw is not 0. Then check that config=None works."""
+    ``not_finite`` ends the message of a NaN where dw is not 0. Then check the defaults it fills in."""
     reference = getattr(optim, name)
     for config in configs:
         rng = np.random.default_rng(5)
@@ -147,8 +157,40 @@ def _check_update_rule(name, rule, configs, slips=(), not_finite="", steps=3):
                 advice = f"Start each step from the config[{key!r}] the step before stored." if step > 1 else ""
                 expect_close(name, f"config[{key!r}] after step {step}", ours[key], theirs[key], advice=advice)
             expect_close(name, f"next_w after step {step}", w_ours, w_theirs)
-    expect_tuple(name, call(name, rule, w.copy(), w.copy(), None), ["next_w", "config"])
+    _expect_defaults(name, rule, reference, w)
     passed(name, rule)
+
+
+def _expect_defaults(name, rule, reference, w):
+    """Called with config=None, and with the learning rate alone (as the Solver calls it), the
+    rule stores every setting its docstring names in the config it returns, at its default."""
+    dw = np.random.default_rng(6).standard_normal(w.shape)
+    for given in (None, {"learning_rate": 0.05}):
+        called = f"config={given}"
+        try:
+            result = call(name, rule, w.copy(), dw.copy(), None if given is None else dict(given))
+        except ExerciseError as crash:
+            settings = ", ".join(contracts.SETTINGS[name])
+            raise with_advice(
+                crash,
+                f"Called with {called}, it must fill in each setting it is not given ({settings}) with its default",
+            ) from None
+        next_w, ours = expect_tuple(name, result, ["next_w", "config"])
+        expected_w, theirs = reference(w.copy(), dw.copy(), None if given is None else dict(given))
+        if not isinstance(ours, dict):
+            raise ExerciseError(f"{name}: the config it returns should be a dict, got {type(ours).__name__}")
+        for key in contracts.SETTINGS[name]:
+            if key not in ours:
+                raise ExerciseError(
+                    f"{name}: called with {called}, the config it returns has no {key!r}: store its default, "
+                    f"config.setdefault({key!r}, {theirs[key]!r})"
+                )
+            if ours[key] != theirs[key]:
+                raise ExerciseError(
+                    f"{name}: called with {called}, config[{key!r}] is {ours[key]!r}, expected the default "
+                    f"{theirs[key]!r} (the docstring's)"
+                )
+        expect_close(name, f"next_w with {called}", next_w, expected_w, advice="Step with the defaults it stores.")
 
 
 def check_sgd_momentum(sgd_momentum):
@@ -242,6 +284,8 @@ def check_fully_connected_net(FullyConnectedNet):
             "returned, then reg * W on every weight gradient",
         )
         expect_hooks_used(name, FullyConnectedNet, models.FullyConnectedNet, hidden_dims, reg=reg)
+    float32 = call(name, lambda: FullyConnectedNet([6, 5], input_dim=X[0].size, num_classes=NUM_CLASSES, seed=0))
+    expect_cast_to_dtype(name, float32, X, y)
     passed(name, FullyConnectedNet)
 
 
@@ -385,8 +429,17 @@ def check_my_fully_connected_model(my_fully_connected_model, data=None):
         f"{training:.1%} in its last epoch"
     )
     if validation < OWN_MODEL_BAR:
+        labels = np.asarray(data["y_train"])
+        chance = np.bincount(labels).max() / len(labels)  # always answering the most common class
         if not np.all(np.isfinite(solver.loss_history)):
             reason = "the loss went NaN or inf: lower the learning rate (or the weight scale)"
+        elif training < chance + 0.05:  # a few points above chance is what a learning model shows at once
+            reason = (
+                f"its training accuracy ({training:.0%}) is about chance ({chance:.0%}, always answering the most "
+                "common class): it learned nothing. Likely causes: a weight scale so small that the scores are too "
+                "small to move (the signal and the gradient fade through the layers: raise it), or a learning rate "
+                "too small to change anything (or so large that the first steps killed every ReLU)"
+            )
         elif training - validation > 0.15:
             reason = (
                 f"it fits the training images ({training:.0%}) far better than new ones: it overfits; raise reg, "

@@ -117,6 +117,31 @@ def expect_weight_draws(name, build, weight_scale, seed_hint=""):
         )
 
 
+def _loss_and_grads(name, model, X, y):
+    return expect_tuple(name, call(name, model.loss, X, y), ["loss", "grads"])
+
+
+def expect_cast_to_dtype(name, model, X, y, run_loss=_loss_and_grads):
+    """A float32 ``model`` given float64 images ``X`` computes in float32: loss casts X to
+    self.dtype. ``run_loss(name, model, X, y)`` returns its ``(loss, grads)``."""
+    of_float32 = np.asarray(call(name, model.loss, X.astype(np.float32))).dtype
+    if of_float32 != np.float32:
+        raise ExerciseError(
+            f"{name}: a float32 network's scores for float32 images are {of_float32}: some layer computes in "
+            "float64 (an np.zeros without dtype?); every layer should keep its input's dtype"
+        )
+    of_float64 = np.asarray(call(name, model.loss, X)).dtype
+    grads = run_loss(name, model, X, y)[1]
+    wrong = sorted(key for key, grad in grads.items() if getattr(grad, "dtype", None) != np.float32)
+    if of_float64 != np.float32 or wrong:
+        raise ExerciseError(
+            f"{name}: for float64 images a float32 network returns {of_float64} scores"
+            + (f" and non-float32 gradients of {wrong}" if wrong else "")
+            + ": cast X to self.dtype first in loss, X = X.astype(self.dtype), so that it computes in float32 "
+            "(half the memory and time of float64)"
+        )
+
+
 def expect_settings(name, model, expected, when):
     """``model``'s attributes named in ``expected`` (name -> value) have those values."""
     for attribute, value in expected.items():
@@ -149,7 +174,45 @@ def expect_fully_connected_init(name, network, reference_class, seed_hint="", **
         return network([60, 50], input_dim=100, num_classes=10, weight_scale=0.05, seed=seed, **settings)
 
     expect_weight_draws(name, wide, 0.05, seed_hint)
+    for model, reference, when in built:
+        _expect_the_books_draws(name, model, reference, when, weight_scale=0.1, seed=0)
     return built
+
+
+def _expect_the_books_draws(name, model, reference, when, weight_scale, seed):
+    """With a seed, the weights are the ones the book's network draws: W1, W2, ... in order, each
+    ``weight_scale * rng.standard_normal(shape)`` from ``rng = np.random.default_rng(seed)``, so
+    that a seed means the same network in every chapter and in the learner's copy of it."""
+    keys = sorted((key for key in reference.params if key.startswith("W")), key=_parameter_order)
+
+    def same(weights):
+        return all(np.allclose(model.params[key], weights[key], rtol=1e-6, atol=0) for key in keys)
+
+    if same(reference.params):
+        return
+
+    def drawn(rng, order):
+        return {key: weight_scale * rng.standard_normal(reference.params[key].shape) for key in order}
+
+    for weights, hint in (
+        (
+            drawn(np.random.default_rng(seed), keys[::-1]),
+            f"it draws the weights in reverse layer order, W{len(keys)} first: draw W1 first, then W2, ...",
+        ),
+        (
+            drawn(np.random.RandomState(seed), keys),
+            "it draws them from NumPy's legacy generator (np.random.seed(seed), then np.random.randn or "
+            "np.random.standard_normal): with a seed, draw from rng = np.random.default_rng(seed), which leaves "
+            "the global generator alone",
+        ),
+    ):
+        if same(weights):
+            raise ExerciseError(f"{name}: {when}, seed={seed}, the weights are not the book's: {hint}")
+    raise ExerciseError(
+        f"{name}: {when}, seed={seed}, the weights are not the book's: with a seed, draw W1, W2, ... in order "
+        "from one rng = np.random.default_rng(seed), each weight_scale * rng.standard_normal((D_{i-1}, D_i)), "
+        "with nothing else drawn between"
+    )
 
 
 def forward_scores(model, X, after_hidden=None):
