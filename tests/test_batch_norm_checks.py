@@ -340,6 +340,78 @@ def test_more_batchnorm_forward_mistakes_are_named(planted, message):
     assert message in str(error.value)
 
 
+def with_default(key, value):
+    """The reference with bn_param[key] read as ``value`` whatever the caller set (hardcoded), or
+    starting at ``value`` when absent (a wrong default)."""
+
+    def planted(x, gamma, beta, param):
+        if key in ("eps", "momentum"):
+            param[key] = value
+        else:
+            param.setdefault(key, np.full(x.shape[1], value))
+        return L.batchnorm_forward(x, gamma, beta, param)
+
+    return planted
+
+
+def centering_in_place(x, gamma, beta, param):
+    out, cache = L.batchnorm_forward(x, gamma, beta, param)
+    x -= x.mean(axis=0)
+    return out, cache
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (
+            with_default("eps", 1e-5),
+            "the train-mode output with bn_param {'eps': 0.3, 'momentum': 0.5} is wrong: it "
+            "ignores bn_param['eps']: read it with bn_param.get('eps', 1e-05)",
+        ),
+        (
+            with_default("momentum", 0.9),
+            "bn_param['running_mean'] with bn_param {'eps': 0.3, 'momentum': 0.5} is "
+            "wrong: it ignores bn_param['momentum']: read it with bn_param.get('momentum', 0.9)",
+        ),
+        (
+            with_default("running_var", 0.0),
+            "bn_param['running_var'] with bn_param {'mode': 'train'} is wrong: with "
+            "none in bn_param, running_mean starts at 0 and running_var at 1",
+        ),
+        (with_default("running_mean", 1.0), "bn_param['running_mean'] with bn_param {'mode': 'train'} is wrong"),
+        (centering_in_place, "it changed the caller's x in place (x -= mean writes into the input array); compute"),
+    ],
+)
+def test_batchnorm_settings_defaults_and_input_mistakes_are_named(planted, message):
+    with pytest.raises(ExerciseError, match="^batchnorm_forward: ") as error:
+        check_batchnorm_forward(planted)
+    assert message in str(error.value)
+
+
+def test_batchnorm_test_mode_without_running_estimates_starts_at_0_and_1():
+    def test_mode_default(x, gamma, beta, param):
+        if param["mode"] == "test":
+            param = dict(param, running_var=param.get("running_var", np.zeros(x.shape[1])))
+        return L.batchnorm_forward(x, gamma, beta, param)
+
+    with pytest.raises(
+        ExerciseError, match=r"^batchnorm_forward: the test-mode output with bn_param \{'mode': 'test'\}"
+    ):
+        check_batchnorm_forward(test_mode_default)
+
+
+def test_layernorm_eps_must_be_read_from_ln_param():
+    def hardcoded(x, gamma, beta, param):
+        return L.layernorm_forward(x, gamma, beta, {})
+
+    with pytest.raises(
+        ExerciseError,
+        match=r"^layernorm_forward: the output for ln_param \{'eps': 0.3\} is wrong: "
+        r"it ignores ln_param\['eps'\]: read it with ln_param.get\('eps', 1e-05\)",
+    ):
+        check_layernorm_forward(hardcoded)
+
+
 def closed_form(dout, cache, axis=0, eps=1e-5, scale=1, gamma_first=True):
     """The closed-form gradient of train-mode batch norm with a planted change: the means over
     ``axis``, ``eps`` in the standard deviation, the two paths ``scale``d, gamma applied first or last."""

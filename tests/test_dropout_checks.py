@@ -216,6 +216,47 @@ def test_more_dropout_forward_mistakes_are_named(planted, message):
     assert message in str(error.value)
 
 
+def drawing_from(generator):
+    """The book's dropout_forward with its mask drawn by ``generator(seed).random``."""
+
+    def planted(x, param):
+        if param["mode"] == "test":
+            return x, (param, None)
+        mask = (generator(param.get("seed")).random(x.shape) < param["p"]).astype(x.dtype) / param["p"]
+        return x * mask, (param, mask)
+
+    return planted
+
+
+def seeding_the_global_generator(seed):
+    np.random.seed(seed)
+    return np.random
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (
+            drawing_from(np.random.RandomState),
+            "it draws from np.random.RandomState(seed) or np.random.seed(seed); draw the",
+        ),
+        (
+            drawing_from(seeding_the_global_generator),
+            "draws from np.random.RandomState(seed) or np.random.seed(seed)",
+        ),
+        (
+            drawing_from(lambda seed: np.random.default_rng(None if seed is None else seed + 1)),
+            "set, draw the mask as rng.random(x.shape) < p with rng = np.random.default_rng(seed)",
+        ),
+        (drawing_from(np.random.default_rng), "two calls after np.random.seed(1) drew different masks; draw from Num"),
+    ],
+)
+def test_the_generator_of_the_mask_is_named(planted, message):
+    with pytest.raises(ExerciseError, match="^dropout_forward: ") as error:
+        check_dropout_forward(planted)
+    assert message in str(error.value)
+
+
 def built(keep=lambda ratio: ratio, use=lambda ratio: ratio < 1, seed_in_param=True, pass_seed=True):
     """``Dropping`` with a planted mistake in its ``__init__``."""
 

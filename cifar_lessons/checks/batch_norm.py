@@ -66,25 +66,58 @@ def _forward_hints(case, axis, eps):
     ]
 
 
+OTHER_SETTINGS = {"eps": 0.3, "momentum": 0.5}  # far from the defaults, so that a hardcoded one shows
+
+
+def _ignored(param_name, key):
+    """The hint for a setting read as its default instead of from the param dict."""
+    return f"it ignores {param_name}[{key!r}]: read it with {param_name}.get({key!r}, {contracts.NORM_DEFAULTS[key]})"
+
+
+def _call_forward(name, forward, x, gamma, beta, param):
+    """``forward(x, gamma, beta, param)``'s out, failing it when it changed the caller's x."""
+    before = x.copy()
+    out, _ = expect_tuple(name, call(name, forward, x, gamma, beta, param), ["out", "cache"])
+    if not np.array_equal(x, before):
+        raise ExerciseError(
+            f"{name}: it changed the caller's x in place (x -= mean writes into the input array); "
+            "compute a new array instead: centered = x - mean"
+        )
+    return out
+
+
+def _expect_batchnorm(name, batchnorm_forward, case, bn_param, when, hints):
+    """The output and the stored running estimates of a learner's batch norm on ``bn_param``,
+    against the reference's; ``hints`` maps "out", "running_mean", "running_var" to
+    (bn_param changed, hint): the reference on the changed bn_param is the mistake's result."""
+    x, gamma, beta = case["x"], case["gamma"], case["beta"]
+    expected_param = copy.deepcopy(bn_param)
+    results = {"out": layers.batchnorm_forward(x, gamma, beta, expected_param)[0], **expected_param}
+    wrong = {}
+    for key, (changed, hint) in hints.items():
+        mistaken = copy.deepcopy(changed)
+        wrong[key] = [({"out": layers.batchnorm_forward(x, gamma, beta, mistaken)[0], **mistaken}[key], hint)]
+    actual = {"out": _call_forward(name, batchnorm_forward, x, gamma, beta, bn_param), **bn_param}
+    for key in [key for key in ("out", "running_mean", "running_var") if key in results]:
+        what = f"the {bn_param['mode']}-mode output" if key == "out" else f"bn_param[{key!r}]"
+        raise_hint(name, f"{what} {when}", actual.get(key), wrong.get(key, []))
+        expect_close(name, f"{what} {when}", actual.get(key), results[key])
+
+
 def check_batchnorm_forward(batchnorm_forward):
     """Train mode (output, running estimates) and test mode of a learner's batch norm forward pass."""
     name, case = "batchnorm_forward", _normalization_case()
     momentum, eps = contracts.NORM_DEFAULTS["momentum"], contracts.NORM_DEFAULTS["eps"]
     x, gamma, beta = case["x"], case["gamma"], case["beta"]
 
-    def param(mode):
-        return {
-            "mode": mode,
-            "eps": eps,
-            "momentum": momentum,
-            "running_mean": case["running_mean"].copy(),
-            "running_var": case["running_var"].copy(),
-        }
+    def param(mode, **settings):
+        stats = {"running_mean": case["running_mean"].copy(), "running_var": case["running_var"].copy()}
+        return {"mode": mode, "eps": eps, "momentum": momentum, **stats, **settings}
 
     expected_param = param("train")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, expected_param)
     bn_param = param("train")
-    out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
+    out = _call_forward(name, batchnorm_forward, x, gamma, beta, bn_param)
     running_mean, running_var = case["running_mean"], case["running_var"]
     raise_hint(
         name,
@@ -135,7 +168,7 @@ def check_batchnorm_forward(batchnorm_forward):
 
     bn_param = param("test")
     expected, _ = layers.batchnorm_forward(x, gamma, beta, param("test"))
-    out, _ = expect_tuple(name, call(name, batchnorm_forward, x, gamma, beta, bn_param), ["out", "cache"])
+    out = _call_forward(name, batchnorm_forward, x, gamma, beta, bn_param)
     raise_hint(
         name,
         "the test-mode output",
@@ -154,6 +187,14 @@ def check_batchnorm_forward(batchnorm_forward):
             name, f"bn_param[{key!r}] after a test-mode call (test mode must not change it)", bn_param[key], case[key]
         )
 
+    for mode in ("train", "test"):
+        settings = param(mode, **OTHER_SETTINGS)
+        hints = {"out": (dict(settings, eps=eps), _ignored("bn_param", "eps"))}
+        if mode == "train":
+            ignored = _ignored("bn_param", "momentum")
+            hints.update({key: (dict(settings, momentum=momentum), ignored) for key in ("running_mean", "running_var")})
+        _expect_batchnorm(name, batchnorm_forward, case, settings, f"with bn_param {OTHER_SETTINGS}", hints)
+
     fresh = {"mode": "train"}
     call(name, batchnorm_forward, x, gamma, beta, fresh)
     for key in ("running_mean", "running_var"):
@@ -162,6 +203,13 @@ def check_batchnorm_forward(batchnorm_forward):
                 f"{name}: with no running estimates in bn_param yet, train mode must create "
                 f"bn_param[{key!r}] of shape {gamma.shape}"
             )
+    starts = "with none in bn_param, running_mean starts at 0 and running_var at 1 (np.zeros(D) and np.ones(D))"
+    zeros, ones = np.zeros_like(gamma), np.ones_like(gamma)
+    train = {
+        key: ({"mode": "train", key: start}, starts) for key, start in [("running_mean", ones), ("running_var", zeros)]
+    }
+    for mode, hints in [("train", train), ("test", {"out": ({"mode": "test", "running_var": zeros}, starts)})]:
+        _expect_batchnorm(name, batchnorm_forward, case, {"mode": mode}, f"with bn_param {{'mode': {mode!r}}}", hints)
     passed(name, batchnorm_forward)
 
 
@@ -269,6 +317,10 @@ def check_layernorm_forward(layernorm_forward):
     out, _ = expect_tuple(name, call(name, layernorm_forward, x, gamma, beta, {"eps": eps}), ["out", "cache"])
     raise_hint(name, "the output", out, _forward_hints(case, 1, eps))
     expect_close(name, "the output", out, expected)
+    other = {"eps": OTHER_SETTINGS["eps"]}
+    out, _ = expect_tuple(name, call(name, layernorm_forward, x, gamma, beta, other), ["out", "cache"])
+    raise_hint(name, f"the output for ln_param {other}", out, [(expected, _ignored("ln_param", "eps"))])
+    expect_close(name, f"the output for ln_param {other}", out, layers.layernorm_forward(x, gamma, beta, other)[0])
     single, _ = expect_tuple(name, call(name, layernorm_forward, x[:1], gamma, beta, {"eps": eps}), ["out", "cache"])
     expect_close(
         name, "the output for a batch of one example (each example is normalized on its own)", single, expected[:1]

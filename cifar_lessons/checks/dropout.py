@@ -69,11 +69,22 @@ def check_dropout_forward(dropout_forward):
             f"{name}: a kept unit should equal x / p = x * {1 / p:.3g}; yours range over "
             f"x * [{scale.min():.3g}, {scale.max():.3g}]"
         )
+    test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
+    if not np.array_equal(test_out, x):
+        raise ExerciseError(f"{name}: test mode must return x unchanged (inverted dropout did its scaling in training)")
     again, _ = call(name, dropout_forward, x, dict(param))
     if not np.array_equal(again, out):
         raise ExerciseError(
             f"{name}: two calls with the same dropout_param['seed'] drew different masks; "
             "draw the mask from a generator seeded with it"
+        )
+    if not np.array_equal(kept, np.random.default_rng(param["seed"]).random(x.shape) < p):
+        legacy = np.array_equal(kept, np.random.RandomState(param["seed"]).random_sample(x.shape) < p)
+        raise ExerciseError(
+            f"{name}: with dropout_param['seed'] set, "
+            + ("it draws from np.random.RandomState(seed) or np.random.seed(seed); " if legacy else "")
+            + "draw the mask as rng.random(x.shape) < p with rng = np.random.default_rng(seed), or your numbers differ "
+            "from the book's (and np.random.seed would reset NumPy's global generator too)"
         )
     single, _ = call(name, dropout_forward, x.astype(np.float32), dict(param))
     if np.asarray(single).dtype != np.float32:
@@ -82,9 +93,19 @@ def check_dropout_forward(dropout_forward):
             "in x.dtype, e.g. (rng.random(x.shape) < p).astype(x.dtype) / p), or a float32 network silently "
             "computes in float64"
         )
-    test_out, _ = call(name, dropout_forward, x, {"p": p, "mode": "test"})
-    if not np.array_equal(test_out, x):
-        raise ExerciseError(f"{name}: test mode must return x unchanged (inverted dropout did its scaling in training)")
+    state = np.random.get_state()
+    try:
+        masks = []
+        for _ in range(2):
+            np.random.seed(1)
+            masks.append(np.asarray(call(name, dropout_forward, x, {"p": p, "mode": "train"})[0]) != 0)
+    finally:
+        np.random.set_state(state)
+    if not np.array_equal(*masks):
+        raise ExerciseError(
+            f"{name}: without dropout_param['seed'], two calls after np.random.seed(1) drew different masks; draw "
+            "from NumPy's global generator (np.random.random(x.shape) < p), not a new np.random.default_rng()"
+        )
     passed(name, dropout_forward)
 
 
