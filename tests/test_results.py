@@ -325,3 +325,20 @@ def test_the_takeaway_names_the_best_model_and_only_the_steps_the_seeds_resolve(
         "ahead of plain; same is not told apart from wider; worse is clearly behind same."
     )
     assert results.takeaway([]) == "No model has been recorded yet."
+
+
+def test_the_chapters_with_a_final_model_and_no_record_are_named():
+    assert results.chapters_not_recorded([]) == [
+        "02_fully_connected.ipynb",
+        "04_dropout.ipynb",
+        "05_convolutional_networks.ipynb",
+        "06_pytorch.ipynb",
+        "07_fast_cnn.ipynb",
+    ]
+    assert results.chapters_not_recorded(
+        [{"notebook": "04_dropout.ipynb"}, {"notebook": "02_fully_connected.ipynb"}]
+    ) == [
+        "05_convolutional_networks.ipynb",
+        "06_pytorch.ipynb",
+        "07_fast_cnn.ipynb",
+    ]

@@ -32,6 +32,7 @@ from cifar_lessons.course.experiments import SEEDS, Difference, paired_differenc
 from cifar_lessons.course.tables import markdown_table
 from cifar_lessons.data.release import TRAIN_BATCHES
 from cifar_lessons.data.subset import SUBSETS, VALIDATION_ROWS, chosen_subset
+from cifar_lessons.lessons import LESSONS
 
 RESULT_MIME = "application/vnd.cifar-lessons.result+json"
 WHOSE = ("book", "yours")
@@ -206,6 +207,15 @@ def leaderboard(saved, session, notebook):
     its stored outputs. Rank the rows with ``table(rows, ranked=True)``.
     """
     return [r for r in saved if r["notebook"] != notebook] + [dict(r, notebook=notebook) for r in session]
+
+
+def chapters_not_recorded(results):
+    """The notebooks of the chapters that train a final model (those with an accuracy bar) and
+    have no record among ``results``: in a learner's folder, the chapters not yet run there."""
+    recorded = {r["notebook"] for r in results}
+    return [
+        f"{lesson.notebook}.ipynb" for lesson in LESSONS if lesson.bars and f"{lesson.notebook}.ipynb" not in recorded
+    ]
 
 
 def data_heading(subset):

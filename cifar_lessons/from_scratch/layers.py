@@ -232,7 +232,8 @@ def dropout_forward(x, dropout_param):
     Inputs:
     - x: data of any shape
     - dropout_param: dict with "p" (probability of KEEPING each unit), "mode" ("train" or
-      "test") and optional "seed" (the same seed gives the same mask)
+      "test") and optional "seed": with it, the mask is drawn from np.random.default_rng(seed),
+      so the same seed gives the same mask; without it, from the global np.random
 
     Returns (out, cache): out has x's shape and dtype; cache = (dropout_param, mask), mask None in test mode.
     """
